@@ -1,0 +1,124 @@
+"""The loaded reference dataset: sourced values, compositions and the bibliography, read-only."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+from mine2magnet.data.conflict import DEFAULT_RELATIVE_TOLERANCE, Conflict, find_conflict
+from mine2magnet.data.source import Source
+from mine2magnet.data.sourced_composition import SourcedComposition
+from mine2magnet.data.sourced_value import SourcedValue
+from mine2magnet.errors import InputError
+
+
+class UnknownKeyError(InputError, KeyError):
+    """A key not in the dataset; the message lists close matches."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class Dataset:
+    """Sourced values and compositions by dotted key, plus the bibliography. Build with ``load_dataset()``.
+
+    Several entries may share a key (one per source, kept side by side in file order); the first listed is
+    the preferred one returned by :meth:`get`.
+    """
+
+    def __init__(
+        self,
+        sources: Mapping[str, Source],
+        values: Mapping[str, Sequence[SourcedValue]],
+        compositions: Mapping[str, Sequence[SourcedComposition]],
+    ) -> None:
+        self._sources = MappingProxyType(dict(sources))
+        self._values = MappingProxyType({k: tuple(v) for k, v in sorted(values.items())})
+        self._compositions = MappingProxyType({k: tuple(v) for k, v in sorted(compositions.items())})
+
+    # lookup -------------------------------------------------------------------------------------------
+    @property
+    def sources(self) -> Mapping[str, Source]:
+        """Bibliography: source id -> :class:`Source`."""
+        return self._sources
+
+    def _unknown(self, key: str, pool: Sequence[str], what: str) -> UnknownKeyError:
+        close = difflib.get_close_matches(key, pool, n=5, cutoff=0.6)
+        if not close:
+            stem = key.rsplit(".", 1)[0]
+            close = [k for k in pool if k.startswith(stem)][:5]
+        hint = f"; close matches: {', '.join(close)}" if close else ""
+        return UnknownKeyError(f"unknown {what} key {key!r}{hint}")
+
+    def all(self, key: str) -> list[SourcedValue]:
+        """Every entry for `key`, side by side (preferred first)."""
+        try:
+            return list(self._values[key])
+        except KeyError:
+            raise self._unknown(key, list(self._values) + list(self._compositions), "value") from None
+
+    def get(self, key: str) -> SourcedValue:
+        """The preferred (first listed) entry for `key`."""
+        return self.all(key)[0]
+
+    def value(self, key: str, unit: str | None = None) -> float:
+        """Magnitude of the preferred entry, converted with pint to `unit` if given."""
+        return self.get(key).magnitude(unit)
+
+    def text(self, key: str) -> str:
+        """The preferred entry of a qualitative (text) quantity."""
+        entry = self.get(key)
+        if not entry.is_text:
+            raise InputError(f"{key!r} is a number ({entry.value} {entry.unit}), not a text", field=key)
+        return str(entry.value)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values or key in self._compositions
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every value and composition key starting with `prefix`, sorted."""
+        return sorted(k for k in (*self._values, *self._compositions) if k.startswith(prefix))
+
+    def compositions(self, prefix: str = "") -> list[str]:
+        """Composition keys starting with `prefix`, sorted."""
+        return sorted(k for k in self._compositions if k.startswith(prefix))
+
+    def all_compositions(self, key: str) -> list[SourcedComposition]:
+        """Every composition entry for `key` (preferred first)."""
+        try:
+            return list(self._compositions[key])
+        except KeyError:
+            raise self._unknown(key, list(self._compositions), "composition") from None
+
+    def composition(self, key: str) -> SourcedComposition:
+        """The preferred element distribution for `key` (e.g. ``feed.mt_weld_concentrate``)."""
+        return self.all_compositions(key)[0]
+
+    def entries(self) -> list[SourcedValue]:
+        """Every value entry of the dataset, by key then file order."""
+        return [e for entries in self._values.values() for e in entries]
+
+    def composition_entries(self) -> list[SourcedComposition]:
+        """Every composition entry of the dataset, by key then file order."""
+        return [e for entries in self._compositions.values() for e in entries]
+
+    # disagreement -------------------------------------------------------------------------------------
+    def conflicts(self, rel_tol: float = DEFAULT_RELATIVE_TOLERANCE) -> list[Conflict]:
+        """Keys whose sources disagree beyond their stated uncertainty (see :func:`find_conflict`)."""
+        out = []
+        for key, entries in self._values.items():
+            conflict = find_conflict(key, entries, rel_tol)
+            if conflict is not None:
+                out.append(conflict)
+        return out
+
+    def cited_sources(self) -> set[str]:
+        """Ids of the sources some value or composition cites."""
+        return {e.source.id for e in self.entries()} | {c.source.id for c in self.composition_entries()}
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({len(self._values)} value keys, {len(self._compositions)} compositions, "
+            f"{len(self._sources)} sources)"
+        )

@@ -1,0 +1,225 @@
+"""Reading a data folder (``sources/*.yaml`` + ``values/*.yaml``) into a :class:`Dataset`.
+
+Every refusal is an :class:`~mine2magnet.errors.InputError` naming the file (relative to the data folder)
+and the field, e.g. ``values/prices.yaml: values[3].source: unknown source id 'usgs-mcs-2026'``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from mine2magnet.data.dataset import Dataset
+from mine2magnet.data.schema import SourcesFile, ValuesFile
+from mine2magnet.data.source import Source
+from mine2magnet.data.sourced_composition import SourcedComposition
+from mine2magnet.data.sourced_value import SourcedValue
+from mine2magnet.data.units import compatible
+from mine2magnet.errors import InputError
+
+#: The package's own data folder.
+PACKAGE_DATA = Path(__file__).parent
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a mapping with the same key twice (plain YAML keeps the last silently)."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def _read_yaml(path: Path, label: str) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}".replace("\n", " "), file=label) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc}", file=label) from None
+
+
+_FIELD_HEAD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+
+
+def _loc(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part) in {"float", "str", "function-after[_value_type(), union[float,str]]"}:
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _raise_validation(exc: ValidationError, label: str) -> None:
+    first = exc.errors()[0]
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    field = _loc(first.get("loc", ()))
+    # Model-level checks name the field at the start of the message ("range: ..."); fold it into the path.
+    head, sep, rest = message.partition(": ")
+    if sep and _FIELD_HEAD.match(head):
+        field, message = f"{field}.{head}" if field else head, rest
+    more = len(exc.errors()) - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''} in this file)"
+    raise InputError(message, file=label, field=field or None) from None
+
+
+def _load_sources(root: Path, into: dict[str, Source]) -> None:
+    folder = root / "sources"
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        label = path.relative_to(root).as_posix()
+        raw = _read_yaml(path, label)
+        if raw is None:
+            continue
+        try:
+            parsed = SourcesFile.model_validate(raw)
+        except ValidationError as exc:
+            _raise_validation(exc, label)
+        for sid, entry in parsed.sources.items():
+            if sid in into:
+                raise InputError(
+                    f"duplicate source id {sid!r} (already defined in {into[sid].file})",
+                    file=label,
+                    field=f"sources.{sid}",
+                )
+            into[sid] = Source(id=sid, file=label, **entry.model_dump())
+
+
+def _resolve_source(sources: dict[str, Source], sid: str, label: str, field: str) -> Source:
+    try:
+        return sources[sid]
+    except KeyError:
+        message = f"unknown source id {sid!r} (not in any sources/*.yaml)"
+        raise InputError(message, file=label, field=field) from None
+
+
+def _load_values(
+    root: Path,
+    sources: dict[str, Source],
+    values: dict[str, list[SourcedValue]],
+    compositions: dict[str, list[SourcedComposition]],
+) -> None:
+    folder = root / "values"
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        label = path.relative_to(root).as_posix()
+        raw = _read_yaml(path, label)
+        if raw is None:
+            continue
+        try:
+            parsed = ValuesFile.model_validate(raw)
+        except ValidationError as exc:
+            _raise_validation(exc, label)
+        for i, entry in enumerate(parsed.values):
+            field = f"values[{i}]"
+            source = _resolve_source(sources, entry.source, label, f"{field}.source")
+            previous = values.get(entry.key, [])
+            numeric = [v for v in previous if not v.is_text]
+            if previous and (isinstance(entry.value, str) != previous[0].is_text):
+                raise InputError(
+                    f"key {entry.key!r} mixes text and numbers (first entry in {previous[0].where})",
+                    file=label,
+                    field=f"{field}.value",
+                )
+            if numeric and entry.unit is not None and not compatible(entry.unit, numeric[0].unit or ""):
+                raise InputError(
+                    f"unit {entry.unit!r} of {entry.key!r} does not convert to {numeric[0].unit!r} used in "
+                    f"{numeric[0].where}",
+                    file=label,
+                    field=f"{field}.unit",
+                )
+            values.setdefault(entry.key, []).append(
+                SourcedValue(
+                    key=entry.key,
+                    value=entry.value,
+                    unit=entry.unit,
+                    source=source,
+                    kind=entry.kind,
+                    range=entry.range,
+                    year=entry.year,
+                    note=entry.note,
+                    basis=entry.basis,
+                    derived_from=tuple(entry.derived_from),
+                    file=label,
+                    index=i,
+                )
+            )
+        for i, comp in enumerate(parsed.compositions):
+            field = f"compositions[{i}]"
+            source = _resolve_source(sources, comp.source, label, f"{field}.source")
+            compositions.setdefault(comp.key, []).append(
+                SourcedComposition(
+                    key=comp.key,
+                    fractions=MappingProxyType(comp.fractions()),
+                    source=source,
+                    kind=comp.kind,
+                    complete=comp.complete,
+                    tolerance_percent=comp.tolerance,
+                    year=comp.year,
+                    note=comp.note,
+                    derived_from=tuple(comp.derived_from),
+                    file=label,
+                    index=i,
+                    ranges=MappingProxyType(comp.fraction_ranges()),
+                )
+            )
+
+
+def read_dataset(*roots: Path) -> Dataset:
+    """A dataset from one or more data folders, read in order (later folders add entries after earlier ones).
+
+    Each folder holds ``sources/*.yaml`` and ``values/*.yaml``; files are read in name order.
+    """
+    sources: dict[str, Source] = {}
+    values: dict[str, list[SourcedValue]] = {}
+    compositions: dict[str, list[SourcedComposition]] = {}
+    for root in roots:
+        if not root.is_dir():
+            message = "data folder not found (expected a folder with sources/ and values/)"
+            raise InputError(message, file=str(root))
+        _load_sources(root, sources)
+    for root in roots:
+        _load_values(root, sources, values, compositions)
+    clash = sorted(set(values) & set(compositions))
+    if clash:
+        raise InputError(f"key {clash[0]!r} is used both as a value and as a composition", field=clash[0])
+    return Dataset(sources=sources, values=values, compositions=compositions)
+
+
+@cache
+def _package_dataset() -> Dataset:
+    return read_dataset(PACKAGE_DATA)
+
+
+def load_dataset(path: str | Path | None = None, *, with_package_data: bool = False) -> Dataset:
+    """The sourced reference dataset.
+
+    Without `path`: the package's data (read once, then cached; the Dataset is immutable). With `path`: a
+    user folder with the same layout (``sources/*.yaml``, ``values/*.yaml``); ``with_package_data=True``
+    reads the package's data first so user values may cite package sources and sit beside package values.
+    """
+    if path is None:
+        return _package_dataset()
+    root = Path(path)
+    return read_dataset(PACKAGE_DATA, root) if with_package_data else read_dataset(root)

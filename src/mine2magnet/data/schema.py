@@ -1,0 +1,250 @@
+"""pydantic schemas of the data files (``sources/*.yaml`` and ``values/*.yaml``).
+
+These check each entry on its own (types, required fields, units, fractions, ranges, element symbols,
+composition sums). Cross-entry checks (source ids exist and are unique, one unit dimension per key) are in
+:mod:`mine2magnet.data.loader`. See ``docs/data.md`` for the format with examples.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mine2magnet.data.source import SOURCE_TYPES
+from mine2magnet.data.sourced_value import KINDS
+from mine2magnet.data.units import FRACTION_UNITS, as_fraction, parse_unit
+from mine2magnet.elements import ELEMENTS
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_\-]+)*$")
+_DATE_PATTERN = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_NUMBER_TEXT = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def _check_key(key: str) -> str:
+    if not KEY_PATTERN.match(key):
+        raise ValueError(f"key {key!r} must be dotted words (letters, digits, _ -), e.g. price.Nd2O3.2024")
+    return key
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind!r} must be one of {', '.join(KINDS)}")
+    return kind
+
+
+class SourceEntry(BaseModel):
+    """One entry of ``sources:`` (the id is the mapping key)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, description="Title as published.")
+    url: str | None = Field(description="Public address; null only if there is none (then say why in note).")
+    publisher: str = Field(min_length=1, description="Publisher, outlet, agency or company.")
+    date: str = Field(description="Publication date: YYYY, YYYY-MM or YYYY-MM-DD.")
+    type: str = Field(description="Kind of source, one of SOURCE_TYPES.")
+    authors: str | None = None
+    doi: str | None = None
+    via: str | None = Field(default=None, description="How the text was read, if not from the original.")
+    note: str | None = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_text(cls, v: object) -> object:
+        if isinstance(v, _dt.date):
+            return v.isoformat()
+        if isinstance(v, int):
+            return str(v)
+        return v
+
+    @field_validator("date")
+    @classmethod
+    def _date_format(cls, v: str) -> str:
+        if not _DATE_PATTERN.match(v):
+            raise ValueError(f"date {v!r} must be YYYY, YYYY-MM or YYYY-MM-DD")
+        return v
+
+    @field_validator("type")
+    @classmethod
+    def _type_known(cls, v: str) -> str:
+        if v not in SOURCE_TYPES:
+            raise ValueError(f"type {v!r} must be one of {', '.join(sorted(SOURCE_TYPES))}")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url_form(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^(https?|ftp)://\S+$", v):
+            raise ValueError(f"url {v!r} must start with http:// or https://")
+        return v
+
+
+class SourcesFile(BaseModel):
+    """A ``sources/<topic>.yaml`` file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: dict[str, SourceEntry]
+
+    @field_validator("sources")
+    @classmethod
+    def _ids(cls, v: dict[str, SourceEntry]) -> dict[str, SourceEntry]:
+        for sid in v:
+            if not re.match(r"^[a-z0-9][a-z0-9._\-]*$", sid):
+                raise ValueError(f"source id {sid!r} must be lower-case letters, digits, '.', '_' or '-'")
+        return v
+
+
+class ValueEntry(BaseModel):
+    """One entry of ``values:``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    value: float | str = Field(description="Number in `unit`, or text for a qualitative fact.")
+    unit: str | None = Field(default=None, description="pint spelling; needed for numbers, none for text.")
+    source: str = Field(min_length=1, description="Id of a bibliography entry.")
+    kind: str
+    range: tuple[float, float] | None = Field(default=None, description="[low, high] in `unit`.")
+    year: int | None = Field(default=None, ge=1800, le=2200)
+    basis: str | None = Field(default=None, description="What is counted, e.g. REO, REC, NdPr oxide.")
+    note: str | None = None
+    derived_from: list[str] = Field(default_factory=list)
+
+    @field_validator("key")
+    @classmethod
+    def _key_form(cls, v: str) -> str:
+        return _check_key(v)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_known(cls, v: str) -> str:
+        return _check_kind(v)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_type(cls, v: object) -> object:
+        if isinstance(v, bool) or v is None:
+            raise ValueError("value must be a number or a text; got " + repr(v))
+        if isinstance(v, str) and _NUMBER_TEXT.match(v):
+            raise ValueError(
+                f"value {v!r} is a number written as text (YAML reads 800e9 as text): write 8.0e+11, or "
+                "800 with unit 'billion MYR'"
+            )
+        return v
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_known(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_unit(v)  # raises InputError -> reported as ValueError below
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ValueEntry:
+        if isinstance(self.value, str):
+            if self.unit is not None:
+                raise ValueError("unit: a text value takes no unit")
+            if self.range is not None:
+                raise ValueError("range: a text value takes no range")
+            return self
+        if self.unit is None:
+            raise ValueError("unit: a numeric value needs a unit ('dimensionless' for a pure number)")
+        if self.value != self.value:
+            raise ValueError("value: NaN is not a value; leave the quantity out or record an assumption")
+        if self.range is not None:
+            low, high = self.range
+            if not low <= high:
+                raise ValueError(f"range: low {low} is above high {high}")
+            if not low <= self.value <= high:
+                raise ValueError(f"range: value {self.value} lies outside its stated range [{low}, {high}]")
+        if self.unit in FRACTION_UNITS:
+            for name, number in [("value", self.value)] + [("range", n) for n in self.range or ()]:
+                frac = as_fraction(number, self.unit)
+                if not 0.0 <= frac <= 1.0:
+                    raise ValueError(
+                        f"{name}: {number} {self.unit} is a fraction outside [0, 1] (= {frac:g} of the whole)"
+                    )
+        return self
+
+
+class CompositionEntry(BaseModel):
+    """One entry of ``compositions:`` — an element distribution."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    basis: Literal["reo_percent", "reo_fraction"] = Field(
+        description="reo_percent: % of TREO by element oxide; reo_fraction: the same as fractions."
+    )
+    complete: bool = Field(description="True if the table covers all of TREO (must then sum to 100 %).")
+    tolerance: float = Field(default=1.0, ge=0.0, le=10.0, description="Allowed |sum - 100| in % points.")
+    values: dict[str, float]
+    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    source: str = Field(min_length=1)
+    kind: str
+    year: int | None = Field(default=None, ge=1800, le=2200)
+    note: str | None = None
+    derived_from: list[str] = Field(default_factory=list)
+
+    @field_validator("key")
+    @classmethod
+    def _key_form(cls, v: str) -> str:
+        return _check_key(v)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_known(cls, v: str) -> str:
+        return _check_kind(v)
+
+    @field_validator("values", "ranges")
+    @classmethod
+    def _elements_known(cls, v: dict[str, object]) -> dict[str, object]:
+        for symbol in v:
+            if symbol not in ELEMENTS:
+                raise ValueError(f"unknown element {symbol!r} (use symbols such as La, Ce, Nd, Y, Th)")
+        return v
+
+    @model_validator(mode="after")
+    def _sums(self) -> CompositionEntry:
+        whole = 100.0 if self.basis == "reo_percent" else 1.0
+        unit = "%" if whole == 100.0 else ""
+        if not self.values:
+            raise ValueError("values: a composition needs at least one element")
+        for symbol, number in self.values.items():
+            if not 0.0 <= number <= whole:
+                raise ValueError(f"values.{symbol}: {number}{unit} is outside [0, {whole:g}]")
+        for symbol, (low, high) in self.ranges.items():
+            if not 0.0 <= low <= high <= whole:
+                raise ValueError(f"ranges.{symbol}: [{low}, {high}] needs 0 <= low <= high <= {whole:g}")
+        rare_total = sum(n for s, n in self.values.items() if ELEMENTS[s].rare_earth)
+        scale = 100.0 / whole
+        if self.complete and abs(rare_total * scale - 100.0) > self.tolerance:
+            raise ValueError(
+                f"values: declared complete but the rare earths sum to {rare_total * scale:.3f} % of TREO, "
+                f"not 100 % within the tolerance of {self.tolerance} % points"
+            )
+        if rare_total * scale > 100.0 + self.tolerance:
+            raise ValueError(f"values: the rare earths sum to {rare_total * scale:.3f} %, above 100 %")
+        return self
+
+    def fractions(self) -> dict[str, float]:
+        """Element -> fraction of TREO."""
+        k = 0.01 if self.basis == "reo_percent" else 1.0
+        return {s: n * k for s, n in self.values.items()}
+
+    def fraction_ranges(self) -> dict[str, tuple[float, float]]:
+        """Element -> (low, high) fraction of TREO."""
+        k = 0.01 if self.basis == "reo_percent" else 1.0
+        return {s: (lo * k, hi * k) for s, (lo, hi) in self.ranges.items()}
+
+
+class ValuesFile(BaseModel):
+    """A ``values/<topic>.yaml`` file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    values: list[ValueEntry] = Field(default_factory=list)
+    compositions: list[CompositionEntry] = Field(default_factory=list)
