@@ -43,7 +43,7 @@ class SourceEntry(BaseModel):
     title: str = Field(min_length=1, description="Title as published.")
     url: str | None = Field(description="Public address; null only if there is none (then say why in note).")
     publisher: str = Field(min_length=1, description="Publisher, outlet, agency or company.")
-    date: str = Field(description="Publication date: YYYY, YYYY-MM or YYYY-MM-DD.")
+    date: str = Field(description="Publication date: YYYY, YYYY-MM or YYYY-MM-DD, or 'undated' (say why in note).")
     type: str = Field(description="Kind of source, one of SOURCE_TYPES.")
     authors: str | None = None
     doi: str | None = None
@@ -62,8 +62,8 @@ class SourceEntry(BaseModel):
     @field_validator("date")
     @classmethod
     def _date_format(cls, v: str) -> str:
-        if not _DATE_PATTERN.match(v):
-            raise ValueError(f"date {v!r} must be YYYY, YYYY-MM or YYYY-MM-DD")
+        if not (_DATE_PATTERN.match(v) or v == "undated"):
+            raise ValueError(f"date {v!r} must be YYYY, YYYY-MM, YYYY-MM-DD or 'undated'")
         return v
 
     @field_validator("type")
