@@ -54,15 +54,14 @@ def step_stages(
     (below the minimum flows, or a split the balance forbids).
     """
     feed = feed_a + feed_b
+    extract = organic_ree_flow - scrub_ree_flow
     if feed_phase == "aqueous":
-        extract = organic_ree_flow - scrub_ree_flow
         l_ext, v_ext, v_scr = scrub_ree_flow + feed, organic_ree_flow, organic_ree_flow
     else:
-        extract = organic_ree_flow + feed - scrub_ree_flow
-        l_ext, v_ext, v_scr = scrub_ree_flow, organic_ree_flow, organic_ree_flow + feed
+        l_ext, v_ext, v_scr = scrub_ree_flow, organic_ree_flow - feed, organic_ree_flow
     raffinate = feed - extract
     a_raff = feed_a - extract + extract_impurity_b
-    if not (0.0 < extract < feed and raffinate > 0.0 and a_raff > 0.0 and extract_impurity_b > 0.0):
+    if not (0.0 < extract < feed and v_ext > 0.0 and a_raff > 0.0 and extract_impurity_b > 0.0):
         raise InfeasibleError(
             f"flows S={organic_ree_flow:.6g}, W={scrub_ree_flow:.6g} give extract {extract:.6g} and "
             f"raffinate "

@@ -8,10 +8,11 @@ Notation follows ``/work/shared/reference/sx_theory.md`` section a4 (Xu Guangxia
   raffinate side; β > 1 is the separation factor of the key pair across the cut, β = D_A / D_B.
 * Stages 1…n form the extraction section (the raffinate leaves stage 1, barren organic enters it), stages
   n+1…n+m the scrub section (metal-free scrub liquor enters stage n+m, the loaded organic leaves it).
-* S is the RE flow the organic carries between stages (in the extraction section), W the RE flow the aqueous
-  phase carries down the scrub section. Aqueous feed enters stage n; organic feed enters stage n+1.
-  Aqueous feed F: extraction-section aqueous W + F, raffinate W + F − S, extract S − W.
-  Organic feed F: scrub-section organic S + F, raffinate W − S, extract S + F − W.
+* S is the RE flow the organic carries between the scrub-section stages (for an aqueous feed also between the
+  extraction-section stages), W the RE flow the aqueous phase carries down the scrub section — the convention
+  of the cascade spec (``organic.ree_flow``, ``scrub.ree_flow``). Aqueous feed enters stage n, organic feed
+  stage n+1. Either way the raffinate leaves with W + F − S and the extract with E = S − W. Aqueous feed F:
+  extraction-section aqueous W + F. Organic feed F: extraction-section organic S − F.
 
 What is derived here and what is quoted:
 
@@ -114,7 +115,7 @@ def fenske_min_stages_keys(
 class MinimumFlows:
     """Minimum RE flows of a cut (infinite stages), in the unit of the feed flows (mol/h in the project).
 
-    ``organic_ree_flow`` is S_min (organic RE flow in the extraction section), ``scrub_ree_flow`` W_min
+    ``organic_ree_flow`` is S_min (organic RE flow in the scrub section), ``scrub_ree_flow`` W_min
     (aqueous RE flow in the scrub section), ``theta`` the Underwood root used (None for the binary closed
     forms).
     """
@@ -141,11 +142,12 @@ def minimum_flows_binary(
       organic y* = β f_A / (1 + (β−1) f_A) on the scrub line, W_min = E (P_A − y*) / (y* − f_A)
       = E/(β−1) · [P_A/f_A − β(1−P_A)/f_B], S_min = W_min + E;
     * organic feed: the lines cross at organic composition y = f_A, the pinch aqueous x* = f_A / (β f_B + f_A)
-      lies on the extraction line, W_min = R (f_A − x_R) / (f_A − x*), S_min = W_min − R (R raffinate flow,
-      x_R = 1 − P_B its A fraction).
+      lies on the extraction line, W_min = R (f_A − x_R) / (f_A − x*), S_min = W_min + E (R raffinate flow,
+      x_R = 1 − P_B its A fraction; the extraction section then carries S_min − F).
 
     Sharp split (P_A, P_B -> 1): aqueous feed W_min = F/(β−1), S_min = F(β f_A + f_B)/(β−1); organic feed
-    S_min = F/(β−1), W_min = F(β f_B + f_A)/(β−1). Flows in the unit of ``feed_flow``.
+    S_min − F = F/(β−1) (extraction section), W_min = F(β f_B + f_A)/(β−1). Flows in the unit of
+    ``feed_flow``.
     """
     _check_beta(beta)
     _check_fraction(feed_fraction_a, "feed_fraction_a")
@@ -170,9 +172,8 @@ def minimum_flows_binary(
     if feed_phase == "organic":
         x_star = f_a / (beta * f_b + f_a)
         x_r = 1.0 - p_b
-        w_min = raffinate * (f_a - x_r) / (f_a - x_star)
-        s_min = max(w_min - raffinate, 0.0)
-        return MinimumFlows(organic_ree_flow=s_min, scrub_ree_flow=s_min + raffinate)
+        w_min = max(raffinate * (f_a - x_r) / (f_a - x_star), raffinate)
+        return MinimumFlows(organic_ree_flow=w_min + extract, scrub_ree_flow=w_min)
     raise InputError(f"feed phase must be 'aqueous' or 'organic', got {feed_phase!r}", field="feed.phase")
 
 
@@ -220,9 +221,8 @@ def minimum_flows_underwood(
 
     ``extract_flows`` are the component flows wanted in the loaded organic (the extract), ``light_key`` and
     ``heavy_key`` the last raffinate-side and first extract-side components present in the feed. The
-    organic flow above the feed (scrub section) at minimum is V_min = Σ β_i e_i / (β_i − θ); then for an
-    aqueous feed S_min = V_min and W_min = S_min − E, for an organic feed S_min = V_min − F and W_min =
-    V_min − E (E extract, F feed totals). Exact for the loaded-separation-factor cascade when the non-key
+    organic flow above the feed (scrub section) at minimum is S_min = V_min = Σ β_i e_i / (β_i − θ) and
+    W_min = S_min − E (E extract total). Exact for the loaded-separation-factor cascade when the non-key
     components go wholly to their side (one root θ between the keys). Flows in the unit of the inputs
     (mol/h in the project).
     """
@@ -235,10 +235,7 @@ def minimum_flows_underwood(
     theta = underwood_theta(b, f, float(betas[light_key]), float(betas[heavy_key]), q)
     v_min = math.fsum(betas[c] * extract_flows.get(c, 0.0) / (betas[c] - theta) for c in names)
     extract = math.fsum(extract_flows.get(c, 0.0) for c in names)
-    total = math.fsum(f)
-    if feed_phase == "aqueous":
-        return MinimumFlows(organic_ree_flow=v_min, scrub_ree_flow=v_min - extract, theta=theta)
-    return MinimumFlows(organic_ree_flow=v_min - total, scrub_ree_flow=v_min - extract, theta=theta)
+    return MinimumFlows(organic_ree_flow=v_min, scrub_ree_flow=v_min - extract, theta=theta)
 
 
 def effective_separation_factor(
@@ -302,8 +299,8 @@ def optimum_flows(
 
     * aqueous feed, E_M = S/(W + F), E'_M = S/W, S − W = E: extraction S = R/(√β − 1);
       scrub S = √β' E/(√β' − 1);
-    * organic feed, E_M = S/W, E'_M = (S + F)/W, W = S + R: extraction S = R/(√β − 1);
-      scrub S + F = √β' E/(√β' − 1).
+    * organic feed, E_M = (S − F)/W, E'_M = S/W, W = S − E: extraction S − F = R/(√β − 1);
+      scrub S = √β' E/(√β' − 1).
 
     The section that needs the larger S controls (for an aqueous feed this reproduces the quoted switch:
     extraction-controlled iff f'_B > √β/(√β + 1)). Flows in the unit of ``feed_flow``.
@@ -321,12 +318,12 @@ def optimum_flows(
         s = max(s_ext, s_scr)
         return OptimumFlows(s, s - e, "extraction" if s_ext >= s_scr else "scrub")
     if feed_phase == "organic":
-        # extraction section: E_B = S/W = 1/√β with W = S + R  ->  S = R/(√β − 1)
-        s_ext = r / (rb - 1.0)
-        # scrub section: E'_A = (S + F)/W = √β' with W = S + F − E  ->  S + F = √β' E/(√β' − 1)
-        s_scr = rbs * e / (rbs - 1.0) - feed_flow
+        # extraction section: E_B = (S − F)/W = 1/√β with W = S − E  ->  S − F = R/(√β − 1)
+        s_ext = r / (rb - 1.0) + feed_flow
+        # scrub section: E'_A = S/W = √β' with W = S − E  ->  S = √β' E/(√β' − 1)
+        s_scr = rbs * e / (rbs - 1.0)
         s = max(s_ext, s_scr)
-        return OptimumFlows(s, s + feed_flow - e, "extraction" if s_ext >= s_scr else "scrub")
+        return OptimumFlows(s, s - e, "extraction" if s_ext >= s_scr else "scrub")
     raise InputError(f"feed phase must be 'aqueous' or 'organic', got {feed_phase!r}", field="feed.phase")
 
 

@@ -1,0 +1,319 @@
+"""A cut to design: the feed, the two sides of the cut, the targets and the product split they imply.
+
+Built from a cascade spec's ``components``, ``model.separation_factors``, ``feed``, ``cut`` and ``targets``
+(see ``docs/cascade-design.md``). Validation errors name the field (InputError) or say why the targets cannot
+be met (InfeasibleError).
+
+The product split. With the loaded-separation-factor cascade the extract flow E = S − W is fixed by the flows,
+so the outlet totals are tied by the balance a_R − b_E = F_A − E (a: extract-side components, b:
+raffinate-side components, subscripts R raffinate and E extract). Every target is then a bound on one
+number, the raffinate-side flow b_E that reaches the extract:
+
+* extract purity p_A:      b_E ≤ E (1 − p_A)
+* extract recovery r_A:    b_E ≤ E − r_A F_A
+* raffinate purity p_B:    b_E ≤ F_B − p_B (F − E)
+* raffinate recovery r_B:  b_E ≤ F_B (1 − r_B)
+
+E is chosen to make the separation easiest, i.e. to minimise the Fenske severity ln[(a_E/a_R)(b_R/b_E)] at the
+largest allowed b_E (derived here); the stage search then only has to bring b_E below that bound.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mine2magnet.errors import InfeasibleError, InputError
+
+TARGET_KEYS = {"purity", "recovery"}
+SIDES = ("raffinate", "extract")
+
+
+@dataclass(frozen=True)
+class SideTargets:
+    """Targets of one outlet: purity (share of the outlet's metal on its own side) and recovery (share of that
+    side's feed leaving in this outlet); fractions, None when not asked."""
+
+    purity: float | None = None
+    recovery: float | None = None
+
+
+@dataclass(frozen=True)
+class CutProblem:
+    """A validated design problem. Flows in mol/h; separation factors relative (only ratios matter)."""
+
+    components: tuple[str, ...]
+    betas: dict[str, float]
+    feed: dict[str, float]
+    feed_phase: str
+    raffinate_side: tuple[str, ...]
+    extract_side: tuple[str, ...]
+    light_key: str
+    heavy_key: str
+    raffinate: SideTargets
+    extract: SideTargets
+
+    @property
+    def feed_total(self) -> float:
+        return math.fsum(self.feed.values())
+
+    @property
+    def feed_a(self) -> float:
+        """Extract-side feed, mol/h."""
+        return math.fsum(self.feed[c] for c in self.extract_side)
+
+    @property
+    def feed_b(self) -> float:
+        """Raffinate-side feed, mol/h."""
+        return math.fsum(self.feed[c] for c in self.raffinate_side)
+
+    @property
+    def beta_key(self) -> float:
+        """Separation factor of the key pair across the cut (first extract-side / last raffinate-side
+        present)."""
+        return self.betas[self.heavy_key] / self.betas[self.light_key]
+
+    def impurity_limit(self, extract: float) -> float:
+        """The largest raffinate-side flow allowed in the extract (mol/h) when the extract flow is
+        ``extract``.
+
+        Returns a value ≤ the physical lower bound max(0, E − F_A) when no b_E satisfies the targets.
+        """
+        fa, fb, f = self.feed_a, self.feed_b, self.feed_total
+        bounds = [fb]
+        if self.extract.purity is not None:
+            bounds.append(extract * (1.0 - self.extract.purity))
+        if self.extract.recovery is not None:
+            bounds.append(extract - self.extract.recovery * fa)
+        if self.raffinate.purity is not None:
+            bounds.append(fb - self.raffinate.purity * (f - extract))
+        if self.raffinate.recovery is not None:
+            bounds.append(fb * (1.0 - self.raffinate.recovery))
+        return min(bounds)
+
+    def severity(self, extract: float) -> float:
+        """Fenske severity ln[(a_E/a_R)(b_R/b_E)] at the largest allowed b_E (inf when infeasible)."""
+        fa, fb = self.feed_a, self.feed_b
+        b_e = self.impurity_limit(extract)
+        a_e = extract - b_e
+        a_r = fa - a_e
+        b_r = fb - b_e
+        if not (b_e > 0.0 and a_r > 0.0 and a_e > 0.0 and b_r > 0.0):
+            return math.inf
+        return math.log(a_e / a_r) + math.log(b_r / b_e)
+
+    def choose_split(self) -> tuple[float, float]:
+        """(E, b_E limit): the extract flow that minimises the severity, and the impurity bound there (mol/h).
+
+        Raises InfeasibleError when no split meets the targets (e.g. recoveries and purities that
+        contradict the mass balance).
+        """
+        f = self.feed_total
+        grid = np.linspace(0.0, f, 2001)[1:-1]
+        sev = np.array([self.severity(float(e)) for e in grid])
+        if not np.isfinite(sev).any():
+            raise InfeasibleError(
+                "the targets contradict the mass balance: no extract flow gives both outlets their purity "
+                f"and recovery (feed {self.feed_a:.6g} mol/h extract side, {self.feed_b:.6g} mol/h "
+                "raffinate side)"
+            )
+        i = int(np.argmin(sev))
+        lo = grid[max(i - 1, 0)]
+        hi = grid[min(i + 1, len(grid) - 1)]
+        # golden-section refinement on the bracketing cell (severity is unimodal on the feasible interval)
+        g = (math.sqrt(5.0) - 1.0) / 2.0
+        a, b = float(lo), float(hi)
+        c, d = b - g * (b - a), a + g * (b - a)
+        for _ in range(60):
+            if self.severity(c) <= self.severity(d):
+                b = d
+            else:
+                a = c
+            c, d = b - g * (b - a), a + g * (b - a)
+        best = min((float(grid[i]), (a + b) / 2.0), key=self.severity)
+        return best, self.impurity_limit(best)
+
+
+def _fraction(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)):
+        raise InputError(f"expected a number (a fraction), got {value!r}", field=field)
+    return float(value)
+
+
+def parse_targets(
+    targets: Mapping[str, Any] | None, file: str | None = None
+) -> tuple[SideTargets, SideTargets]:
+    """Validate ``targets: {raffinate: {purity, recovery}, extract: {purity, recovery}}``.
+
+    Purity ≥ 1 or recovery ≥ 1 cannot be reached by a finite cascade (InfeasibleError); values ≤ 0, unknown
+    keys or non-numbers are InputErrors naming the field.
+    """
+    if not targets:
+        raise InputError(
+            "a design needs targets, e.g. {raffinate: {purity: 0.999}, extract: {purity: 0.999}}",
+            file=file,
+            field="targets",
+        )
+    if not isinstance(targets, Mapping):
+        raise InputError("expected a mapping {raffinate: {...}, extract: {...}}", file=file, field="targets")
+    unknown = sorted(set(targets) - set(SIDES))
+    if unknown:
+        raise InputError(
+            f"unknown outlet(s) {unknown}; expected raffinate and/or extract", file=file, field="targets"
+        )
+    out: dict[str, SideTargets] = {}
+    for side in SIDES:
+        raw = targets.get(side) or {}
+        if not isinstance(raw, Mapping):
+            raise InputError("expected {purity: ..., recovery: ...}", file=file, field=f"targets.{side}")
+        bad = sorted(set(raw) - TARGET_KEYS)
+        if bad:
+            raise InputError(
+                f"unknown target(s) {bad}; expected purity and/or recovery",
+                file=file,
+                field=f"targets.{side}",
+            )
+        vals: dict[str, float] = {}
+        for key in sorted(TARGET_KEYS & set(raw)):
+            if raw[key] is None:
+                continue
+            field = f"targets.{side}.{key}"
+            v = _fraction(raw[key], field)
+            if v <= 0.0:
+                raise InputError(f"must be a fraction in (0, 1), got {v}", file=file, field=field)
+            if v >= 1.0:
+                raise InfeasibleError(
+                    f"{field} = {v}: a {key} of 1 or more needs an infinite cascade (give a fraction below 1)"
+                )
+            vals[key] = v
+        out[side] = SideTargets(**vals)
+    raff, ext = out["raffinate"], out["extract"]
+    if raff.purity is None and ext.recovery is None:
+        raise InputError(
+            "targets leave the extract-side loss to the raffinate unbounded: give targets.raffinate.purity "
+            "or targets.extract.recovery",
+            file=file,
+            field="targets",
+        )
+    if ext.purity is None and raff.recovery is None:
+        raise InputError(
+            "targets leave the raffinate-side loss to the extract unbounded: give targets.extract.purity or "
+            "targets.raffinate.recovery",
+            file=file,
+            field="targets",
+        )
+    return raff, ext
+
+
+def parse_cut(
+    cut: Any, betas: Mapping[str, float], file: str | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Split the components at ``cut`` ("Nd|Sm": last raffinate-side | first extract-side component).
+
+    The components are ordered by separation factor (extractability). The two named components must exist,
+    the left one must be less extractable, and no component may lie strictly between them.
+    """
+    if not isinstance(cut, str) or cut.count("|") != 1:
+        raise InputError(f"expected 'Light|Heavy' (e.g. 'Nd|Sm'), got {cut!r}", file=file, field="cut")
+    left, right = (s.strip() for s in cut.split("|"))
+    for name in (left, right):
+        if name not in betas:
+            raise InputError(f"{name!r} is not one of the components {sorted(betas)}", file=file, field="cut")
+    bl, br = betas[left], betas[right]
+    if not br > bl:
+        raise InputError(
+            f"{right} (separation factor {br:g}) must be more extractable than {left} ({bl:g}) for the cut "
+            f"{left}|{right}",
+            file=file,
+            field="cut",
+        )
+    between = sorted(c for c, b in betas.items() if bl < b < br)
+    if between:
+        raise InputError(
+            f"{left} and {right} are not adjacent in extractability order: {between} lie between them",
+            file=file,
+            field="cut",
+        )
+    raff = tuple(c for c, b in betas.items() if b <= bl)
+    ext = tuple(c for c, b in betas.items() if b >= br)
+    return raff, ext
+
+
+def build_problem(
+    components: tuple[str, ...],
+    betas: Mapping[str, float],
+    feed: Mapping[str, float],
+    feed_phase: str,
+    cut: Any,
+    targets: Mapping[str, Any] | None,
+    file: str | None = None,
+) -> CutProblem:
+    """Validate and assemble a :class:`CutProblem` (flows in mol/h)."""
+    if cut is None:
+        raise InputError("a design needs a cut, e.g. cut: 'Nd|Sm'", file=file, field="cut")
+    betas = {c: float(betas[c]) for c in components}
+    feed = {c: float(feed.get(c, 0.0)) for c in components}
+    raff_side, ext_side = parse_cut(cut, betas, file)
+    raffinate, extract = parse_targets(targets, file)
+    present_b = [c for c in raff_side if feed[c] > 0.0]
+    present_a = [c for c in ext_side if feed[c] > 0.0]
+    for side, present, t in (("raffinate", present_b, raffinate), ("extract", present_a, extract)):
+        if not present:
+            names = raff_side if side == "raffinate" else ext_side
+            raise InfeasibleError(
+                f"the feed holds none of the {side}-side components {list(names)}: "
+                + (
+                    f"targets.{side} cannot be met"
+                    if (t.purity is not None or t.recovery is not None)
+                    else "there is nothing to separate at this cut"
+                )
+            )
+    light = max(present_b, key=lambda c: betas[c])
+    heavy = min(present_a, key=lambda c: betas[c])
+    return CutProblem(
+        components=tuple(components),
+        betas=betas,
+        feed=feed,
+        feed_phase=feed_phase,
+        raffinate_side=raff_side,
+        extract_side=ext_side,
+        light_key=light,
+        heavy_key=heavy,
+        raffinate=raffinate,
+        extract=extract,
+    )
+
+
+def outlet_performance(
+    problem: CutProblem, raffinate: Mapping[str, float], extract: Mapping[str, float]
+) -> dict[str, dict[str, float]]:
+    """Purity and recovery of both outlets from their component flows (mol/h), by side of the cut."""
+    rb = math.fsum(raffinate.get(c, 0.0) for c in problem.raffinate_side)
+    rt = math.fsum(raffinate.get(c, 0.0) for c in problem.components)
+    ea = math.fsum(extract.get(c, 0.0) for c in problem.extract_side)
+    et = math.fsum(extract.get(c, 0.0) for c in problem.components)
+    return {
+        "raffinate": {"purity": rb / rt if rt > 0 else 0.0, "recovery": rb / problem.feed_b},
+        "extract": {"purity": ea / et if et > 0 else 0.0, "recovery": ea / problem.feed_a},
+    }
+
+
+def unmet_targets(
+    problem: CutProblem, performance: Mapping[str, Mapping[str, float]], rtol: float = 1e-9
+) -> list[str]:
+    """Targets not met by ``performance`` (as from :func:`outlet_performance`), as readable strings."""
+    missed = []
+    for side, t in (("raffinate", problem.raffinate), ("extract", problem.extract)):
+        for key in ("purity", "recovery"):
+            want = getattr(t, key)
+            if want is None:
+                continue
+            got = performance[side][key]
+            # compare the losses (1 - value) relatively: purities close to 1 are judged on their impurity
+            if (1.0 - got) > (1.0 - want) * (1.0 + rtol):
+                missed.append(f"{side} {key} {got:.8g} < {want:.8g}")
+    return missed
