@@ -1,0 +1,10 @@
+"""HTML report of value-chain runs: one self-contained file (plotly inlined) — key figures in plain words,
+a Sankey of flows mine → magnet, KPI time series, value added by stage, a scenario comparison, the assumptions
+with their sources and the data conflicts. See docs/report.md.
+"""
+
+from mine2magnet.report.headlines import Headline, headlines
+from mine2magnet.report.page import render_report, write_report
+from mine2magnet.report.run_view import ReportableRun, RunView, run_view
+
+__all__ = ["Headline", "ReportableRun", "RunView", "headlines", "render_report", "run_view", "write_report"]

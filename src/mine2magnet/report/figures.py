@@ -1,0 +1,234 @@
+"""The report's charts (plotly): Sankey of flows, KPI series, value added by stage, scenario comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from mine2magnet.report.kpi_table import TOTAL, kpi_totals, with_subjects
+from mine2magnet.report.quantities import is_fraction
+from mine2magnet.report.run_view import RunView
+
+#: Facility types from mine to magnet (matched by substring of the facility ``type``); the rest come after.
+STAGE_ORDER = (
+    "deposit",
+    "mine",
+    "smuggl",
+    "crack",
+    "concentrat",
+    "refin",
+    "separat",
+    "metal",
+    "alloy",
+    "magnet",
+    "recycl",
+    "market",
+)
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 40}, "height": 380}
+
+
+def stage_rank(facility_type: str) -> int:
+    """Position of a facility type along the chain (mines first, markets last)."""
+    text = (facility_type or "").lower()
+    for i, key in enumerate(STAGE_ORDER):
+        if key in text:
+            return i
+    return len(STAGE_ORDER)
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _types(view: RunView) -> dict[str, str]:
+    facilities = view.table("facilities")
+    return {str(f): str(t or "") for f, t in zip(facilities["facility"], facilities["type"], strict=True)}
+
+
+def sankey_figure(view: RunView, year: int) -> go.Figure | None:
+    """Material flows (t REO, all elements) between facilities in ``year``; ``None`` if the year has none."""
+    flows = view.table("flows")
+    flows = flows[(flows["year"] == year)].copy()
+    flows["t"] = pd.to_numeric(flows["t"], errors="coerce").fillna(0.0)
+    flows["value_usd"] = pd.to_numeric(flows["value_usd"], errors="coerce").fillna(0.0)
+    links = flows.groupby(["source", "target", "commodity"], as_index=False)[["t", "value_usd"]].sum()
+    links = links[links["t"] > 0]
+    if links.empty:
+        return None
+    types = _types(view)
+    names = sorted(
+        set(links["source"]) | set(links["target"]),
+        key=lambda n: (stage_rank(types.get(n, "market" if n in set(links["target"]) else "")), n),
+    )
+    index = {n: i for i, n in enumerate(names)}
+    commodities = list(dict.fromkeys(links["commodity"]))
+    colour = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(commodities)}
+    figure = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            valueformat=",.0f",
+            valuesuffix=" t",
+            node={
+                "label": names,
+                "pad": 14,
+                "thickness": 16,
+                "customdata": [types.get(n, "") or "outside the chain" for n in names],
+                "hovertemplate": "%{label} (%{customdata})<br>%{value:,.0f} t REO<extra></extra>",
+            },
+            link={
+                "source": [index[s] for s in links["source"]],
+                "target": [index[t] for t in links["target"]],
+                "value": links["t"].tolist(),
+                "color": [_rgba(colour[c], 0.45) for c in links["commodity"]],
+                "customdata": list(zip(links["commodity"], links["value_usd"], strict=True)),
+                "hovertemplate": "%{source.label} → %{target.label}<br>%{customdata[0]}: "
+                "%{value:,.0f} t REO"
+                "<br>worth USD %{customdata[1]:,.0f}<extra></extra>",
+            },
+        )
+    )
+    legend = " · ".join(f"<span style='color:{colour[c]}'>■</span> {c}" for c in commodities)
+    figure.update_layout(
+        title=f"Rare-earth flows in {year} (t REO, all elements) — {legend}",
+        template="plotly_white",
+        height=max(420, 28 * len(names)),
+        margin={"l": 20, "r": 20, "t": 60, "b": 20},
+        font={"size": 12},
+    )
+    return figure
+
+
+def _axis_unit(unit: str) -> tuple[float, str]:
+    return (100.0, "%") if is_fraction(unit) else (1.0, unit)
+
+
+def kpi_figure(view: RunView, kpi: str) -> go.Figure | None:
+    """One KPI over the years, one line per facility/stage/element it is reported for."""
+    frame = with_subjects(view.table("kpis"))
+    frame = frame[frame["kpi"] == kpi].sort_values("year")
+    if frame.empty:
+        return None
+    unit = str(frame["unit"].iloc[0] or "")
+    scale, axis = _axis_unit(unit)
+    figure = go.Figure()
+    for subject, group in frame.groupby("subject", sort=True):
+        group = group.groupby("year", as_index=False)["value"].sum()
+        name = "total" if subject == TOTAL else subject
+        figure.add_trace(
+            go.Scatter(x=group["year"], y=group["value"] * scale, mode="lines+markers", name=name)
+        )
+    figure.update_layout(title=kpi, yaxis_title=axis, xaxis_title="year", showlegend=True, **LAYOUT)
+    return figure
+
+
+def value_added_by_stage_figure(view: RunView) -> go.Figure | None:
+    """Domestic value added by stage/facility and year, as the model reports it (stacked bars, USD)."""
+    frame = with_subjects(view.table("kpis"))
+    frame = frame[(frame["kpi"] == "domestic_value_added_usd")]
+    if frame.empty:
+        return None
+    if frame["subject"].nunique() > 1:
+        frame = frame[frame["subject"] != TOTAL]
+    figure = go.Figure()
+    for subject, group in frame.groupby("subject", sort=True):
+        group = group.groupby("year", as_index=False)["value"].sum()
+        figure.add_trace(go.Bar(x=group["year"], y=group["value"], name=subject))
+    figure.update_layout(
+        barmode="relative", title="Domestic value added by stage (USD/yr)", yaxis_title="USD", **LAYOUT
+    )
+    return figure
+
+
+def value_added_from_flows(view: RunView, year: int) -> pd.DataFrame:
+    """Value added per facility in ``year`` from the flows: value shipped out minus value bought in (USD).
+
+    Columns: facility, type, country, value_added_usd. Markets and nodes that are not facilities (demand,
+    informal exports) are left out.
+    """
+    flows = view.table("flows")
+    flows = flows[flows["year"] == year]
+    value = pd.to_numeric(flows["value_usd"], errors="coerce").fillna(0.0)
+    out = value.groupby(flows["source"]).sum()
+    into = value.groupby(flows["target"]).sum()
+    facilities = view.table("facilities")
+    rows = []
+    for name, kind, country in zip(
+        facilities["facility"], facilities["type"], facilities["country"], strict=True
+    ):
+        if "market" in str(kind).lower():
+            continue
+        added = float(out.get(name, 0.0)) - float(into.get(name, 0.0))
+        if out.get(name) is None and into.get(name) is None:
+            continue
+        rows.append((name, str(kind or ""), str(country or ""), added))
+    return pd.DataFrame(rows, columns=["facility", "type", "country", "value_added_usd"])
+
+
+def value_added_by_country_figure(view: RunView, year: int) -> go.Figure | None:
+    """Who captures the value in ``year``: value added by stage (x) and country (colour), from the flows."""
+    table = value_added_from_flows(view, year)
+    if table.empty:
+        return None
+    grouped = table.groupby(["type", "country"], as_index=False)["value_added_usd"].sum()
+    stages = sorted(grouped["type"].unique(), key=lambda t: (stage_rank(t), t))
+    figure = go.Figure()
+    for country, group in grouped.groupby("country", sort=True):
+        group = group.set_index("type").reindex(stages)
+        figure.add_trace(go.Bar(x=stages, y=group["value_added_usd"], name=country or "unknown"))
+    figure.update_layout(
+        barmode="relative",
+        title=f"Value added by stage and country in {year} (USD; value out − value in, from the flows)",
+        yaxis_title="USD",
+        **LAYOUT,
+    )
+    return figure
+
+
+def comparison_figure(views: Sequence[RunView], kpi: str) -> go.Figure | None:
+    """One KPI over the years for several runs: totals where they add up, else a line per run and subject."""
+    figure = go.Figure()
+    unit = ""
+    for view in views:
+        totals = kpi_totals(view.table("kpis"))
+        totals = totals[totals["kpi"] == kpi].sort_values("year")
+        if len(totals):
+            unit = str(totals["unit"].iloc[0])
+            scale, _ = _axis_unit(unit)
+            figure.add_trace(
+                go.Scatter(x=totals["year"], y=totals["value"] * scale, mode="lines+markers", name=view.label)
+            )
+            continue
+        frame = with_subjects(view.table("kpis"))
+        frame = frame[frame["kpi"] == kpi].sort_values("year")
+        for subject, group in frame.groupby("subject", sort=True):
+            unit = str(group["unit"].iloc[0])
+            scale, _ = _axis_unit(unit)
+            figure.add_trace(
+                go.Scatter(
+                    x=group["year"],
+                    y=group["value"] * scale,
+                    mode="lines+markers",
+                    name=f"{view.label}: {subject}",
+                )
+            )
+    if not figure.data:
+        return None
+    figure.update_layout(
+        title=f"{kpi} by scenario", yaxis_title=_axis_unit(unit)[1], xaxis_title="year", **LAYOUT
+    )
+    return figure

@@ -1,0 +1,247 @@
+"""Assemble the self-contained HTML report (plotly.js inlined: the file opens offline) and write it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from mine2magnet import __version__
+from mine2magnet.errors import InputError, Mine2MagnetError
+from mine2magnet.report import figures
+from mine2magnet.report.headlines import HEADLINE_KPIS, headlines
+from mine2magnet.report.kpi_table import kpi_totals
+from mine2magnet.report.quantities import format_value
+from mine2magnet.report.run_view import ReportableRun, RunView, distinct_labels, run_view
+from mine2magnet.report.sources import assumptions_section, conflicts_section
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1b1f24;background:#fafafa}
+main{max-width:1180px;margin:0 auto;padding:24px}
+h1{margin-bottom:4px} h2{margin-top:40px;border-bottom:2px solid #e3e6ea;padding-bottom:4px}
+.muted{color:#6a737d;font-size:90%} nav a{margin-right:14px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:14px}
+.card{background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:14px}
+.card .title{font-size:85%;text-transform:uppercase;color:#6a737d;letter-spacing:.04em}
+.card .number{font-size:190%;font-weight:600;margin:4px 0}
+.card p{margin:0;font-size:92%}
+table.data{border-collapse:collapse;width:100%;background:#fff;font-size:88%;margin:8px 0 18px}
+table.data th,table.data td{border:1px solid #e3e6ea;padding:4px 7px;text-align:left;vertical-align:top}
+table.data th{background:#f1f3f5} td.num{text-align:right;white-space:nowrap}
+tr.kind-assumption td{background:#fff8e6} .figure{background:#fff;border:1px solid #e3e6ea;margin:12px 0}
+.conflict{margin-bottom:18px} .how{background:#eef5fb;border-left:4px solid #1f77b4;padding:8px 12px}
+"""
+
+
+def _figure_html(figure: go.Figure | None) -> str:
+    if figure is None:
+        return ""
+    return (
+        "<div class='figure'>"
+        + figure.to_html(
+            full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True}
+        )
+        + "</div>"
+    )
+
+
+def _cards(view: RunView, year: int) -> str:
+    items = headlines(view, year)
+    if not items:
+        return "<p>This run reports none of the headline KPIs.</p>"
+    return (
+        "<div class='cards'>"
+        + "".join(
+            f"<div class='card' data-kpi='{escape(h.kpi, quote=True)}'>"
+            f"<div class='title'>{escape(h.title)}</div>"
+            f"<div class='number'>{escape(h.number)}</div><p>{escape(h.sentence)}</p></div>"
+            for h in items
+        )
+        + "</div>"
+    )
+
+
+def _comparison_table(views: Sequence[RunView], year: int) -> str:
+    """Headline KPIs (totals) in ``year`` and summed over the years, one column per run."""
+    totals = {v.label: kpi_totals(v.table("kpis")) for v in views}
+    kpis = [k for k in HEADLINE_KPIS if any((t["kpi"] == k).any() for t in totals.values())]
+    extra = sorted({k for t in totals.values() for k in t["kpi"]} - set(kpis))
+    head = "".join(f"<th>{escape(v.label)}</th>" for v in views)
+    rows = []
+    for kpi in [*kpis, *extra]:
+        cells = []
+        for view in views:
+            t = totals[view.label]
+            row = t[(t["kpi"] == kpi) & (t["year"] == year)]
+            cells.append(
+                "<td class='num'>"
+                f"{escape(format_value(float(row['value'].iloc[0]), str(row['unit'].iloc[0])))}"
+                "</td>"
+                if len(row)
+                else "<td class='num'>–</td>"
+            )
+        rows.append(f"<tr><td><code>{escape(kpi)}</code></td>{''.join(cells)}</tr>")
+    return (
+        f"<table class='data'><thead><tr><th>KPI in {year} (total)</th>{head}</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+        "<p class='muted'>Totals only where values add up (tonnes, USD); shares and indices reported per "
+        "facility or element are in the charts below. – means not reported.</p>"
+    )
+
+
+def _kpi_names(views: Sequence[RunView]) -> list[str]:
+    names = {str(k) for v in views for k in v.table("kpis")["kpi"].unique()}
+    return [k for k in HEADLINE_KPIS if k in names] + sorted(names - set(HEADLINE_KPIS))
+
+
+def _run_details(view: RunView, year: int) -> str:
+    anchor = escape(view.label, quote=True)
+    parts = [f"<h2 id='run-{anchor}'>{escape(view.label)}: flows and value</h2>"]
+    sankey = figures.sankey_figure(view, year)
+    parts.append(
+        _figure_html(sankey) if sankey else f"<p>No material flows in {year}.</p>",
+    )
+    parts.append(_figure_html(figures.value_added_by_stage_figure(view)))
+    parts.append(_figure_html(figures.value_added_by_country_figure(view, year)))
+    parts.append(f"<h3>KPIs over time — {escape(view.label)}</h3>")
+    parts.extend(_figure_html(figures.kpi_figure(view, kpi)) for kpi in _kpi_names([view]))
+    return "".join(parts)
+
+
+def _about(views: Sequence[RunView]) -> str:
+    rows = []
+    for v in views:
+        years = f"{min(v.years)}–{max(v.years)}" if v.years else ""
+        mb = v.summary.get("mass_balance_error") if isinstance(v.summary, dict) else None
+        rows.append(
+            f"<tr><td>{escape(v.label)}</td><td>{escape(v.scenario)}</td>"
+            f"<td>{escape(', '.join(v.overrides))}</td>"
+            f"<td>{escape(years)}</td><td><code>{escape(v.run_id or 'not stored')}</code></td>"
+            f"<td class='num'>{escape(format_value(mb, '') if isinstance(mb, int | float) else '')}</td></tr>"
+        )
+    return (
+        "<table class='data'><thead><tr><th>run</th><th>scenario</th><th>overrides</th><th>years</th>"
+        "<th>run id</th><th>mass-balance error</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _load_conflicts() -> tuple[list[Any], str]:
+    try:
+        from mine2magnet.data import load_dataset
+
+        return list(load_dataset().conflicts()), ""
+    except (Mine2MagnetError, ImportError) as exc:
+        return [], f"The reference data could not be loaded, so conflicts are not shown: {exc}"
+
+
+def render_report(
+    results: Sequence[ReportableRun],
+    year: int | None = None,
+    conflicts: Sequence[Any] | None = None,
+    title: str | None = None,
+) -> str:
+    """The report as one HTML string (see :func:`write_report`)."""
+    if not results:
+        raise InputError("no runs to report on", field="results")
+    views = distinct_labels([run_view(r) for r in results])
+    first = views[0]
+    if year is None:
+        year = max(first.years) if first.years else None
+        if year is None:
+            raise InputError(f"run {first.label} has no years", field="years")
+    elif int(year) not in first.years:
+        raise InputError(
+            f"{year} is not a year of run {first.label} ({min(first.years)}–{max(first.years)})",
+            field="year",
+        )
+    year = int(year)
+    note = ""
+    if conflicts is None:
+        conflicts, note = _load_conflicts()
+    title = title or (
+        f"mine2magnet — {first.label}"
+        if len(views) == 1
+        else "mine2magnet — " + " vs ".join(v.label for v in views)
+    )
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    nav = ["<a href='#key'>Key figures</a>"]
+    if len(views) > 1:
+        nav.append("<a href='#compare'>Comparison</a>")
+    nav += [f"<a href='#run-{escape(v.label, quote=True)}'>{escape(v.label)}</a>" for v in views]
+    nav += [
+        "<a href='#assumptions'>Assumptions</a>",
+        "<a href='#conflicts'>Conflicts</a>",
+        "<a href='#about'>About</a>",
+    ]
+
+    body = [
+        f"<h1>{escape(title)}</h1>",
+        f"<p class='muted'>Year shown: {year}. Generated {generated} by mine2magnet "
+        f"{escape(__version__)}.</p>",
+        f"<nav>{''.join(nav)}</nav>",
+        f"<h2 id='key'>Key figures in {year}</h2>",
+    ]
+    for view in views:
+        if len(views) > 1:
+            body.append(f"<h3>{escape(view.label)}</h3>")
+        body.append(_cards(view, year))
+    body.append(
+        "<p class='how'>How to read: value added is what each stage sells minus what it buys, counted "
+        "where the plant is. Feed sufficiency is the share of a refinery's capacity that available ore or "
+        "concentrate can fill. Magnet self-sufficiency is the share of the domestic magnet plants' "
+        "rare-earth needs met from domestic refining. Tonnes are of rare-earth oxide (REO). Every input "
+        "number is listed with its source under Assumptions; where sources disagree, see Conflicts.</p>"
+    )
+    if len(views) > 1:
+        body.append("<h2 id='compare'>Comparison of scenarios</h2>")
+        body.append(_comparison_table(views, year))
+        body.extend(_figure_html(figures.comparison_figure(views, kpi)) for kpi in _kpi_names(views))
+    body.extend(_run_details(view, year) for view in views)
+    body.append("<h2 id='assumptions'>Assumptions and their sources</h2>")
+    body.append(
+        "<p>Every number the scenario uses, with its kind (measured, reported, estimate, derived or an "
+        "explicit assumption, highlighted) and stated range.</p>"
+    )
+    body.append(assumptions_section(views))
+    body.append("<h2 id='conflicts'>Where sources disagree</h2>")
+    body.append(f"<p class='muted'>{escape(note)}</p>" if note else "")
+    body.append(conflicts_section(conflicts))
+    body.append("<h2 id='about'>About these runs</h2>")
+    body.append(_about(views))
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{escape(title)}</title><style>{STYLE}</style>"
+        f"<script type='text/javascript'>{get_plotlyjs()}</script></head>"
+        f"<body><main>{''.join(body)}</main></body></html>"
+    )
+
+
+def write_report(
+    results: Sequence[ReportableRun],
+    path: str | os.PathLike[str],
+    year: int | None = None,
+    conflicts: Sequence[Any] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Write one self-contained HTML report about ``results`` to ``path`` and return the path.
+
+    ``results``: ChainResults and/or StoredRuns (several -> a scenario comparison, first = reference).
+    ``year``: the year of the Sankey and the key figures (default: the first run's last year).
+    ``conflicts``: data conflicts to list (``Conflict`` objects or their ``to_dict()``); ``None`` loads them
+    from ``mine2magnet.data``; ``()`` shows none. The file is written atomically (temp file + rename).
+    """
+    html = render_report(results, year=year, conflicts=conflicts, title=title)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(target)
+    return target

@@ -1,0 +1,128 @@
+"""One run as the report sees it, whether it comes fresh from the model or from the results store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pandas as pd
+
+from mine2magnet.errors import InputError
+
+#: The tidy tables of a run and the columns the report reads from each (extra columns are ignored).
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "flows": ("year", "source", "target", "commodity", "element", "t", "value_usd"),
+    "stocks": ("year", "facility", "stock", "element", "t"),
+    "kpis": ("year", "kpi", "facility", "element", "value", "unit"),
+    "facilities": ("facility", "type", "country", "owner", "state_linked", "technology_origin"),
+    "assumptions": (
+        "key",
+        "value",
+        "unit",
+        "kind",
+        "source_id",
+        "source_title",
+        "source_url",
+        "source_date",
+        "range_low",
+        "range_high",
+        "note",
+    ),
+}
+
+
+class ReportableRun(Protocol):
+    """A ChainResult or a StoredRun: what ``write_report`` accepts."""
+
+    scenario_name: str
+    overrides: Sequence[str]
+    years: Sequence[int]
+    tables: Mapping[str, pd.DataFrame]
+
+    def summary(self) -> dict: ...
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A run's name, years, tidy tables (missing columns filled with blanks) and summary."""
+
+    label: str
+    scenario: str
+    overrides: tuple[str, ...]
+    years: tuple[int, ...]
+    run_id: str | None
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+    summary: dict = field(repr=False)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Tidy table ``name`` (flows, stocks, kpis, facilities, assumptions)."""
+        return self.tables[name]
+
+
+def _normalise(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
+    columns = TABLE_COLUMNS[name]
+    if frame is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    frame = frame.copy()
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    for column in ("facility", "element", "kpi", "source", "target", "commodity", "stock", "unit", "type"):
+        if column in frame.columns and column in columns:
+            frame[column] = frame[column].map(lambda v: "" if v is None or v != v else str(v)).astype(object)
+    return frame
+
+
+def run_view(result: ReportableRun) -> RunView:
+    """Read ``result`` (a ChainResult, a StoredRun or anything with the same attributes) into a RunView."""
+    try:
+        scenario = str(result.scenario_name)
+        overrides = tuple(str(o) for o in result.overrides)
+        years = tuple(int(y) for y in result.years)
+        tables = dict(result.tables)
+        summary = result.summary()
+    except AttributeError as exc:
+        raise InputError(
+            f"{type(result).__name__} is not a run result (expected scenario_name, overrides, years, tables, "
+            f"summary()): {exc}",
+            field="results",
+        ) from exc
+    normalised = {name: _normalise(name, tables.get(name)) for name in TABLE_COLUMNS}
+    for name, frame in tables.items():
+        normalised.setdefault(name, frame)
+    return RunView(
+        label="+".join([scenario, *overrides]),
+        scenario=scenario,
+        overrides=overrides,
+        years=years,
+        run_id=getattr(result, "run_id", None),
+        tables=normalised,
+        summary=summary,
+    )
+
+
+def distinct_labels(views: Sequence[RunView]) -> list[RunView]:
+    """The views with labels made unique (runs of one scenario get their run id or a number appended)."""
+    seen: dict[str, int] = {}
+    for view in views:
+        seen[view.label] = seen.get(view.label, 0) + 1
+    out, counter = [], {}
+    for view in views:
+        if seen[view.label] == 1:
+            out.append(view)
+            continue
+        counter[view.label] = counter.get(view.label, 0) + 1
+        suffix = view.run_id or f"#{counter[view.label]}"
+        out.append(
+            RunView(
+                f"{view.label} ({suffix})",
+                view.scenario,
+                view.overrides,
+                view.years,
+                view.run_id,
+                view.tables,
+                view.summary,
+            )
+        )
+    return out

@@ -1,0 +1,137 @@
+"""HTML report: self-contained; Sankey, KPI charts, value added, comparison, assumptions and conflicts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mine2magnet.errors import InputError
+from mine2magnet.report import headlines, render_report, run_view, write_report
+from mine2magnet.report.figures import sankey_figure, value_added_from_flows
+from mine2magnet.report.quantities import format_value
+from mine2magnet.store import ResultsStore
+from store.sample_chain import ARCS, sample_result
+
+CONFLICT = {
+    "key": "resource.malaysia.value",
+    "reason": "sources name different values",
+    "values": [
+        {
+            "value": 800.0,
+            "unit": "MYR bn",
+            "kind": "reported",
+            "range": None,
+            "note": "first",
+            "source": {"id": "a", "title": "Source A title", "url": "https://example.org/a", "date": "2024"},
+        },
+        {
+            "value": 1000.0,
+            "unit": "MYR bn",
+            "kind": "reported",
+            "range": [900.0, 1100.0],
+            "note": "second",
+            "source": {"id": "b", "title": "Source B title", "url": "https://example.org/b", "date": "2025"},
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def single_html() -> str:
+    return render_report([sample_result()], conflicts=[CONFLICT])
+
+
+def test_report_is_self_contained(single_html):
+    assert not re.search(r"<script[^>]*\bsrc\s*=", single_html, flags=re.I)
+    assert not re.search(r"<link[^>]*\bhref\s*=\s*['\"]?https?:", single_html, flags=re.I)
+    assert len(single_html) > 1_000_000 and "Plotly.newPlot" in single_html  # plotly.js inlined, used
+
+
+def test_report_has_sankey_kpi_charts_value_added_assumptions_and_conflicts(single_html):
+    assert '"type":"sankey"' in single_html
+    for kpi in ("domestic_value_added_usd", "feed_sufficiency", "hhi", "unmet_demand_t"):
+        assert f'"text":"{kpi}"' in single_html  # a chart titled with the KPI
+    assert (
+        "Domestic value added by stage" in single_html and "Value added by stage and country" in single_html
+    )
+    assert 'href="https://pubs.usgs.gov/periodicals/mcs2025/mcs2025-rare-earths.pdf"' in single_html
+    assert "test assumption &lt;with&gt; markup &amp; ampersand" in single_html
+    for title in (
+        "Source A title",
+        "Source B title",
+        'href="https://example.org/b"',
+        "resource.malaysia.value",
+    ):
+        assert title in single_html
+    assert "Comparison of scenarios" not in single_html
+    assert "Key figures in 2026" in single_html  # default year: the last one
+
+
+def test_comparison_appears_with_several_runs(tmp_path):
+    path = write_report(
+        [sample_result(), sample_result("sample-low", 0.5)], tmp_path / "cmp.html", year=2025, conflicts=()
+    )
+    html = path.read_text(encoding="utf-8")
+    assert "Comparison of scenarios" in html and "KPI in 2025 (total)" in html
+    assert "domestic_value_added_usd by scenario" in html
+    assert html.count('"type":"sankey"') == 2
+    assert "No conflicting sources" in html
+
+
+def test_sankey_carries_every_tonne_of_the_year():
+    """Independent check: the link values add up to the hand-computed arc tonnages for the year."""
+    figure = sankey_figure(run_view(sample_result()), 2025)
+    expected = sum(t for _, _, _, t, _ in ARCS) * 1.1
+    assert sum(figure.data[0].link.value) == pytest.approx(expected)
+    labels = list(figure.data[0].node.label)
+    assert labels.index("Mt Weld") < labels.index("Lynas Malaysia") < labels.index("JS Link magnets")
+
+
+def test_value_added_from_flows_is_sales_minus_purchases():
+    table = value_added_from_flows(run_view(sample_result()), 2024).set_index("facility")
+    assert table.loc["Lynas Malaysia", "value_added_usd"] == pytest.approx(
+        1_500 * 20_000 + 6_500 * 10_000 - 9_000 * 3_000
+    )
+    assert table.loc["Mt Weld", "value_added_usd"] == pytest.approx(10_000 * 1_000)
+    assert "Export market" not in table.index
+
+
+def test_headlines_speak_plain_words():
+    items = {h.kpi: h for h in headlines(run_view(sample_result()), 2024)}
+    assert items["domestic_value_added_usd"].number == "USD 122 M"  # 68 M + 54 M
+    assert items["magnet_self_sufficiency"].number == "60 %"
+    assert "Nd 80 %" in items["magnet_self_sufficiency"].sentence
+    assert items["unmet_demand_t"].number == "600 t"
+
+
+def test_a_stored_run_reports_like_the_fresh_result(tmp_path):
+    result = sample_result()
+    store = ResultsStore(tmp_path / "r.duckdb")
+    stored = store.get(store.save(result))
+    fresh = [(h.kpi, h.number, h.sentence) for h in headlines(run_view(result), 2025)]
+    again = [(h.kpi, h.number, h.sentence) for h in headlines(run_view(stored), 2025)]
+    assert fresh == again
+    html = render_report([stored], conflicts=())
+    assert stored.run_id in html
+
+
+def test_bad_year_and_empty_input_are_refused():
+    with pytest.raises(InputError, match="year: 1999 is not a year of run sample-base"):
+        render_report([sample_result()], year=1999, conflicts=())
+    with pytest.raises(InputError, match="no runs"):
+        render_report([], conflicts=())
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [
+        (1.5e9, "USD", "USD 1.5 bn"),
+        (2.345e6, "USD/yr", "USD 2.35 M/yr"),
+        (0.864, "fraction", "86 %"),
+        (12345.6, "t", "12,346 t"),
+        (float("nan"), "t", "n/a"),
+    ],
+)
+def test_numbers_read_naturally(value, unit, text):
+    assert format_value(value, unit) == text
