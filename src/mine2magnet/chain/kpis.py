@@ -1,0 +1,221 @@
+"""Key performance indicators of one solved year, as tidy rows.
+
+Each row: ``year, kpi, facility, element, value, unit, detail``. ``facility`` holds a facility name, or a stage
+name for by-stage KPIs (``mining``, ``cracking``, ``separation``, ``metal``, ``magnet``, ``recycling``,
+``total``); ``element`` and ``detail`` (residue type, reagent, commodity) are ``""`` when not applicable.
+
+KPIs (units in brackets):
+
+- ``production_t`` [t] output of each facility by element (``detail`` = commodity);
+- ``domestic_value_added_usd`` [USD] value of the focus country's output minus the value of its inputs, by
+  stage (``total`` too), with commodities at price-deck values; ``raw_export_value_usd`` [USD] what the
+  country's mined output would fetch exported raw (as mixed carbonate); ``value_capture_ratio`` [-] total
+  domestic value added over the value of the country's mined rare earths as separated oxides;
+- ``feed_sufficiency`` [fraction] feed over feed capacity of each refinery (NdPr output over NdPr capacity
+  when only that is given); ``feed_years_left`` [yr] accessible resource left in the mines linked upstream
+  of the refinery divided by this year's feed; ``feed_years_at_capacity`` [yr] the same at full capacity;
+- ``magnet_self_sufficiency`` [fraction] per element, rare earths reaching the focus country's magnet plants
+  from facilities in that country over what the plants need at (available) nameplate capacity;
+- ``hhi`` [0-1] Herfindahl-Hirschman index of production by country, per stage (modelled facilities only);
+- ``residue_produced_t`` / ``residue_accumulated_t`` [t] and ``residue_produced_bq`` /
+  ``residue_accumulated_bq`` [Bq] by facility (``detail`` = residue type);
+- ``reagent_t`` [t] by refinery and reagent; ``royalties_usd`` [USD] by mine;
+- ``smuggled_t`` [t] and ``smuggling_loss_usd`` [USD] (royalties and taxes lost) by smuggling route;
+- ``unmet_demand_t`` [t] by market and element; ``secondary_supply_t`` [t] by recycler and element.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mine2magnet.chain.allocation import YearSolution
+from mine2magnet.chain.stocks import ChainState
+
+if TYPE_CHECKING:  # imported for types only (simulation imports this module)
+    from mine2magnet.chain.simulation import ChainModel, _Year
+
+STAGES = ("mining", "cracking", "separation", "metal", "magnet", "recycling")
+
+
+def _row(year: int, kpi: str, facility: str, element: str, value: float, unit: str, detail: str = "") -> dict:
+    return {
+        "year": year,
+        "kpi": kpi,
+        "facility": facility,
+        "element": element,
+        "value": float(value),
+        "unit": unit,
+        "detail": detail,
+    }
+
+
+def hhi(shares_by_country: Mapping[str, float]) -> float:
+    """Herfindahl-Hirschman index (0-1) of quantities by country; NaN if the total is zero."""
+    total = sum(shares_by_country.values())
+    if total <= 0:
+        return math.nan
+    return float(sum((v / total) ** 2 for v in shares_by_country.values()))
+
+
+def year_kpis(
+    model: ChainModel,
+    y: _Year,
+    sol: YearSolution,
+    state: ChainState,
+    start_resource: Mapping[str, float],
+    E: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Every KPI of one solved year (see module docstring)."""
+    net, deck, year = model.network, model.prices, sol.year
+    n = len(E)
+    rows: list[dict[str, Any]] = []
+    focus = model.focus_country
+    # per-process in/out --------------------------------------------------------------------------------
+    produced: dict[str, dict[str, np.ndarray]] = {}
+    consumed: dict[str, dict[str, np.ndarray]] = {}
+    for p in y.problem.processes:
+        use = sol.use[p.name]
+        out = produced.setdefault(p.facility, {})
+        for c, yld in p.outputs.items():
+            out[c] = out.get(c, np.zeros(n)) + yld * use
+        if p.input is not None:
+            inp = consumed.setdefault(p.facility, {})
+            inp[p.input] = inp.get(p.input, np.zeros(n)) + use
+    country_of = {f.name: f.country for f in net.facilities.values()}
+    stage_of = {f.name: f.stage for f in net.facilities.values()}
+    for name, (pol, _) in y.smuggled.items():
+        country_of[name] = pol.country
+        stage_of[name] = "mining"
+    for fac, outs in produced.items():
+        for c, arr in outs.items():
+            for j, e in enumerate(E):
+                if arr[j] > 1e-9:
+                    rows.append(_row(year, "production_t", fac, e, arr[j], "t", c))
+    # value added by stage in the focus country ----------------------------------------------------------
+    va = dict.fromkeys(STAGES, 0.0)
+    for fac, outs in produced.items():
+        if fac not in net.facilities or country_of.get(fac) != focus or stage_of[fac] not in va:
+            continue
+        v_out = sum(float(np.dot(arr, [deck.value(c, e, year) for e in E])) for c, arr in outs.items())
+        v_in = sum(
+            float(np.dot(arr, [deck.value(c, e, year) for e in E]))
+            for c, arr in consumed.get(fac, {}).items()
+        )
+        va[stage_of[fac]] += v_out - v_in
+    for stage, v in va.items():
+        rows.append(_row(year, "domestic_value_added_usd", stage, "", v, "USD"))
+    rows.append(_row(year, "domestic_value_added_usd", "total", "", sum(va.values()), "USD"))
+    mined = np.zeros(n)
+    for f in net.of_kind("mines"):
+        if f.country == focus:
+            mined += produced.get(f.name, {}).get(f.attrs["product"], np.zeros(n))
+    raw = float(np.dot(mined, [deck.value("mrec", e, year) for e in E]))
+    sep = float(np.dot(mined, [deck.value("oxide", e, year) for e in E]))
+    rows.append(_row(year, "raw_export_value_usd", "total", "", raw, "USD"))
+    rows.append(
+        _row(
+            year,
+            "value_capture_ratio",
+            "total",
+            "",
+            sum(va.values()) / sep if sep > 0 else math.nan,
+            "fraction",
+        )
+    )
+    # feed sufficiency ------------------------------------------------------------------------------------
+    for f in net.of_kind("refineries"):
+        feed = sum((arr for arr in consumed.get(f.name, {}).values()), np.zeros(n))
+        feed_t = float(feed.sum())
+        avail = f.availability(year)
+        cap = f.series("capacity", year) * avail
+        share = math.nan
+        if math.isfinite(cap) and cap > 0:
+            share = feed_t / cap
+        else:
+            ndpr_cap = f.series("ndpr_capacity", year) * avail
+            ox = produced.get(f.name, {}).get("oxide", np.zeros(n))
+            ndpr = sum(float(ox[j]) for j, e in enumerate(E) if e in ("Nd", "Pr"))
+            if math.isfinite(ndpr_cap) and ndpr_cap > 0:
+                share = ndpr / ndpr_cap
+        if not math.isnan(share):
+            rows.append(_row(year, "feed_sufficiency", f.name, "", share, "fraction"))
+        upstream = net.upstream_mines(f.name)
+        left = sum(start_resource.get(mn, 0.0) for mn in upstream)
+        if feed_t > 1e-9 and math.isfinite(left):
+            rows.append(_row(year, "feed_years_left", f.name, "", left / feed_t, "yr"))
+        if math.isfinite(cap) and cap > 0 and math.isfinite(left):
+            rows.append(_row(year, "feed_years_at_capacity", f.name, "", left / cap, "yr"))
+    # magnet self-sufficiency ------------------------------------------------------------------------------
+    from mine2magnet.chain.simulation import magnet_need  # local: avoids an import cycle
+
+    need = np.zeros(n)
+    domestic = np.zeros(n)
+    for f in net.of_kind("magnet_plants"):
+        if f.country != focus:
+            continue
+        per_t, _ = magnet_need(f, E)
+        need += per_t * f.series("capacity", year) * f.availability(year)
+        for link in y.problem.links:
+            if link.target == f.name and country_of.get(link.source) == focus:
+                domestic += sol.flow[link.name]
+    for j, e in enumerate(E):
+        if need[j] > 1e-9:
+            rows.append(
+                _row(year, "magnet_self_sufficiency", "", e, min(domestic[j] / need[j], 1.0), "fraction")
+            )
+    # HHI by stage -----------------------------------------------------------------------------------------
+    for stage in ("mining", "cracking", "separation", "metal", "magnet"):
+        by_country: dict[str, float] = {}
+        for fac, outs in produced.items():
+            if stage_of.get(fac) != stage:
+                continue
+            main = "oxide" if stage == "separation" else None
+            total = float(sum(arr.sum() for c, arr in outs.items() if main is None or c == main))
+            by_country[country_of[fac]] = by_country.get(country_of[fac], 0.0) + total
+        value = hhi(by_country)
+        if not math.isnan(value):
+            rows.append(_row(year, "hhi", stage, "", value, "index (0-1)"))
+    # residues and reagents -------------------------------------------------------------------------------
+    for pname, kinds in y.residues.items():
+        fac = pname.split(":", 1)[0]
+        used = float(sol.use[pname].sum())
+        for kind, (t_per_t, bq) in kinds.items():
+            rows.append(_row(year, "residue_produced_t", fac, "", used * t_per_t, "t", kind))
+            rows.append(_row(year, "residue_produced_bq", fac, "", used * t_per_t * 1e6 * bq, "Bq", kind))
+    for (fac, kind), t in state.residue_t.items():
+        rows.append(_row(year, "residue_accumulated_t", fac, "", t, "t", kind))
+        rows.append(_row(year, "residue_accumulated_bq", fac, "", state.residue_bq[(fac, kind)], "Bq", kind))
+    for pname, per_t in y.reagents.items():
+        fac = pname.split(":", 1)[0]
+        used = float(sol.use[pname].sum())
+        for reagent, t in per_t.items():
+            rows.append(_row(year, "reagent_t", fac, "", used * t, "t", reagent))
+    # royalties, smuggling, unmet demand, secondary supply ---------------------------------------------------
+    for f in net.of_kind("mines"):
+        out = produced.get(f.name, {}).get(f.attrs["product"])
+        if out is not None and f.attrs["royalty_rate"] > 0:
+            value = float(np.dot(out, [deck.value(f.attrs["product"], e, year) for e in E]))
+            rows.append(_row(year, "royalties_usd", f.name, "", value * f.attrs["royalty_rate"], "USD"))
+    for name, (pol, leak) in y.smuggled.items():
+        dest = net.facilities[pol.destination]
+        value = float(
+            np.dot(leak, [dest.attrs["price_factor"] * deck.value(pol.commodity, e, year) for e in E])
+        )
+        rows.append(_row(year, "smuggled_t", name, "", float(leak.sum()), "t"))
+        rows.append(_row(year, "smuggling_loss_usd", name, "", value * pol.lost_revenue_rate, "USD"))
+    for k in y.problem.markets:
+        if k.demand is None:
+            continue
+        for j, e in enumerate(E):
+            if k.demand[j] > 1e-9:
+                rows.append(_row(year, "unmet_demand_t", k.name, e, sol.unmet[k.name][j], "t"))
+    for f in net.of_kind("recyclers"):
+        out = produced.get(f.name, {}).get("oxide", np.zeros(n))
+        for j, e in enumerate(E):
+            if out[j] > 1e-9:
+                rows.append(_row(year, "secondary_supply_t", f.name, e, out[j], "t"))
+    return rows

@@ -1,0 +1,622 @@
+"""Run the chain year by year: build each year's allocation from facilities, policies and stocks, solve it,
+check the mass balance, carry the stocks over, and collect tidy tables and KPIs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mine2magnet.chain.allocation import (
+    Capacity,
+    Link,
+    LinkCap,
+    Market,
+    Process,
+    YearProblem,
+    YearSolution,
+    solve_year,
+)
+from mine2magnet.chain.kpis import year_kpis
+from mine2magnet.chain.network import ChainNetwork, Facility, TradeLink
+from mine2magnet.chain.performance import PerformanceCache, RefineryPerformance
+from mine2magnet.chain.policies import Embargo, ExportBan, Policy, Quota, Smuggling, TechnologyRestriction
+from mine2magnet.chain.prices import PriceDeck
+from mine2magnet.chain.result import ChainResult
+from mine2magnet.chain.stocks import ChainState, InUseStock
+from mine2magnet.elements import ELEMENTS, element
+from mine2magnet.errors import ConvergenceError, InputError
+
+#: Relative tolerance of the per-element mass balance of the whole chain in a year.
+MASS_BALANCE_TOLERANCE = 1e-6
+NDPR = ("Nd", "Pr")
+#: Commodities whose element mix is that of the mine they come from (they cannot be split by element).
+MIXED = ("ore", "concentrate", "mrec")
+
+
+@dataclass
+class ChainModel:
+    """A network, its policies and prices: everything a multi-year run needs."""
+
+    network: ChainNetwork
+    policies: Sequence[Policy]
+    prices: PriceDeck
+    years: Sequence[int]
+    focus_country: str = ""
+    performances: PerformanceCache = field(default_factory=PerformanceCache)
+    holding_cost: float = 1.0
+    name: str = "chain"
+
+
+def _elements(model: ChainModel) -> list[str]:
+    found: set[str] = set()
+    for f in model.network.facilities.values():
+        for key in ("composition", "demand_split", "bom"):
+            mapping = f.attrs.get(key) or {}
+            found.update(mapping)
+    for p in model.policies:
+        if isinstance(p, Smuggling):
+            found.update(p.composition)
+    found.update(model.prices.magnet_bom)
+    unknown = [e for e in found if e not in ELEMENTS]
+    if unknown:
+        raise InputError(f"unknown element {unknown[0]!r}")
+    return sorted((e for e in found if ELEMENTS[e].rare_earth), key=lambda s: ELEMENTS[s].z)
+
+
+def _vec(mapping: Mapping[str, float] | None, E: Sequence[str], normalise: bool = False) -> np.ndarray:
+    v = np.array([float((mapping or {}).get(e, 0.0)) for e in E])
+    if normalise:
+        s = v.sum()
+        if s <= 0:
+            raise InputError("composition has no rare earths")
+        v = v / s
+    return v
+
+
+def _ope(E: Sequence[str]) -> np.ndarray:
+    """t oxide per t element, per element."""
+    return np.array([element(e).oxide_per_element for e in E])
+
+
+def magnet_need(f: Facility, E: Sequence[str]) -> tuple[np.ndarray, float]:
+    """(t REO bought per t magnet by element, fraction of that reaching the magnet) for a magnet plant."""
+    a = f.attrs
+    content = _vec(a["bom"], E) * _ope(E)  # t REO equivalent per t magnet
+    y = a["magnet_yield"] * (a["metal_yield"] if a["input"] == "oxide" else 1.0)
+    if y <= 0:
+        raise InputError(f"magnet plant {f.name!r}: yields must be positive")
+    return content / y, y
+
+
+def _refinery_perf(model: ChainModel, f: Facility, commodity: str) -> RefineryPerformance:
+    feed = f.attrs["feeds"][commodity]
+    cap = f.series("capacity", model.years[0])
+    return model.performances.get(f.attrs["flowsheet"], str(feed), cap if math.isfinite(cap) else None)
+
+
+@dataclass
+class _Year:
+    """The year's problem plus what the bookkeeping needs to read the solution back."""
+
+    problem: YearProblem
+    residues: dict[str, dict[str, tuple[float, float]]]  # process -> type -> (t per t use, Bq/g)
+    reagents: dict[str, dict[str, float]]  # process -> reagent -> t per t use
+    link_of: dict[str, TradeLink]
+    smuggled: dict[str, tuple[Smuggling, np.ndarray]]
+    scrap_available: dict[str, np.ndarray]
+    eol: dict[str, np.ndarray]
+
+
+def _closed(link: TradeLink, model: ChainModel, year: int) -> bool:
+    for p in model.policies:
+        if isinstance(p, ExportBan | Embargo) and p.closes(link, model.network, year):
+            return True
+    return False
+
+
+def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) -> _Year:
+    """The allocation problem of `year` given the stocks at its start."""
+    net, deck, n = model.network, model.prices, len(E)
+    procs: list[Process] = []
+    caps: list[Capacity] = []
+    residues: dict[str, dict[str, tuple[float, float]]] = {}
+    reagents: dict[str, dict[str, float]] = {}
+    ones = np.ones(n)
+    ndpr_mask = np.array([1.0 if e in NDPR else 0.0 for e in E])
+    forbidden = {
+        f.name
+        for f in net.facilities.values()
+        for p in model.policies
+        if isinstance(p, TechnologyRestriction) and p.forbids(f, year)
+    }
+    scrap_available: dict[str, np.ndarray] = {}
+    eol: dict[str, np.ndarray] = {}
+    for name, stock in state.in_use.items():
+        e = stock.end_of_life(year)
+        eol[name] = e if e.size else np.zeros(n)
+    for f in net.facilities.values():
+        a = f.attrs
+        avail = 0.0 if f.name in forbidden else f.availability(year)
+        if f.kind == "mines":
+            cap = f.series("capacity", year) * avail
+            cap = min(cap, state.resource_left.get(f.name, math.inf))
+            procs.append(
+                Process(
+                    f"{f.name}:mine",
+                    f.name,
+                    None,
+                    {a["product"]: ones.copy()},
+                    mix=_vec(a["composition"], E, normalise=True),
+                    level_bounds=(0.0, max(cap, 0.0)),
+                    cost_level=a["cost"],
+                )
+            )
+        elif f.kind == "suppliers":
+            cost = np.array([a["price_factor"] * deck.value(a["commodity"], e, year) for e in E])
+            procs.append(
+                Process(
+                    f"{f.name}:supply",
+                    f.name,
+                    None,
+                    {a["commodity"]: ones.copy()},
+                    mix=_vec(a["composition"], E, normalise=True),
+                    level_bounds=(0.0, f.series("capacity", year) * avail),
+                    cost_use=cost,
+                )
+            )
+        elif f.kind == "crackers":
+            pname = f"{f.name}:{a['input']}"
+            r = a["recovery"]
+            procs.append(Process(pname, f.name, a["input"], {a["output"]: ones * r}, cost_use=a["cost"]))
+            caps.append(
+                Capacity(f"{f.name}:capacity", f.name, f.series("capacity", year) * avail, {pname: ones})
+            )
+            caps.append(
+                Capacity(
+                    f"{f.name}:ndpr", f.name, f.series("ndpr_capacity", year) * avail, {pname: ndpr_mask * r}
+                )
+            )
+            act = a.get("residue_activity") or {}
+            residues[pname] = {k: (v, act.get(k, 0.0)) for k, v in (a.get("residues") or {}).items()}
+        elif f.kind == "refineries":
+            w_feed: dict[str, np.ndarray] = {}
+            w_ndpr: dict[str, np.ndarray] = {}
+            for commodity in a.get("feeds") or {}:
+                yrs = (a.get("feed_years") or {}).get(commodity)
+                if yrs is not None and not (int(yrs[0]) <= year <= int(yrs[1])):
+                    continue
+                perf = _refinery_perf(model, f, commodity)
+                pname = f"{f.name}:{commodity}"
+                outs = {
+                    "oxide": np.array([perf.yield_of("oxide", e) for e in E]),
+                    "mixed_oxide": np.array([perf.yield_of("mixed_oxide", e) for e in E]),
+                }
+                procs.append(Process(pname, f.name, commodity, outs, cost_use=perf.opex_usd_per_t_reo))
+                w_feed[pname] = ones
+                w_ndpr[pname] = ndpr_mask * outs["oxide"]
+                residues[pname] = {
+                    k: (v, perf.residue_bq_per_g.get(k, 0.0)) for k, v in perf.residues_t_per_t_reo.items()
+                }
+                reagents[pname] = dict(perf.reagents_t_per_t_reo)
+            if not w_feed:  # no feed accepted this year: an idle process keeps the ports defined
+                continue
+            caps.append(Capacity(f"{f.name}:capacity", f.name, f.series("capacity", year) * avail, w_feed))
+            caps.append(Capacity(f"{f.name}:ndpr", f.name, f.series("ndpr_capacity", year) * avail, w_ndpr))
+        elif f.kind == "metal_plants":
+            pname = f"{f.name}:oxide"
+            procs.append(Process(pname, f.name, "oxide", {"metal": ones * a["recovery"]}, cost_use=a["cost"]))
+            caps.append(
+                Capacity(f"{f.name}:capacity", f.name, f.series("capacity", year) * avail, {pname: ones})
+            )
+        elif f.kind == "magnet_plants":
+            need, y = magnet_need(f, E)
+            pname = f"{f.name}:{a['input']}"
+            procs.append(
+                Process(
+                    pname,
+                    f.name,
+                    a["input"],
+                    {"magnet": ones * y},
+                    mix=need,
+                    level_bounds=(0.0, f.series("capacity", year) * avail),
+                    cost_level=a["cost"],
+                )
+            )
+        elif f.kind == "recyclers":
+            pname = f"{f.name}:scrap"
+            collected = eol.get(a["collects_from"], np.zeros(n)) * a["collection_rate"]
+            available = state.scrap.get(f.name, np.zeros(n)) + collected
+            scrap_available[f.name] = available
+            r = a["recovery"]
+            procs.append(
+                Process(
+                    pname,
+                    f.name,
+                    None,
+                    {"oxide": ones * r},
+                    use_upper=available * (avail > 0),
+                    cost_use=a["cost"] * r,
+                )
+            )
+            caps.append(
+                Capacity(f"{f.name}:capacity", f.name, f.series("capacity", year) * avail, {pname: ones * r})
+            )
+
+    markets: list[Market] = []
+    for f in net.of_kind("markets"):
+        a = f.attrs
+        value = np.array([a["price_factor"] * deck.value(a["commodity"], e, year) for e in E])
+        demand = None
+        if not a["open"]:
+            total = f.series("demand", year)
+            if not math.isfinite(total):
+                raise InputError(
+                    f"market {f.name!r} is not open and has no demand", field=f"markets.{f.name}.demand"
+                )
+            if a["commodity"] == "magnet":
+                split = _vec(deck.magnet_bom, E) * _ope(E)
+            else:
+                split = _vec(a["demand_split"], E)
+                if split.sum() <= 0:
+                    raise InputError(
+                        f"market {f.name!r}: demand_split names none of the chain's elements",
+                        field=f"markets.{f.name}.demand_split",
+                    )
+            demand = total * split
+        pen_attr = a["unmet_penalty"]
+        penalty = np.full(n, pen_attr) if math.isfinite(pen_attr) else 2.0 * value + 1000.0
+        markets.append(Market(f.name, f.name, a["commodity"], value, demand, penalty))
+
+    links: list[Link] = []
+    link_of: dict[str, TradeLink] = {}
+    link_caps: list[LinkCap] = []
+    for t in net.links:
+        cost = t.cost + t.tariff * np.array([deck.value(t.commodity, e, year) for e in E])
+        upper = 0.0 if _closed(t, model, year) else math.inf
+        links.append(Link(t.name, t.source, t.target, t.commodity, cost, upper))
+        link_of[t.name] = t
+        cap = t.capacity.at(year)
+        if math.isfinite(cap):
+            link_caps.append(LinkCap(f"{t.name}:capacity", [t.name], cap))
+    for p in model.policies:
+        if isinstance(p, Quota) and year in p.years:
+            covered = [t.name for t in net.links if p.covers(t, net) and not t.informal]
+            link_caps.append(LinkCap(f"quota:{p.name}", covered, p.limit.at(year)))
+
+    smuggled: dict[str, tuple[Smuggling, np.ndarray]] = {}
+    for p in model.policies:
+        if isinstance(p, Smuggling):
+            leak = p.leak(year)
+            mix = _vec(p.composition, E, normalise=True)
+            pname = f"{p.name}:mine"
+            procs.append(
+                Process(pname, p.name, None, {p.commodity: ones.copy()}, mix=mix, level_bounds=(leak, leak))
+            )
+            lname = f"{p.name} -> {p.destination} ({p.commodity})"
+            links.append(Link(lname, p.name, p.destination, p.commodity, np.zeros(n), fixed=mix * leak))
+            smuggled[p.name] = (p, mix * leak)
+
+    # origins of mixed commodities (ore, concentrate, MREC keep their mine's element mix) ------------------
+    mix_of = {p.facility: p.mix for p in procs if p.input is None and p.mix is not None}
+    incoming: dict[str, list[str]] = {}
+    for link in links:
+        if link.commodity in MIXED:
+            incoming.setdefault(link.target, []).append(link.source)
+
+    def origins(node: str, seen: frozenset[str] = frozenset()) -> list[str]:
+        if node in mix_of:
+            return [node]
+        found: list[str] = []
+        for src in incoming.get(node, []):
+            if src not in seen:
+                found.extend(o for o in origins(src, seen | {node}) if o not in found)
+        return found
+
+    for link in links:
+        if link.commodity in MIXED and link.fixed is None:
+            link.origins = [mix_of[o] for o in origins(link.source)] or [np.zeros(n)]
+    stock = {k: v for k, v in state.stockpile.items() if v.sum() > 0}
+    problem = YearProblem(
+        year,
+        E,
+        procs,
+        links,
+        markets,
+        caps,
+        link_caps,
+        stock,
+        model.holding_cost,
+        mixed=MIXED,
+        stock_ports=tuple(f.name for f in net.of_kind("mines")),
+    )
+    return _Year(problem, residues, reagents, link_of, smuggled, scrap_available, eol)
+
+
+def check_mass_balance(y: _Year, sol: YearSolution) -> float:
+    """Per element: mined + supplied + scrap recycled + stock drawn = sold + stocked + lost to residues.
+
+    Returns the largest relative imbalance; raises ConvergenceError above MASS_BALANCE_TOLERANCE.
+    """
+    n = len(sol.elements)
+    sources, sinks = np.zeros(n), np.zeros(n)
+    for p in y.problem.processes:
+        use = sol.use[p.name]
+        if p.input is None:
+            sources += use
+        produced = sum((yld * use for yld in p.outputs.values()), np.zeros(n))
+        if p.input is not None or p.mix is None:  # conversion losses (mines and suppliers lose nothing)
+            sinks += use - produced
+    for k in y.problem.markets:
+        sinks += sol.sale[k.name]
+    for key in sol.stock_in:
+        sinks += sol.stock_in[key]
+        sources += sol.stock_out[key]
+    scale = np.maximum(np.maximum(sources, sinks), 1e-9)
+    err = float(np.max(np.abs(sources - sinks) / np.maximum(scale, 1.0), initial=0.0))
+    if err > MASS_BALANCE_TOLERANCE:
+        worst = sol.elements[int(np.argmax(np.abs(sources - sinks)))]
+        raise ConvergenceError(f"mass balance of {sol.year} fails for {worst}", residual=err)
+    return err
+
+
+def _carry_over(model: ChainModel, state: ChainState, y: _Year, sol: YearSolution) -> None:
+    E = sol.elements
+    net = model.network
+    for p in y.problem.processes:
+        f = net.facilities.get(p.facility)
+        if f is not None and f.kind == "mines":
+            state.resource_left[f.name] = state.resource_left.get(f.name, math.inf) - float(
+                sol.use[p.name].sum()
+            )
+        for kind, (t_per_t, bq) in y.residues.get(p.name, {}).items():
+            state.add_residue(p.facility, kind, float(sol.use[p.name].sum()) * t_per_t, bq)
+        if f is not None and f.kind == "recyclers":
+            state.scrap[f.name] = np.clip(y.scrap_available[f.name] - sol.use[p.name], 0.0, None)
+    for key in sol.stock_in:
+        state.stockpile[key] = np.clip(
+            state.stockpile_of(key, len(E)) + sol.stock_in[key] - sol.stock_out[key], 0.0, None
+        )
+    for m in net.of_kind("markets"):
+        stock = state.in_use.get(m.name)
+        if stock is None:
+            continue
+        stock.cohorts = {c: v for c, v in stock.cohorts.items()}
+        stock.add(sol.year, sol.sale[m.name])
+    # retire end-of-life magnets: the cohort model keeps survivors implicitly; nothing to do here
+
+
+def _init_state(model: ChainModel, E: list[str]) -> ChainState:
+    state = ChainState()
+    for f in model.network.of_kind("mines"):
+        state.resource_left[f.name] = f.attrs["resource"] * f.attrs["accessible_fraction"]
+    content = _vec(model.prices.magnet_bom, E) * _ope(E)
+    for f in model.network.of_kind("markets"):
+        a = f.attrs
+        if a["commodity"] == "magnet" and math.isfinite(a["lifetime_mean"]):
+            stock = InUseStock(
+                a["lifetime_mean"], a["lifetime_sd"] if math.isfinite(a["lifetime_sd"]) else 0.0
+            )
+            if a["initial_in_use"] > 0:
+                stock.seed_evenly_aged(content * a["initial_in_use"], model.years[0])
+            state.in_use[f.name] = stock
+    return state
+
+
+def simulate(
+    model: ChainModel,
+    progress: Callable[[str, int, int], None] | None = None,
+    *,
+    scenario_name: str | None = None,
+    overrides: Sequence[str] = (),
+    assumptions: pd.DataFrame | None = None,
+) -> ChainResult:
+    """Run every year of `model`; returns the tidy tables and KPIs as a :class:`ChainResult`."""
+    E = _elements(model)
+    n = len(E)
+    state = _init_state(model, E)
+    years = list(model.years)
+    flows: list[dict] = []
+    stocks: list[dict] = []
+    kpis: list[dict] = []
+    worst = 0.0
+    net, deck = model.network, model.prices
+    for i, year in enumerate(years):
+        if progress is not None:
+            progress(f"allocating {year}", i, len(years))
+        y = build_year(model, state, year, E)
+        sol = solve_year(y.problem)
+        err = check_mass_balance(y, sol)
+        worst = max(worst, err, sol.balance_error)
+        start_resource = dict(state.resource_left)
+        _carry_over(model, state, y, sol)
+        # flows --------------------------------------------------------------------------------------
+        for link in y.problem.links:
+            t = sol.flow[link.name]
+            trade = y.link_of.get(link.name)
+            for j, e in enumerate(E):
+                if t[j] > 1e-9:
+                    flows.append(
+                        {
+                            "year": year,
+                            "source": link.source,
+                            "target": link.target,
+                            "commodity": link.commodity,
+                            "element": e,
+                            "t": float(t[j]),
+                            "value_usd": float(t[j] * deck.value(link.commodity, e, year)),
+                            "informal": trade is None,
+                            "export": _is_export(net, link.source, link.target),
+                        }
+                    )
+        for p in y.problem.processes:
+            use = sol.use[p.name]
+            if p.input is None and p.mix is not None:
+                continue
+            lost = use - sum((yld * use for yld in p.outputs.values()), np.zeros(n))
+            for j, e in enumerate(E):
+                if lost[j] > 1e-9:
+                    flows.append(
+                        {
+                            "year": year,
+                            "source": p.facility,
+                            "target": f"{p.facility} residue",
+                            "commodity": "residue",
+                            "element": e,
+                            "t": float(lost[j]),
+                            "value_usd": 0.0,
+                            "informal": False,
+                            "export": False,
+                        }
+                    )
+        for name, collected in y.scrap_available.items():
+            f = net.facilities[name]
+            used = sol.use[f"{name}:scrap"]
+            for j, e in enumerate(E):
+                if used[j] > 1e-9:
+                    flows.append(
+                        {
+                            "year": year,
+                            "source": f.attrs["collects_from"],
+                            "target": name,
+                            "commodity": "scrap",
+                            "element": e,
+                            "t": float(used[j]),
+                            "value_usd": 0.0,
+                            "informal": False,
+                            "export": _is_export(net, f.attrs["collects_from"], name),
+                        }
+                    )
+        # stocks -------------------------------------------------------------------------------------
+        for (fac, com), arr in state.stockpile.items():
+            for j, e in enumerate(E):
+                if arr[j] > 1e-9:
+                    stocks.append(
+                        {
+                            "year": year,
+                            "facility": fac,
+                            "stock": f"stockpile:{com}",
+                            "element": e,
+                            "t": float(arr[j]),
+                        }
+                    )
+        for (fac, kind), t in state.residue_t.items():
+            stocks.append({"year": year, "facility": fac, "stock": f"residue:{kind}", "element": "", "t": t})
+        for name, stock in state.in_use.items():
+            arr = stock.in_use(year)
+            if arr is not None:
+                for j, e in enumerate(E):
+                    stocks.append(
+                        {"year": year, "facility": name, "stock": "in_use", "element": e, "t": float(arr[j])}
+                    )
+        for name, left in state.resource_left.items():
+            if math.isfinite(left):
+                stocks.append({"year": year, "facility": name, "stock": "resource", "element": "", "t": left})
+        for name, arr in state.scrap.items():
+            for j, e in enumerate(E):
+                if arr[j] > 1e-9:
+                    stocks.append(
+                        {"year": year, "facility": name, "stock": "scrap", "element": e, "t": float(arr[j])}
+                    )
+        kpis.extend(year_kpis(model, y, sol, state, start_resource, E))
+    if progress is not None:
+        progress("done", len(years), len(years))
+    facilities = _facility_table(model, years)
+    tables = {
+        "flows": pd.DataFrame(
+            flows,
+            columns=[
+                "year",
+                "source",
+                "target",
+                "commodity",
+                "element",
+                "t",
+                "value_usd",
+                "informal",
+                "export",
+            ],
+        ),
+        "stocks": pd.DataFrame(stocks, columns=["year", "facility", "stock", "element", "t"]),
+        "kpis": pd.DataFrame(kpis, columns=["year", "kpi", "facility", "element", "value", "unit", "detail"]),
+        "facilities": facilities,
+        "assumptions": assumptions
+        if assumptions is not None
+        else pd.DataFrame(
+            columns=[
+                "key",
+                "value",
+                "unit",
+                "kind",
+                "source_id",
+                "source_title",
+                "source_url",
+                "source_date",
+                "range_low",
+                "range_high",
+                "note",
+            ]
+        ),
+    }
+    return ChainResult(
+        scenario_name=scenario_name or model.name,
+        overrides=list(overrides),
+        years=years,
+        tables=tables,
+        mass_balance_error=worst,
+        focus_country=model.focus_country,
+    )
+
+
+def _is_export(net: ChainNetwork, a: str, b: str) -> bool:
+    fa, fb = net.facilities.get(a), net.facilities.get(b)
+    if fa is None or fb is None:
+        return True
+    return fa.country != fb.country
+
+
+def _facility_table(model: ChainModel, years: Sequence[int]) -> pd.DataFrame:
+    rows = []
+    for f in model.network.facilities.values():
+        a = f.attrs
+        cap_key = "demand" if f.kind == "markets" else "capacity"
+        cap = f.series(cap_key, years[-1]) if cap_key in a else math.nan
+        rows.append(
+            {
+                "facility": f.name,
+                "type": f.kind.rstrip("s") if f.kind != "refineries" else "refinery",
+                "country": f.country,
+                "owner": f.owner,
+                "state_linked": f.state_linked,
+                "technology_origin": f.technology_origin,
+                "capacity_t_per_yr": cap if math.isfinite(cap) else None,
+                "stage": f.stage,
+                "first_year": f.first_year(),
+                "end_year": a.get("end_year"),
+                "product": a.get("product") or a.get("output") or a.get("commodity") or "",
+                "flowsheet": a.get("flowsheet") or "",
+            }
+        )
+    for p in model.policies:
+        if isinstance(p, Smuggling):
+            rows.append(
+                {
+                    "facility": p.name,
+                    "type": "informal_mine",
+                    "country": p.country,
+                    "owner": "illegal miners",
+                    "state_linked": False,
+                    "technology_origin": "",
+                    "capacity_t_per_yr": p.volume.at(years[-1]),
+                    "stage": "mining",
+                    "first_year": None,
+                    "end_year": None,
+                    "product": p.commodity,
+                    "flowsheet": "",
+                }
+            )
+    return pd.DataFrame(rows)
