@@ -1,0 +1,16 @@
+"""Counter-current solvent-extraction cascades: equilibrium models, the stage-wise solver, batch runs.
+
+Python API::
+
+    from mine2magnet.separation import load_spec, simulate, simulate_batch
+    result = simulate("cascade.yaml")          # or a dict, or a CascadeSpec
+    result.to_dict()["outlets"]["raffinate"]["purity"]
+
+The spec format is documented in ``docs/cascade-spec.md``.
+"""
+
+from mine2magnet.separation.result import CascadeResult
+from mine2magnet.separation.simulate import simulate
+from mine2magnet.separation.spec import CascadeSpec, load_spec
+
+__all__ = ["CascadeResult", "CascadeSpec", "load_spec", "simulate"]

@@ -1,0 +1,315 @@
+"""``simulate(spec)``: solve one cascade with the spec's equilibrium model and return a CascadeResult.
+
+Dispatches on ``spec.model.type``. The strip section is downstream of the extraction+scrub sections (fed by
+the loaded organic, with its own aqueous loop), so it is solved after them with the loaded organic as inlet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mine2magnet.errors import ConvergenceError, InputError
+from mine2magnet.separation.linear_cascade import solve_linear_cascade
+from mine2magnet.separation.loaded_separation_factor import solve_lsf, stage_totals
+from mine2magnet.separation.result import CascadeResult
+from mine2magnet.separation.spec import (
+    CascadeSpec,
+    ConstantDistributionModel,
+    LoadedSeparationFactorModel,
+    load_spec,
+)
+
+#: Every solve must close each component's mass balance to this relative error.
+MASS_BALANCE_TOLERANCE = 1e-9
+
+
+def simulate(spec: CascadeSpec | Mapping[str, Any] | str | Path) -> CascadeResult:
+    """Simulate a cascade at steady state.
+
+    Args:
+        spec: a CascadeSpec, its dict form, or a path to a YAML/JSON spec file.
+
+    Returns:
+        CascadeResult with stage profiles (mol/h), outlets, recoveries, convergence and mass-balance error.
+
+    Raises:
+        InputError: missing or inconsistent fields (names the field), or flows that cannot carry the feed.
+        ConvergenceError: the solver did not converge (carries the residual); never returns numbers then.
+    """
+    spec = load_spec(spec)
+    if spec.stages is None:
+        raise InputError("simulate needs the number of stages", field="stages")
+    model = spec.model
+    if isinstance(model, LoadedSeparationFactorModel):
+        return _simulate_lsf(spec, model)
+    if isinstance(model, ConstantDistributionModel):
+        return _simulate_constant(spec, model)
+    from mine2magnet.separation.stagewise import simulate_physical
+
+    return simulate_physical(spec)
+
+
+def _sections(spec: CascadeSpec) -> tuple[str, ...]:
+    assert spec.stages is not None
+    st = spec.stages
+    return ("extraction",) * st.extraction + ("scrub",) * st.scrub + ("strip",) * st.strip
+
+
+def _feed_vector(spec: CascadeSpec) -> np.ndarray:
+    flow = spec.feed.component_flow(spec.components)
+    f = np.array([flow[c] for c in spec.components])
+    if not f.sum() > 0:
+        raise InputError("the feed carries no metal", field="feed")
+    return f
+
+
+def _check_balance(result_in: np.ndarray, terminal: list[np.ndarray]) -> float:
+    out = np.sum(terminal, axis=0)
+    return float(np.abs(result_in - out).sum() / result_in.sum())
+
+
+# ---------------------------------------------------------------------------------------------- LSF
+
+
+def _simulate_lsf(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> CascadeResult:
+    assert spec.stages is not None
+    comps = spec.components
+    n, m, p = spec.stages.extraction, spec.stages.scrub, spec.stages.strip
+    N = n + m
+    for sec in ("extraction", "scrub"):
+        if spec.efficiency.of(sec) != 1.0:
+            raise InputError(
+                "the loaded-separation-factor model has ideal stages; Murphree efficiency is supported by "
+                "the other models",
+                field=f"efficiency.{sec}",
+            )
+    if spec.organic is None or spec.organic.ree_flow is None:
+        raise InputError("the loaded-separation-factor model needs S, mol/h", field="organic.ree_flow")
+    S = spec.organic.ree_flow
+    W = spec.scrub.ree_flow if spec.scrub is not None and spec.scrub.ree_flow is not None else None
+    if m > 0 and W is None:
+        raise InputError("a scrub section needs W, mol/h", field="scrub.ree_flow")
+    W = W or 0.0
+    if m == 0 and W > 0:
+        raise InputError("scrub liquor W > 0 but there are no scrub stages", field="scrub.ree_flow")
+    f = _feed_vector(spec)
+    present = f > 0
+    beta = np.array([model.separation_factors[c] for c in comps])
+    fa = np.zeros((1, N, int(present.sum())))
+    fo = np.zeros_like(fa)
+    (fa if spec.feed.phase == "aqueous" else fo)[0, spec.feed.stage - 1] = f[present]
+    A, O = stage_totals(np.array([S]), np.array([W]), fa, fo)
+    F = float(f.sum())
+    if A[0, 0] <= 0:
+        raise InputError(
+            f"the flows cannot carry the feed: the raffinate would carry W + F - S = {A[0, 0]:.6g} mol/h "
+            f"(S = {S:g}, W = {W:g}, F = {F:g}); lower S or raise W",
+            field="organic.ree_flow",
+        )
+    if O[0, -1] <= 0:
+        raise InputError(
+            f"the loaded organic would carry S - W = {O[0, -1]:.6g} mol/h; S must exceed W",
+            field="scrub.ree_flow",
+        )
+    if (O[0, :-1] <= 0).any():
+        raise InputError(
+            "the organic feed exceeds S: the organic below the feed stage would carry no metal",
+            field="organic.ree_flow",
+        )
+    if (A[0] <= 0).any():
+        raise InputError("an aqueous stage flow is not positive", field="scrub.ree_flow")
+    sol = solve_lsf(beta[None, present], fa, fo, np.array([S]), np.array([W]))
+    if not sol.converged[0]:
+        raise ConvergenceError(
+            "loaded-separation-factor cascade did not converge",
+            residual=float(sol.residual[0]),
+            iterations=int(sol.iterations[0]),
+        )
+    aq = np.zeros((N, len(comps)))
+    org = np.zeros((N, len(comps)))
+    aq[:, present] = sol.aqueous[0]
+    org[:, present] = sol.organic[0]
+    outlets = {"raffinate": aq[0].copy(), "loaded_organic": org[-1].copy()}
+    terminal = ["raffinate", "loaded_organic"]
+    if p > 0:
+        s_aq, s_org = _lsf_strip(spec, org[-1], p)
+        aq = np.vstack([aq, s_aq])
+        org = np.vstack([org, s_org])
+        outlets["strip_liquor"] = s_aq[0].copy()
+        outlets["stripped_organic"] = s_org[-1].copy()
+        terminal = ["raffinate", "strip_liquor", "stripped_organic"]
+    inlet = np.zeros(len(comps))
+    if p > 0 and spec.strip is not None and spec.strip.volume_flow:
+        inlet += np.array([spec.strip.concentration.get(c, 0.0) for c in comps]) * spec.strip.volume_flow
+    mbe = _check_balance(f + inlet, [outlets[t] for t in terminal])
+    if mbe > MASS_BALANCE_TOLERANCE:
+        raise ConvergenceError(f"mass balance not closed (relative error {mbe:.2e})", residual=mbe)
+    return CascadeResult(
+        components=comps,
+        sections=_sections(spec),
+        aqueous=aq,
+        organic=org,
+        feed=f,
+        outlets=outlets,
+        terminal_outlets=tuple(terminal),
+        converged=True,
+        iterations=int(sol.iterations[0]),
+        mass_balance_error=mbe,
+        residual=float(sol.residual[0]),
+        model=model.type,
+        inlet_metal=inlet if inlet.any() else None,
+    )
+
+
+def _lsf_strip(spec: CascadeSpec, loaded: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Strip section behind an LSF cascade: complete strip, or constant strip D with volume flows."""
+    strip = spec.strip
+    C = len(spec.components)
+    if strip is None:
+        raise InputError(
+            "a strip section needs `strip: {complete: true}` or strip D and flows", field="strip"
+        )
+    if strip.complete:
+        aq = np.zeros((p, C))
+        aq[0] = loaded
+        return aq, np.zeros((p, C))
+    if strip.distribution_ratios is None or strip.volume_flow is None or strip.organic_volume_flow is None:
+        raise InputError(
+            "give `complete: true`, or `distribution_ratios`, `volume_flow` and `organic_volume_flow`",
+            field="strip",
+        )
+    missing = [c for c in spec.components if c not in strip.distribution_ratios]
+    if missing:
+        raise InputError(f"missing component(s) {missing}", field="strip.distribution_ratios")
+    D = np.array([[strip.distribution_ratios[c]] * p for c in spec.components])
+    inlet = np.array([strip.concentration.get(c, 0.0) for c in spec.components]) * strip.volume_flow
+    a, o = solve_linear_cascade(
+        D,
+        np.full((C, p), strip.volume_flow),
+        np.full((C, p), strip.organic_volume_flow),
+        np.zeros((C, p)),
+        inlet,
+        loaded,
+        spec.efficiency.strip,
+    )
+    return a.T, o.T
+
+
+# ---------------------------------------------------------------------------------------------- constant D
+
+
+def _volume_profile(spec: CascadeSpec, N: int) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Aqueous and organic volume flows leaving stages 1..N (L/h), organic inlet volume, scrub volume."""
+    if spec.organic is None or spec.organic.volume_flow is None:
+        raise InputError("this model needs the organic volume flow, L/h", field="organic.volume_flow")
+    vorg = spec.organic.volume_flow
+    vscrub = spec.scrub.volume_flow if spec.scrub is not None and spec.scrub.volume_flow else 0.0
+    assert spec.stages is not None
+    if spec.stages.scrub > 0 and vscrub <= 0:
+        raise InputError("a scrub section needs the scrub liquor volume flow, L/h", field="scrub.volume_flow")
+    vfeed = spec.feed.volume_flow
+    if vfeed is None:
+        raise InputError("this model needs the feed volume flow, L/h", field="feed.volume_flow")
+    k = np.arange(1, N + 1)
+    fs = spec.feed.stage
+    if spec.feed.phase == "aqueous":
+        Va = vscrub + np.where(k <= fs, vfeed, 0.0)
+        Vo = np.full(N, vorg)
+    else:
+        Va = np.full(N, vscrub)
+        Vo = vorg + np.where(k >= fs, vfeed, 0.0)
+    if (Va <= 0).any():
+        raise InputError(
+            "stages above the feed carry no aqueous phase: add a scrub liquor or feed the last stage",
+            field="scrub.volume_flow",
+        )
+    return Va, Vo, vorg, vscrub
+
+
+def _section_D(model: ConstantDistributionModel, spec: CascadeSpec, section: str) -> np.ndarray:
+    table = model.distribution_ratios.get(section)
+    if table is None:
+        raise InputError(
+            f"no distribution ratios for the {section} section", field=f"model.distribution_ratios.{section}"
+        )
+    missing = [c for c in spec.components if c not in table]
+    if missing:
+        raise InputError(f"missing component(s) {missing}", field=f"model.distribution_ratios.{section}")
+    return np.array([table[c] for c in spec.components])
+
+
+def _simulate_constant(spec: CascadeSpec, model: ConstantDistributionModel) -> CascadeResult:
+    assert spec.stages is not None
+    comps = spec.components
+    C = len(comps)
+    n, m, p = spec.stages.extraction, spec.stages.scrub, spec.stages.strip
+    N = n + m
+    f = _feed_vector(spec)
+    Va, Vo, vorg, vscrub = _volume_profile(spec, N)
+    sections = _sections(spec)
+    D = np.stack([_section_D(model, spec, sections[k]) for k in range(N)], axis=1)  # (C, N)
+    eta = np.array([spec.efficiency.of(sections[k]) for k in range(N)])
+    feed = np.zeros((C, N))
+    feed[:, spec.feed.stage - 1] = f
+    org_in = (
+        np.array([spec.organic.concentration.get(c, 0.0) for c in comps]) * vorg
+        if spec.organic
+        else np.zeros(C)
+    )
+    scrub_in = (
+        np.array([spec.scrub.concentration.get(c, 0.0) for c in comps]) * vscrub
+        if spec.scrub is not None
+        else np.zeros(C)
+    )
+    a, o = solve_linear_cascade(D, Va[None], Vo[None], feed, scrub_in, org_in, eta[None], vorg)
+    aq, org = a.T.copy(), o.T.copy()
+    outlets = {"raffinate": aq[0].copy(), "loaded_organic": org[-1].copy()}
+    terminal = ["raffinate", "loaded_organic"]
+    inlet = org_in + scrub_in
+    if p > 0:
+        strip = spec.strip
+        if strip is None or strip.volume_flow is None:
+            raise InputError(
+                "a strip section needs the strip liquor volume flow, L/h", field="strip.volume_flow"
+            )
+        Ds = _section_D(model, spec, "strip")
+        strip_in = np.array([strip.concentration.get(c, 0.0) for c in comps]) * strip.volume_flow
+        sa, so = solve_linear_cascade(
+            np.repeat(Ds[:, None], p, axis=1),
+            np.full((C, p), strip.volume_flow),
+            np.full((C, p), Vo[-1]),
+            np.zeros((C, p)),
+            strip_in,
+            org[-1],
+            spec.efficiency.strip,
+        )
+        aq = np.vstack([aq, sa.T])
+        org = np.vstack([org, so.T])
+        outlets["strip_liquor"] = sa.T[0].copy()
+        outlets["stripped_organic"] = so.T[-1].copy()
+        terminal = ["raffinate", "strip_liquor", "stripped_organic"]
+        inlet = inlet + strip_in
+    if (aq < -1e-12 * f.sum()).any() or (org < -1e-12 * f.sum()).any():
+        raise ConvergenceError("negative stage flows in the linear cascade solve")
+    mbe = _check_balance(f + inlet, [outlets[t] for t in terminal])
+    if mbe > MASS_BALANCE_TOLERANCE:
+        raise ConvergenceError(f"mass balance not closed (relative error {mbe:.2e})", residual=mbe)
+    return CascadeResult(
+        components=comps,
+        sections=sections,
+        aqueous=aq,
+        organic=org,
+        feed=f,
+        outlets=outlets,
+        terminal_outlets=tuple(terminal),
+        converged=True,
+        iterations=1,
+        mass_balance_error=mbe,
+        residual=0.0,
+        model=model.type,
+        inlet_metal=inlet if inlet.any() else None,
+    )

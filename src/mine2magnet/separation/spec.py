@@ -1,0 +1,412 @@
+"""The cascade spec: the YAML/JSON file (or dict) that describes one counter-current SX cascade.
+
+Units: mol/h for component flows, L/h for volume flows, mol/L for concentrations. Stage 1 is the raffinate
+end; the extraction section is stages 1..n, the scrub section n+1..n+m, the strip section (fed by the loaded
+organic that leaves stage n+m) n+m+1..n+m+k. The full format is documented in ``docs/cascade-spec.md``.
+
+``load_spec(path_or_dict)`` validates every field and raises :class:`~mine2magnet.errors.InputError` naming
+the file and the field path. Building a spec from a dict is cheap (one pydantic validation, no I/O).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mine2magnet.elements import ELEMENTS
+from mine2magnet.errors import InputError
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+MurphreeFraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+SECTIONS = ("extraction", "scrub", "strip")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# ---------------------------------------------------------------------------------------------- models
+
+
+class ConstantDistributionModel(_Strict):
+    """Distribution ratios D_i = [i]org/[i]aq fixed per section (a linear cascade)."""
+
+    type: Literal["constant-distribution"]
+    #: {section: {component: D}}; a flat {component: D} applies to every section.
+    distribution_ratios: dict[str, dict[str, NonNegativeFloat]]
+
+    @field_validator("distribution_ratios", mode="before")
+    @classmethod
+    def _flat_means_all_sections(cls, v: Any) -> Any:
+        if isinstance(v, Mapping) and v and all(not isinstance(x, Mapping) for x in v.values()):
+            return {s: dict(v) for s in SECTIONS}
+        return v
+
+    @field_validator("distribution_ratios")
+    @classmethod
+    def _known_sections(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        bad = sorted(set(v) - set(SECTIONS))
+        if bad:
+            raise ValueError(f"unknown section(s) {bad}; expected some of {list(SECTIONS)}")
+        return v
+
+
+class LoadedSeparationFactorModel(_Strict):
+    """Xu Guangxian's constant mixed-extraction-ratio model: y_i = beta_i x_i / sum_j beta_j x_j."""
+
+    type: Literal["loaded-separation-factor"]
+    #: relative separation factors beta_i (only ratios matter); the larger is the more extractable.
+    separation_factors: dict[str, PositiveFloat]
+
+
+class PhCoefficients(_Strict):
+    """log10 D = a*pH + b, or PrOMMiS's DEHPA form log10 D = (a0 + a1*dos)*pH + b0 + b1*log10(dos)."""
+
+    a: float | None = None
+    b: float | None = None
+    a0: float | None = None
+    a1: float | None = None
+    b0: float | None = None
+    b1: float | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> PhCoefficients:
+        simple = self.a is not None and self.b is not None
+        dosage = self.a0 is not None and self.b0 is not None
+        if simple == dosage:
+            raise ValueError("give either {a, b} (log10 D = a*pH + b) or {a0, a1, b0, b1} (dosage form)")
+        if simple and any(v is not None for v in (self.a0, self.a1, self.b0, self.b1)):
+            raise ValueError("mixes {a, b} with dosage-form coefficients")
+        return self
+
+    @property
+    def uses_dosage(self) -> bool:
+        return self.a0 is not None
+
+
+class ExtractantDosage(_Strict):
+    """Extractant content for the dosage form: vol% in the organic and how loading consumes it."""
+
+    #: extractant content of the barren organic, vol%
+    volume_percent: PositiveFloat
+    #: molar concentration of the extractant (monomer) at that vol%, mol/L
+    concentration: PositiveFloat
+    #: extractant molecules (monomer) bound per unit charge of extracted metal (3 per RE3+ -> 1.0 ... 2.0)
+    per_charge: PositiveFloat = 1.0
+    #: if false, dos is the fixed volume_percent (as in PrOMMiS), if true dos is the free vol% after loading
+    free: bool = True
+
+
+class EmpiricalPhModel(_Strict):
+    """log10 D_i = a_i pH + b_i with a proton balance (each ion of charge z extracted releases z H+)."""
+
+    type: Literal["empirical-ph"]
+    coefficients: dict[str, PhCoefficients]
+    proton_balance: bool = True
+    extractant: ExtractantDosage | None = None
+
+    @model_validator(mode="after")
+    def _dosage_needs_extractant(self) -> EmpiricalPhModel:
+        if any(c.uses_dosage for c in self.coefficients.values()) and self.extractant is None:
+            raise ValueError("dosage-form coefficients need `extractant: {volume_percent, concentration}`")
+        return self
+
+
+class ExtractantParameters(_Strict):
+    """Mass-action parameters of an acidic extractant: RE^z+ + k (HA)2 <=> RE(A)z(HA)(2k-z) + z H+."""
+
+    name: str = "custom"
+    #: log10 of the extraction constant Kex per component (mol/L units of the mass-action expression)
+    log10_kex: dict[str, float]
+    #: exponent k of the free dimer concentration in D (default 3 for trivalent rare earths)
+    exponent: dict[str, PositiveFloat] | PositiveFloat = 3.0
+    #: dimers (HA)2 bound per extracted ion (the loading stoichiometry; 3 for RE(HA2)3, 1.5 for REA3)
+    stoichiometry: dict[str, PositiveFloat] | PositiveFloat = 3.0
+    source: str = "user supplied"
+
+
+class MassActionModel(_Strict):
+    """Acidic organophosphorus extractant: D_i = Kex_i [(HA)2]free^k / [H+]^z with balances."""
+
+    type: Literal["mass-action"]
+    #: a shipped parameter set (see mine2magnet.separation.extractants) or explicit parameters
+    extractant: str | ExtractantParameters
+    #: total extractant in the organic as dimer (HA)2, mol/L (a monomer concentration c gives c/2)
+    concentration: PositiveFloat
+    #: fraction of the extractant pre-neutralised (saponified) with base before it enters stage 1
+    saponification: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
+
+
+Model = Annotated[
+    ConstantDistributionModel | LoadedSeparationFactorModel | EmpiricalPhModel | MassActionModel,
+    Field(discriminator="type"),
+]
+
+# ---------------------------------------------------------------------------------------------- streams
+
+
+class Stages(_Strict):
+    extraction: Annotated[int, Field(ge=1, le=2000)]
+    scrub: Annotated[int, Field(ge=0, le=2000)] = 0
+    strip: Annotated[int, Field(ge=0, le=2000)] = 0
+
+
+class AqueousStream(_Strict):
+    """An aqueous inlet: volume flow (L/h), metal concentrations (mol/L) and acidity (pH or acid mol/L H+)."""
+
+    volume_flow: PositiveFloat | None = None
+    concentration: dict[str, NonNegativeFloat] = Field(default_factory=dict)
+    pH: Annotated[float, Field(ge=-1.5, le=8, allow_inf_nan=False)] | None = None  # noqa: N815
+    acid: NonNegativeFloat | None = None
+
+    @model_validator(mode="after")
+    def _one_acidity(self) -> AqueousStream:
+        if self.pH is not None and self.acid is not None:
+            raise ValueError("give pH or acid (mol/L H+), not both")
+        return self
+
+    def proton_concentration(self) -> float | None:
+        """Free H+ concentration, mol/L (None if neither pH nor acid was given)."""
+        if self.acid is not None:
+            return self.acid
+        if self.pH is not None:
+            return 10.0 ** (-self.pH)
+        return None
+
+
+class Feed(AqueousStream):
+    """The cascade feed: at `stage`, in `phase`; either `flow` (mol/h) or `volume_flow` + `concentration`."""
+
+    stage: Annotated[int, Field(ge=1)]
+    phase: Literal["aqueous", "organic"] = "aqueous"
+    flow: dict[str, NonNegativeFloat] | None = None
+
+    @model_validator(mode="after")
+    def _flow_or_concentration(self) -> Feed:
+        if self.flow is None and not self.concentration:
+            raise ValueError("give `flow` (mol/h) or `volume_flow` with `concentration` (mol/L)")
+        if self.flow is not None and self.concentration:
+            raise ValueError("give `flow` or `concentration`, not both")
+        if self.concentration and self.volume_flow is None:
+            raise ValueError("`concentration` needs `volume_flow` (L/h)")
+        return self
+
+    def component_flow(self, components: tuple[str, ...]) -> dict[str, float]:
+        """Feed flow per component, mol/h."""
+        if self.flow is not None:
+            return {c: float(self.flow.get(c, 0.0)) for c in components}
+        v = float(self.volume_flow or 0.0)
+        return {c: v * float(self.concentration.get(c, 0.0)) for c in components}
+
+
+class OrganicInlet(_Strict):
+    """Organic entering stage 1: `ree_flow` S (LSF model) or `volume_flow` with optional inlet loading."""
+
+    ree_flow: PositiveFloat | None = None
+    volume_flow: PositiveFloat | None = None
+    #: metal already in the inlet organic, mol/L (default metal-free)
+    concentration: dict[str, NonNegativeFloat] = Field(default_factory=dict)
+
+
+class ScrubInlet(AqueousStream):
+    """Scrub liquor entering stage n+m: `ree_flow` W (LSF) or volume flow, acidity and metal content."""
+
+    ree_flow: NonNegativeFloat | None = None
+
+
+class StripInlet(AqueousStream):
+    """Strip liquor entering the last strip stage.
+
+    Physical models: `volume_flow` and acidity. LSF model: `complete: true` (everything stripped) or
+    `distribution_ratios` (strip D per component) with `volume_flow` and the organic `organic_volume_flow`.
+    """
+
+    complete: bool = False
+    distribution_ratios: dict[str, NonNegativeFloat] | None = None
+    #: LSF only: organic volume flow through the strip section, L/h
+    organic_volume_flow: PositiveFloat | None = None
+
+
+class Efficiency(_Strict):
+    """Murphree stage efficiency per section (organic phase, 0 < E <= 1)."""
+
+    extraction: MurphreeFraction = 1.0
+    scrub: MurphreeFraction = 1.0
+    strip: MurphreeFraction = 1.0
+
+    def of(self, section: str) -> float:
+        return float(getattr(self, section))
+
+
+class Targets(BaseModel):
+    """Design targets (read by `design`, ignored by `simulate`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+# ---------------------------------------------------------------------------------------------- the spec
+
+
+class CascadeSpec(_Strict):
+    """One counter-current cascade: components, model, stages, inlets (see docs/cascade-spec.md)."""
+
+    components: tuple[str, ...]
+    #: ionic charge per component; defaults to the element table (3 for rare earths)
+    charges: dict[str, Annotated[int, Field(ge=1, le=4)]] = Field(default_factory=dict)
+    model: Model
+    stages: Stages | None = None
+    feed: Feed
+    organic: OrganicInlet | None = None
+    scrub: ScrubInlet | None = None
+    strip: StripInlet | None = None
+    efficiency: Efficiency = Field(default_factory=Efficiency)
+    cut: str | None = None
+    targets: dict[str, Any] | None = None
+
+    @field_validator("components")
+    @classmethod
+    def _components(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("at least one component is needed")
+        if len(set(v)) != len(v):
+            raise ValueError("components are repeated")
+        unknown = [c for c in v if c not in ELEMENTS]
+        if unknown:
+            raise ValueError(f"unknown element symbol(s) {unknown}")
+        return v
+
+    @field_validator("efficiency", mode="before")
+    @classmethod
+    def _scalar_efficiency(cls, v: Any) -> Any:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return {s: v for s in SECTIONS}
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CascadeSpec:
+        comps = set(self.components)
+        _check_keys(self.charges, comps, "charges")
+        _check_keys(self.feed.flow or {}, comps, "feed.flow")
+        _check_keys(self.feed.concentration, comps, "feed.concentration")
+        m = self.model
+        if isinstance(m, LoadedSeparationFactorModel):
+            _check_all(m.separation_factors, comps, "model.separation_factors")
+        elif isinstance(m, ConstantDistributionModel):
+            for sec, d in m.distribution_ratios.items():
+                _check_keys(d, comps, f"model.distribution_ratios.{sec}")
+        elif isinstance(m, EmpiricalPhModel):
+            _check_all(m.coefficients, comps, "model.coefficients")
+        elif isinstance(m, MassActionModel) and isinstance(m.extractant, ExtractantParameters):
+            _check_all(m.extractant.log10_kex, comps, "model.extractant.log10_kex")
+        if self.organic is not None:
+            _check_keys(self.organic.concentration, comps, "organic.concentration")
+        for name in ("scrub", "strip"):
+            stream = getattr(self, name)
+            if stream is not None:
+                _check_keys(stream.concentration, comps, f"{name}.concentration")
+        if self.stages is not None:
+            total = self.stages.extraction + self.stages.scrub
+            if self.feed.stage > total:
+                raise ValueError(
+                    f"feed.stage {self.feed.stage} is beyond the extraction+scrub stages (1..{total})"
+                )
+        return self
+
+    # ------------------------------------------------------------------ conveniences for the solvers
+    def charge(self, component: str) -> int:
+        """Ionic charge of a component (spec override, else the element table)."""
+        return int(self.charges.get(component, ELEMENTS[component].charge))
+
+    @property
+    def n_main(self) -> int:
+        """Stages in the extraction + scrub sections."""
+        assert self.stages is not None
+        return self.stages.extraction + self.stages.scrub
+
+    def section_of(self, stage: int) -> str:
+        """Section name of a 1-based stage number."""
+        assert self.stages is not None
+        if stage <= self.stages.extraction:
+            return "extraction"
+        if stage <= self.n_main:
+            return "scrub"
+        return "strip"
+
+
+def _check_keys(mapping: Mapping[str, Any], comps: set[str], field: str) -> None:
+    extra = sorted(set(mapping) - comps)
+    if extra:
+        raise ValueError(f"{field}: {extra} not in components")
+
+
+def _check_all(mapping: Mapping[str, Any], comps: set[str], field: str) -> None:
+    _check_keys(mapping, comps, field)
+    missing = sorted(comps - set(mapping))
+    if missing:
+        raise ValueError(f"{field}: missing component(s) {missing}")
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        elif p in (
+            "constant-distribution",
+            "loaded-separation-factor",
+            "empirical-ph",
+            "mass-action",
+            "function-after[_consistent()]",
+        ) or str(p).startswith(("function-", "tagged-union", "union")):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts) or "(spec)"
+
+
+def load_spec(
+    source: str | Path | Mapping[str, Any] | CascadeSpec, *, file: str | None = None
+) -> CascadeSpec:
+    """Read and validate a cascade spec from a YAML/JSON file path or a dict.
+
+    Raises:
+        InputError: naming the file, the field path (e.g. ``model.separation_factors``) and what was expected.
+    """
+    if isinstance(source, CascadeSpec):
+        return source
+    if isinstance(source, Mapping):
+        data: Any = source
+        where = file
+    else:
+        path = Path(source)
+        where = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read the spec ({exc.strerror})", file=where) from None
+        try:
+            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        except (yaml.YAMLError, json.JSONDecodeError) as exc:
+            raise InputError(f"not valid YAML/JSON: {exc}", file=where) from None
+        if not isinstance(data, Mapping):
+            raise InputError("expected a mapping at the top level", file=where)
+    try:
+        return CascadeSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = _field_path(tuple(err["loc"]))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        raise InputError(f"{msg}{more}", file=where, field=field) from None
