@@ -204,7 +204,26 @@ def read_dataset(*roots: Path) -> Dataset:
     clash = sorted(set(values) & set(compositions))
     if clash:
         raise InputError(f"key {clash[0]!r} is used both as a value and as a composition", field=clash[0])
+    _check_derived_from(values, compositions)
     return Dataset(sources=sources, values=values, compositions=compositions)
+
+
+def _check_derived_from(
+    values: dict[str, list[SourcedValue]], compositions: dict[str, list[SourcedComposition]]
+) -> None:
+    """Every key named in a ``derived_from`` must exist (so the arithmetic can be followed)."""
+    known = set(values) | set(compositions)
+    entries: list[SourcedValue | SourcedComposition] = [e for es in values.values() for e in es]
+    entries += [c for cs in compositions.values() for c in cs]
+    for entry in entries:
+        for j, key in enumerate(entry.derived_from):
+            if key not in known:
+                section = "compositions" if isinstance(entry, SourcedComposition) else "values"
+                raise InputError(
+                    f"unknown key {key!r} (derived_from must name keys of the dataset)",
+                    file=entry.file,
+                    field=f"{section}[{entry.index}].derived_from[{j}]",
+                )
 
 
 @cache

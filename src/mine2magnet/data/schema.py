@@ -43,7 +43,9 @@ class SourceEntry(BaseModel):
     title: str = Field(min_length=1, description="Title as published.")
     url: str | None = Field(description="Public address; null only if there is none (then say why in note).")
     publisher: str = Field(min_length=1, description="Publisher, outlet, agency or company.")
-    date: str = Field(description="Publication date: YYYY, YYYY-MM or YYYY-MM-DD, or 'undated' (say why in note).")
+    date: str = Field(
+        description="Publication date: YYYY, YYYY-MM or YYYY-MM-DD, or 'undated' (say why in note)."
+    )
     type: str = Field(description="Kind of source, one of SOURCE_TYPES.")
     authors: str | None = None
     doi: str | None = None

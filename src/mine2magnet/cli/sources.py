@@ -1,0 +1,155 @@
+"""`mine2magnet sources` and `mine2magnet data show|list`: the sourced reference data, with provenance."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from mine2magnet.data import Conflict, Dataset, SourcedComposition, SourcedValue, load_dataset
+
+
+def _dataset(path: str | None) -> Dataset:
+    return load_dataset(path, with_package_data=True) if path else load_dataset()
+
+
+def _value_text(entry: SourcedValue) -> str:
+    if entry.is_text:
+        return str(entry.value)
+    text = f"{entry.value:,.6g} {entry.unit}"
+    if entry.range is not None:
+        text += f" [{entry.range[0]:,.6g}–{entry.range[1]:,.6g}]"
+    return text
+
+
+def _print_conflicts(console: Console, conflicts: list[Conflict]) -> None:
+    table = Table(title=f"Conflicts ({len(conflicts)})", show_lines=True)
+    for column in ("key", "value", "kind", "source", "reason"):
+        table.add_column(column, overflow="fold")
+    for conflict in conflicts:
+        for i, entry in enumerate(conflict.values):
+            table.add_row(
+                conflict.key if i == 0 else "",
+                _value_text(entry),
+                entry.kind,
+                f"{entry.source.id}\n{entry.source.url or ''}",
+                conflict.reason if i == 0 else "",
+            )
+    console.print(table)
+
+
+@click.command("sources")
+@click.option("--conflicts", "only_conflicts", is_flag=True, help="List quantities whose sources disagree.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--data", "data_path", type=click.Path(exists=True, file_okay=False), help="Extra data folder.")
+def sources_command(only_conflicts: bool, as_json: bool, data_path: str | None) -> None:
+    """List the bibliography (and, with --conflicts, quantities whose sources disagree)."""
+    ds = _dataset(data_path)
+    conflicts = ds.conflicts()
+    if as_json:
+        payload: dict[str, Any] = {"sources": [s.to_dict() for s in ds.sources.values()]}
+        payload["conflicts"] = [c.to_dict() for c in conflicts]
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    console = Console()
+    if not only_conflicts:
+        cited = ds.cited_sources()
+        table = Table(title=f"Sources ({len(ds.sources)})")
+        table.add_column("id", no_wrap=True)
+        for column in ("title", "publisher", "date", "type", "cited"):
+            table.add_column(column, overflow="fold")
+        for source in ds.sources.values():
+            table.add_row(
+                source.id,
+                source.title,
+                source.publisher,
+                source.date,
+                source.type,
+                "yes" if source.id in cited else "no",
+            )
+        console.print(table)
+    _print_conflicts(console, conflicts)
+
+
+@click.group("data")
+def data_group() -> None:
+    """Sourced reference values: show one with its provenance, list keys."""
+
+
+def _show_value(console: Console, entries: list[SourcedValue]) -> None:
+    console.print(f"[bold]{entries[0].key}[/bold]  ({len(entries)} source{'s' if len(entries) > 1 else ''})")
+    for i, entry in enumerate(entries):
+        src = entry.source
+        head = f"{i + 1}. {_value_text(entry)}" + ("  (preferred)" if i == 0 else "")
+        console.print(head, markup=False)
+        lines = [f"kind: {entry.kind}" + (f", year {entry.year}" if entry.year else "")]
+        if entry.basis:
+            lines.append(f"basis: {entry.basis}")
+        lines.append(f"source: {src.title} — {src.publisher}, {src.date} ({src.type}) [{src.id}]")
+        lines.append(f"url: {src.url or 'none'}")
+        if src.via:
+            lines.append(f"via: {src.via}")
+        if entry.note:
+            lines.append(f"note: {entry.note}")
+        if entry.derived_from:
+            lines.append(f"derived from: {', '.join(entry.derived_from)}")
+        lines.append(f"file: {entry.where}")
+        for line in lines:
+            console.print("   " + line, markup=False, highlight=False)
+
+
+def _show_composition(console: Console, comps: list[SourcedComposition]) -> None:
+    for comp in comps:
+        table = Table(title=f"{comp.key} (% of TREO, {comp.kind}, source {comp.source.id})")
+        table.add_column("element")
+        table.add_column("% of TREO", justify="right")
+        table.add_column("range", justify="right")
+        for symbol, fraction in comp.fractions.items():
+            rng = comp.ranges.get(symbol)
+            table.add_row(
+                symbol, f"{100 * fraction:.3f}", f"{100 * rng[0]:g}–{100 * rng[1]:g}" if rng else ""
+            )
+        console.print(table)
+        console.print(f"sum {100 * comp.total():.3f} %  complete: {comp.complete}")
+        src = comp.source
+        console.print(f"source: {src.title} — {src.publisher}, {src.date} ({src.type}) {src.url or ''}")
+        if comp.note:
+            console.print(f"note: {comp.note}")
+
+
+@data_group.command("show")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--data", "data_path", type=click.Path(exists=True, file_okay=False), help="Extra data folder.")
+def show_command(key: str, as_json: bool, data_path: str | None) -> None:
+    """Print KEY's value(s) from every source, with full provenance."""
+    ds = _dataset(data_path)
+    if key in ds.compositions():
+        comps = ds.all_compositions(key)
+        if as_json:
+            click.echo(json.dumps({"key": key, "compositions": [c.to_dict() for c in comps]}, indent=2))
+        else:
+            _show_composition(Console(soft_wrap=True), comps)
+        return
+    entries = ds.all(key)  # UnknownKeyError (a Mine2MagnetError) -> one-line message with close matches
+    if as_json:
+        payload = {"key": key, "values": [e.to_dict() for e in entries]}
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    _show_value(Console(soft_wrap=True), entries)
+
+
+@data_group.command("list")
+@click.argument("prefix", default="")
+@click.option("--data", "data_path", type=click.Path(exists=True, file_okay=False), help="Extra data folder.")
+def list_command(prefix: str, data_path: str | None) -> None:
+    """List the keys starting with PREFIX (all keys without one)."""
+    ds = _dataset(data_path)
+    for key in ds.keys(prefix):
+        click.echo(key)
+
+
+commands = [sources_command, data_group]

@@ -1,0 +1,79 @@
+"""`mine2magnet sources` and `mine2magnet data`: output contracts."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from mine2magnet.cli import main
+
+
+def _run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_sources_conflicts_json_lists_the_three_conflicts_with_all_sources() -> None:
+    result = _run("sources", "--conflicts", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert set(payload) == {"sources", "conflicts"}
+    by_key = {c["key"]: c for c in payload["conflicts"]}
+    for key in ("resource.malaysia.value", "production.malaysia.2023", "facility.kenering.partner"):
+        assert key in by_key
+        conflict = by_key[key]
+        assert conflict["reason"]
+        assert len(conflict["values"]) >= 2
+        for value in conflict["values"]:
+            assert {"value", "unit", "kind", "range", "source"} <= set(value)
+            assert {"id", "title", "url", "publisher", "date", "type"} <= set(value["source"])
+    values = {v["value"] for v in by_key["production.malaysia.2023"]["values"]}
+    assert {310, 19081} <= values
+    partners = {v["value"] for v in by_key["facility.kenering.partner"]["values"]}
+    assert partners == {"Chinalco", "China Rare Earth Group"}
+    ids = [s["id"] for s in payload["sources"]]
+    assert "usgs-mcs-2025-ree" in ids and len(ids) == len(set(ids))
+
+
+def test_sources_table_output() -> None:
+    result = _run("sources")
+    assert result.exit_code == 0
+    assert "usgs-mcs-2025-ree" in result.output and "Conflicts" in result.output
+
+
+def test_data_show_prints_value_with_provenance() -> None:
+    result = _run("data", "show", "production.malaysia.2023")
+    assert result.exit_code == 0
+    assert "310 t/yr" in result.output and "19,081 t/yr" in result.output
+    assert "https://pubs.usgs.gov/periodicals/mcs2025/mcs2025-rare-earths.pdf" in result.output
+
+
+def test_data_show_json() -> None:
+    result = _run("data", "show", "facility.js_link_magnets.capacity", "--json")
+    assert result.exit_code == 0
+    payload = json.loads(result.output)
+    assert payload["key"] == "facility.js_link_magnets.capacity"
+    assert payload["values"][0]["value"] == 3000
+    assert payload["values"][0]["source"]["publisher"]
+
+
+def test_data_show_composition() -> None:
+    result = _run("data", "show", "feed.mt_weld_concentrate")
+    assert result.exit_code == 0
+    assert "46.740" in result.output  # CeO2 % of TREO
+
+
+def test_data_show_unknown_key_is_one_line_error_with_close_matches() -> None:
+    result = _run("data", "show", "production.malaysia.2022")
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "production.malaysia.2023" in lines[0]
+
+
+def test_data_list_prefix() -> None:
+    result = _run("data", "list", "facility.kenering.")
+    assert result.exit_code == 0
+    keys = result.output.split()
+    assert "facility.kenering.partner" in keys
+    assert all(k.startswith("facility.kenering.") for k in keys)
