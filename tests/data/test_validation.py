@@ -207,3 +207,19 @@ def test_invalid_yaml_refused(tmp_path: Path) -> None:
 def test_missing_folder_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="data folder not found"):
         load_dataset(tmp_path / "nope")
+
+
+def test_assumption_without_range_refused(tmp_path: Path) -> None:
+    values = "values:\n  - {key: x.m, value: 5, unit: t, source: src-a, kind: assumption, note: guess}\n"
+    assert _refused(tmp_path, values).startswith("values/topic.yaml: values[0].range:")
+
+
+def test_assumption_without_note_refused(tmp_path: Path) -> None:
+    values = "values:\n  - {key: x.m, value: 5, unit: t, range: [4, 6], source: src-a, kind: assumption}\n"
+    assert _refused(tmp_path, values).startswith("values/topic.yaml: values[0].note:")
+
+
+def test_unknown_derived_from_key_refused(tmp_path: Path) -> None:
+    values = GOOD + "    derived_from: [x.nothing]\n"
+    msg = _refused(tmp_path, values)
+    assert msg.startswith("values/topic.yaml: values[0].derived_from[0]: unknown key 'x.nothing'")

@@ -146,6 +146,10 @@ class ValueEntry(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ValueEntry:
+        if self.kind == "assumption" and not self.note:
+            raise ValueError("note: an assumption must say in its note why it is taken")
+        if self.kind == "assumption" and self.range is None and not isinstance(self.value, str):
+            raise ValueError("range: a numeric assumption needs a range [low, high] stating its uncertainty")
         if isinstance(self.value, str):
             if self.unit is not None:
                 raise ValueError("unit: a text value takes no unit")
@@ -211,6 +215,8 @@ class CompositionEntry(BaseModel):
 
     @model_validator(mode="after")
     def _sums(self) -> CompositionEntry:
+        if self.kind == "assumption" and not self.note:
+            raise ValueError("note: an assumption must say in its note why it is taken")
         whole = 100.0 if self.basis == "reo_percent" else 1.0
         unit = "%" if whole == 100.0 else ""
         if not self.values:
