@@ -25,7 +25,6 @@ LIGHT_ELEMENTS: dict[str, float] = {
 }
 
 
-
 def _atomic_weight(symbol: str) -> float:
     if symbol in LIGHT_ELEMENTS:
         return LIGHT_ELEMENTS[symbol]

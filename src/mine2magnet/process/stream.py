@@ -51,7 +51,9 @@ class Stream:
 
     # constructors ---------------------------------------------------------------------------------
     @classmethod
-    def from_composition(cls, name: str, comp: Composition, ions: Mapping[str, float] | None = None) -> Stream:
+    def from_composition(
+        cls, name: str, comp: Composition, ions: Mapping[str, float] | None = None
+    ) -> Stream:
         """From a Composition whose amounts are read as t (element mass basis) per year."""
         return cls(name, comp.element_mass(), ions or {})
 
@@ -90,9 +92,9 @@ class Stream:
         return sum(self.elements.values())
 
     # algebra --------------------------------------------------------------------------------------
-    def split(self, fractions: Mapping[str, float], name_a: str, name_b: str, default: float = 0.0) -> (
-        tuple[Stream, Stream]
-    ):
+    def split(
+        self, fractions: Mapping[str, float], name_a: str, name_b: str, default: float = 0.0
+    ) -> tuple[Stream, Stream]:
         """Split element by element: fraction f of each element to the first stream, 1 - f to the second.
 
         Elements not named in `fractions` split by `default`. Ions stay with the second stream.
