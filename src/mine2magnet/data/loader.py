@@ -28,8 +28,12 @@ from mine2magnet.errors import InputError
 PACKAGE_DATA = Path(__file__).parent
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping with the same key twice (plain YAML keeps the last silently)."""
+#: libyaml's C parser when available (about 10x faster), else the pure-Python one; both are safe loaders.
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeBase):  # type: ignore[valid-type,misc]
+    """Safe loader that refuses a mapping with the same key twice (plain YAML keeps the last silently)."""
 
 
 def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
