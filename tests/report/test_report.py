@@ -73,7 +73,7 @@ def test_comparison_appears_with_several_runs(tmp_path):
         [sample_result(), sample_result("sample-low", 0.5)], tmp_path / "cmp.html", year=2025, conflicts=()
     )
     html = path.read_text(encoding="utf-8")
-    assert "Comparison of scenarios" in html and "KPI in 2025 (total)" in html
+    assert "Comparison of scenarios" in html and "<th>KPI in 2025</th>" in html
     assert "domestic_value_added_usd by scenario" in html
     assert html.count('"type":"sankey"') == 2
     assert "No conflicting sources" in html
@@ -99,10 +99,15 @@ def test_value_added_from_flows_is_sales_minus_purchases():
 
 def test_headlines_speak_plain_words():
     items = {h.kpi: h for h in headlines(run_view(sample_result()), 2024)}
-    assert items["domestic_value_added_usd"].number == "USD 122 M"  # 68 M + 54 M
+    assert items["domestic_value_added_usd"].number == "USD 122 M"  # 68 M separation + 54 M magnets
+    assert "separation USD 68 M, magnet USD 54 M" in items["domestic_value_added_usd"].sentence
+    assert "inside Malaysia" in items["domestic_value_added_usd"].sentence
     assert items["magnet_self_sufficiency"].number == "60 %"
     assert "Nd 80 %" in items["magnet_self_sufficiency"].sentence
+    assert items["hhi"].number == "1.00" and "above 0.25" in items["hhi"].sentence
     assert items["unmet_demand_t"].number == "600 t"
+    assert items["residue_produced_t"].number == "4,500 t"
+    assert "20.0 years" in items["feed_sufficiency"].sentence
 
 
 def test_a_stored_run_reports_like_the_fresh_result(tmp_path):

@@ -7,7 +7,7 @@ plant and to an export market; element shares are fixed so every flow splits the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -39,7 +39,7 @@ class SampleResult:
     years: list[int]
     tables: dict[str, pd.DataFrame]
     mass_balance_error: float = 0.0
-    summary_extra: dict = field(default_factory=dict)
+    focus_country: str = "Malaysia"
 
     def summary(self) -> dict:
         kpis = self.tables.get("kpis", pd.DataFrame(columns=["kpi", "year"]))
@@ -53,7 +53,13 @@ class SampleResult:
                 }
                 by_year[int(year)] = keyed["total"] if list(keyed) == ["total"] else keyed
             out[str(kpi)] = by_year
-        return {"scenario": self.scenario_name, "overrides": self.overrides, "years": self.years, "kpis": out}
+        return {
+            "scenario": self.scenario_name,
+            "overrides": self.overrides,
+            "years": self.years,
+            "focus_country": self.focus_country,
+            "kpis": out,
+        }
 
 
 def sample_result(
@@ -74,37 +80,39 @@ def sample_result(
         residue = 0.5 * 9_000.0 * growth
         stocks.append((year, "Lynas Malaysia", "residue:WLP", "", residue * (i + 1)))
         stocks.append((year, "Domestic magnet market", "in_use_magnets", "Nd", 300.0 * (i + 1) * growth))
+        va_separation = (1_500 * 20_000 + 6_500 * 10_000 - 9_000 * 3_000) * growth
+        va_magnet = (1_400 * 60_000 - 1_500 * 20_000) * growth
         kpis += [
+            (year, "domestic_value_added_usd", "separation", "", va_separation, "USD", ""),
+            (year, "domestic_value_added_usd", "magnet", "", va_magnet, "USD", ""),
+            (year, "domestic_value_added_usd", "total", "", va_separation + va_magnet, "USD", ""),
+            (year, "raw_export_value_usd", "total", "", 0.0, "USD", ""),
             (
                 year,
-                "domestic_value_added_usd",
+                "feed_sufficiency",
                 "Lynas Malaysia",
                 "",
-                (1_500 * 20_000 + 6_500 * 10_000 - 9_000 * 3_000) * growth,
-                "USD",
-            ),
-            (
-                year,
-                "domestic_value_added_usd",
-                "JS Link magnets",
+                min(1.0, 9_000 * growth / 10_500),
+                "fraction",
                 "",
-                (1_400 * 60_000 - 1_500 * 20_000) * growth,
-                "USD",
             ),
-            (year, "feed_sufficiency", "Lynas Malaysia", "", min(1.0, 9_000 * growth / 10_500), "fraction"),
-            (year, "magnet_self_sufficiency", "", "Nd", 0.8, "fraction"),
-            (year, "magnet_self_sufficiency", "", "Pr", 0.6, "fraction"),
-            (year, "hhi", "refinery", "", 10_000.0, "index"),
-            (year, "residue_t", "Lynas Malaysia", "", residue, "t"),
-            (year, "smuggling_loss_usd", "", "", 5e6 / scale, "USD"),
-            (year, "unmet_demand_t", "", "", max(0.0, 2_000 - 1_400 * growth), "t"),
+            (year, "feed_years_left", "Lynas Malaysia", "", 20.0 - i, "yr", ""),
+            (year, "magnet_self_sufficiency", "", "Nd", 0.8, "fraction", ""),
+            (year, "magnet_self_sufficiency", "", "Pr", 0.6, "fraction", ""),
+            (year, "hhi", "separation", "", 1.0, "index (0-1)", ""),
+            (year, "hhi", "mining", "", 0.5, "index (0-1)", ""),
+            (year, "residue_produced_t", "Lynas Malaysia", "", residue, "t", "WLP"),
+            (year, "residue_accumulated_t", "Lynas Malaysia", "", residue * (i + 1), "t", "WLP"),
+            (year, "smuggled_t", "illegal-ore", "", 100.0 / scale, "t", ""),
+            (year, "smuggling_loss_usd", "illegal-ore", "", 5e6 / scale, "USD", ""),
+            (year, "unmet_demand_t", "Export market", "Nd", max(0.0, 2_000 - 1_400 * growth), "t", ""),
         ]
     tables = {
         "flows": pd.DataFrame(
             flows, columns=["year", "source", "target", "commodity", "element", "t", "value_usd"]
         ),
         "stocks": pd.DataFrame(stocks, columns=["year", "facility", "stock", "element", "t"]),
-        "kpis": pd.DataFrame(kpis, columns=["year", "kpi", "facility", "element", "value", "unit"]),
+        "kpis": pd.DataFrame(kpis, columns=["year", "kpi", "facility", "element", "value", "unit", "detail"]),
         "facilities": pd.DataFrame(
             FACILITIES,
             columns=[

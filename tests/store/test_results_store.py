@@ -42,7 +42,7 @@ def test_round_trip_restores_every_table_exactly(tmp_path):
     stored = store.get(run_id)
     assert stored.scenario_name == "sample-base" and stored.years == [2024, 2025, 2026] and stored.seed == 7
     assert stored.summary() == json.loads(json.dumps(to_json_safe(result.summary())))
-    assert store.load_summary(run_id)["kpis"]["hhi"]["2025"] == {"refinery": 10_000.0}
+    assert store.load_summary(run_id)["kpis"]["hhi"]["2025"] == {"separation": 1.0, "mining": 0.5}
 
 
 def test_catalogue_lists_runs_with_versions_overrides_and_times(tmp_path):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from mine2magnet.report.kpi_table import TOTAL, kpi_totals, with_subjects
+from mine2magnet.report.kpi_table import TOTAL, kpi_totals, subjects_at_facility_level, with_subjects
 from mine2magnet.report.quantities import is_fraction
 from mine2magnet.report.run_view import RunView
 
@@ -119,7 +119,7 @@ def _axis_unit(unit: str) -> tuple[float, str]:
 
 def kpi_figure(view: RunView, kpi: str) -> go.Figure | None:
     """One KPI over the years, one line per facility/stage/element it is reported for."""
-    frame = with_subjects(view.table("kpis"))
+    frame = subjects_at_facility_level(view.table("kpis"))
     frame = frame[frame["kpi"] == kpi].sort_values("year")
     if frame.empty:
         return None

@@ -1,13 +1,18 @@
-"""The report's first screen: a run's key numbers in plain words, for a minister, investor or engineer."""
+"""The report's first screen: a run's key numbers in plain words, for a minister, investor or engineer.
+
+KPI names follow the chain layer (``mine2magnet.chain.kpis``): ``domestic_value_added_usd`` (by stage
+and ``total``), ``raw_export_value_usd``, ``value_capture_ratio``, ``feed_sufficiency`` and
+``feed_years_left`` (per refinery), ``magnet_self_sufficiency`` (per element), ``hhi`` (per stage, 0-1),
+``residue_produced_t`` / ``residue_accumulated_t`` (/ ``_bq``), ``smuggled_t`` / ``smuggling_loss_usd``,
+``unmet_demand_t``, ``secondary_supply_t``. A KPI the run does not report simply has no headline.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pandas as pd
-
-from mine2magnet.report.kpi_table import kpi_by_subject, kpi_totals
+from mine2magnet.report.kpi_table import TOTAL, kpi_by_subject, kpi_totals
 from mine2magnet.report.quantities import format_value, is_additive
 from mine2magnet.report.run_view import RunView
 
@@ -50,27 +55,45 @@ def _span(view: RunView) -> str:
     return f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0]) if years else "all years"
 
 
+def _where(view: RunView) -> str:
+    return view.focus_country or "the country"
+
+
 def _value_added(view: RunView, year: int) -> Headline | None:
-    total = _total(view, "domestic_value_added_usd", year)
+    kpi = "domestic_value_added_usd"
+    total = _total(view, kpi, year)
     if total is None:
         return None
-    parts = kpi_by_subject(view.table("kpis"), "domestic_value_added_usd", year)
-    sentence = f"In {year} the chain adds {format_value(*total)} of value inside the country"
-    if len(parts) > 1:
+    parts = [p for p in kpi_by_subject(view.table("kpis"), kpi, year) if p[0] != TOTAL and abs(p[1]) > 0]
+    sentence = f"In {year} the chain adds {format_value(*total)} of value inside {_where(view)}"
+    if parts:
         sentence += f" ({_listing(parts)})"
-    cumulative = _cumulative(view, "domestic_value_added_usd")
+    cumulative = _cumulative(view, kpi)
     if cumulative and len(view.years) > 1:
         sentence += f"; {format_value(*cumulative)} over {_span(view)}"
-    return Headline("domestic_value_added_usd", "Value kept at home", format_value(*total), sentence + ".")
+    sentence += "."
+    raw = _total(view, "raw_export_value_usd", year)
+    if raw is not None:
+        sentence += f" Exporting the same year's mined rare earths raw would fetch {format_value(*raw)}."
+    capture = _total(view, "value_capture_ratio", year)
+    if capture is not None:
+        sentence += (
+            f" Value kept at home is {format_value(*capture)} of what that ore is worth as separated oxides."
+        )
+    return Headline(kpi, "Value kept at home", format_value(*total), sentence)
 
 
 def _feed(view: RunView, year: int) -> Headline | None:
     parts = kpi_by_subject(view.table("kpis"), "feed_sufficiency", year)
     if not parts:
         return None
-    shares = ", ".join(f"{s} {format_value(v, u)}" for s, v, u in parts)
     low = min(parts, key=lambda p: p[1])
-    sentence = f"Share of refinery capacity that can be fed in {year}: {shares}."
+    sentence = f"Share of refinery capacity fed in {year}: {_listing(parts, limit=6)}."
+    years_left = kpi_by_subject(view.table("kpis"), "feed_years_left", year)
+    if years_left:
+        sentence += (
+            f" Accessible resource upstream lasts, at this year's rate: {_listing(years_left, limit=6)}."
+        )
     if low[1] < 0.999 and low[2] in {"fraction", "1", "share"}:
         sentence += f" {low[0]} is short of feed."
     return Headline("feed_sufficiency", "Refinery feed (lowest)", format_value(low[1], low[2]), sentence)
@@ -82,11 +105,11 @@ def _magnets(view: RunView, year: int) -> Headline | None:
         return None
     low = min(parts, key=lambda p: p[1])
     sentence = (
-        f"Share of the domestic magnet plants' needs met from domestic refining in {year}: "
-        f"{_listing(parts, limit=6)}."
+        f"Share of the domestic magnet plants' needs met from facilities in {_where(view)} in {year}, by "
+        f"element: {_listing(parts, limit=6)}."
     )
     return Headline(
-        "magnet_self_sufficiency", "Magnets supplied from home", format_value(low[1], low[2]), sentence
+        "magnet_self_sufficiency", "Magnet needs met at home (lowest)", format_value(low[1], low[2]), sentence
     )
 
 
@@ -95,26 +118,38 @@ def _hhi(view: RunView, year: int) -> Headline | None:
     if not parts:
         return None
     top = max(parts, key=lambda p: p[1])
+    unit_one = "0-1" in top[2] or all(v <= 1.0 for _, v, _ in parts)
+    scale, threshold = ("1", "0.25") if unit_one else ("10,000", "2,500")
     sentence = (
-        f"Herfindahl-Hirschman index of supply by stage in {year} ({_listing(parts, limit=6)}): 0 is a "
-        f"perfectly spread market, 10,000 a single supplier; above 2,500 counts as highly concentrated."
+        f"Herfindahl-Hirschman index of production by country, per stage, in {year}: "
+        f"{_listing(parts, limit=6)}. 0 means many countries share the stage, {scale} a single country; "
+        f"above {threshold} counts as highly concentrated."
     )
-    return Headline("hhi", "Supply concentration (highest)", f"{top[1]:,.0f}", sentence)
+    return Headline("hhi", "Supply concentration (highest stage)", format_value(top[1], top[2]), sentence)
 
 
 def _residue(view: RunView, year: int) -> Headline | None:
-    total = _total(view, "residue_t", year)
-    if total is None:
+    produced = _total(view, "residue_produced_t", year) or _total(view, "residue_t", year)
+    accumulated = _total(view, "residue_accumulated_t", year)
+    if produced is None and accumulated is None:
         return None
-    sentence = f"{format_value(*total)} of processing residue produced in {year}"
-    parts = kpi_by_subject(view.table("kpis"), "residue_t", year)
-    if len(parts) > 1:
-        sentence += f" ({_listing(parts)})"
-    stocks = view.table("stocks")
-    held = stocks[(stocks["year"] == year) & stocks["stock"].astype(str).str.startswith("residue")]
-    if len(held):
-        sentence += f"; {format_value(float(pd.to_numeric(held['t']).sum()), 't')} held in residue stores"
-    return Headline("residue_t", "Residue", format_value(*total), sentence + ".")
+    kpi = "residue_produced_t" if _total(view, "residue_produced_t", year) else "residue_t"
+    sentences = []
+    if produced is not None:
+        parts = kpi_by_subject(view.table("kpis"), kpi, year)
+        sentences.append(
+            f"{format_value(*produced)} of processing residue produced in {year}"
+            + (f" ({_listing(parts)})" if len(parts) > 1 else "")
+            + "."
+        )
+    if accumulated is not None:
+        text = f"{format_value(*accumulated)} held in residue stores by the end of {year}"
+        activity = _total(view, "residue_accumulated_bq", year)
+        if activity is not None:
+            text += f", {format_value(*activity)} of activity"
+        sentences.append(text + ".")
+    number = format_value(*(produced if produced is not None else accumulated))
+    return Headline(kpi, "Residue produced", number, " ".join(sentences))
 
 
 def _smuggling(view: RunView, year: int) -> Headline | None:
@@ -127,6 +162,9 @@ def _smuggling(view: RunView, year: int) -> Headline | None:
         sentence = (
             f"Illegal mining and smuggling cost {format_value(*total)} in lost royalties and taxes in {year}"
         )
+        tonnes = _total(view, "smuggled_t", year)
+        if tonnes is not None:
+            sentence += f" on {format_value(*tonnes)} leaving outside the formal chain"
         cumulative = _cumulative(view, "smuggling_loss_usd")
         if cumulative and len(view.years) > 1:
             sentence += f" ({format_value(*cumulative)} over {_span(view)})"
@@ -141,10 +179,20 @@ def _unmet(view: RunView, year: int) -> Headline | None:
     if total[0] <= 1e-9:
         sentence = f"All modelled demand is supplied in {year}."
     else:
-        parts = kpi_by_subject(view.table("kpis"), "unmet_demand_t", year)
+        parts = [p for p in kpi_by_subject(view.table("kpis"), "unmet_demand_t", year) if p[1] > 1e-9]
         sentence = f"{format_value(*total)} of demand cannot be supplied in {year}"
         sentence += f" ({_listing(parts)})." if len(parts) > 1 else "."
     return Headline("unmet_demand_t", "Unmet demand", format_value(*total), sentence)
+
+
+def _recycling(view: RunView, year: int) -> Headline | None:
+    total = _total(view, "secondary_supply_t", year)
+    if total is None or total[0] <= 0:
+        return None
+    parts = kpi_by_subject(view.table("kpis"), "secondary_supply_t", year)
+    sentence = f"Recyclers return {format_value(*total)} of rare earths to the chain in {year}"
+    sentence += f" ({_listing(parts)})." if len(parts) > 1 else "."
+    return Headline("secondary_supply_t", "Recycled supply", format_value(*total), sentence)
 
 
 HEADLINE_BUILDERS: tuple[Callable[[RunView, int], Headline | None], ...] = (
@@ -155,16 +203,24 @@ HEADLINE_BUILDERS: tuple[Callable[[RunView, int], Headline | None], ...] = (
     _residue,
     _smuggling,
     _unmet,
+    _recycling,
 )
-#: KPIs with a headline, in the order shown.
+#: KPIs shown first (headlines, comparison table), in this order.
 HEADLINE_KPIS = (
     "domestic_value_added_usd",
+    "raw_export_value_usd",
+    "value_capture_ratio",
     "feed_sufficiency",
+    "feed_years_left",
     "magnet_self_sufficiency",
     "hhi",
+    "residue_produced_t",
     "residue_t",
+    "residue_accumulated_t",
     "smuggling_loss_usd",
+    "smuggled_t",
     "unmet_demand_t",
+    "secondary_supply_t",
 )
 
 

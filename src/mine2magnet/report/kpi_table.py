@@ -29,7 +29,7 @@ def kpi_totals(kpis: pd.DataFrame) -> pd.DataFrame:
     """
     frame = with_subjects(kpis)
     rows = []
-    for (kpi, year), group in frame.groupby(["kpi", "year"], sort=True):
+    for (kpi, year), group in frame.dropna(subset=["value"]).groupby(["kpi", "year"], sort=True):
         unit = str(group["unit"].iloc[0] or "")
         stated = group[group["subject"] == TOTAL]
         if len(stated):
@@ -44,7 +44,7 @@ def kpi_totals(kpis: pd.DataFrame) -> pd.DataFrame:
 def kpi_by_subject(kpis: pd.DataFrame, kpi: str, year: int) -> list[tuple[str, float, str]]:
     """``[(subject, value, unit)]`` of one KPI in one year, largest first (totals excluded when split)."""
     frame = with_subjects(kpis)
-    rows = frame[(frame["kpi"] == kpi) & (frame["year"] == year)]
+    rows = frame[(frame["kpi"] == kpi) & (frame["year"] == year)].dropna(subset=["value"])
     if rows["subject"].nunique() > 1:
         rows = rows[rows["subject"] != TOTAL]
     rows = rows.groupby(["subject", "unit"], as_index=False)["value"].sum()
@@ -52,3 +52,14 @@ def kpi_by_subject(kpis: pd.DataFrame, kpi: str, year: int) -> list[tuple[str, f
     return [
         (s, float(v), str(u)) for s, v, u in zip(rows["subject"], rows["value"], rows["unit"], strict=True)
     ]
+
+
+def subjects_at_facility_level(kpis: pd.DataFrame, limit: int = 10) -> pd.DataFrame:
+    """``with_subjects(kpis)``, but when a KPI has more than ``limit`` subjects in additive units, the
+    subject is the facility alone (elements and details summed) so its chart stays readable."""
+    frame = with_subjects(kpis)
+    for _, group in frame.groupby("kpi"):
+        if group["subject"].nunique() > limit and is_additive(str(group["unit"].iloc[0] or "")):
+            facility = group["facility"].fillna("").astype(str).replace("", TOTAL)
+            frame.loc[group.index, "subject"] = facility
+    return frame

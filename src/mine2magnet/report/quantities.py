@@ -50,6 +50,14 @@ def format_value(value: float | None, unit: str = "") -> str:
     if unit in {"t", "t/yr", "t REO"}:
         text = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.3g}"
         return f"{text} {unit}"
+    if unit == "Bq":
+        return f"{_scaled(value, ((1e15, 'PBq'), (1e12, 'TBq'), (1e9, 'GBq'), (1e6, 'MBq')))}".strip() + (
+            "" if abs(value) >= 1e6 else " Bq"
+        )
+    if unit in {"yr", "years"}:
+        return f"{value:,.1f} years" if abs(value) < 100 else f"{value:,.0f} years"
+    if "0-1" in unit:
+        return f"{value:.2f}"
     if unit in {"index", "HHI", ""}:
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
     return f"{value:,.4g} {unit}"

@@ -54,6 +54,7 @@ class RunView:
     run_id: str | None
     tables: dict[str, pd.DataFrame] = field(repr=False)
     summary: dict = field(repr=False)
+    focus_country: str = ""
 
     def table(self, name: str) -> pd.DataFrame:
         """Tidy table ``name`` (flows, stocks, kpis, facilities, assumptions)."""
@@ -68,8 +69,19 @@ def _normalise(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
     for column in columns:
         if column not in frame.columns:
             frame[column] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    for column in ("facility", "element", "kpi", "source", "target", "commodity", "stock", "unit", "type"):
-        if column in frame.columns and column in columns:
+    for column in (
+        "facility",
+        "element",
+        "kpi",
+        "source",
+        "target",
+        "commodity",
+        "stock",
+        "unit",
+        "type",
+        "detail",
+    ):
+        if column in frame.columns:
             frame[column] = frame[column].map(lambda v: "" if v is None or v != v else str(v)).astype(object)
     return frame
 
@@ -99,6 +111,7 @@ def run_view(result: ReportableRun) -> RunView:
         run_id=getattr(result, "run_id", None),
         tables=normalised,
         summary=summary,
+        focus_country=str(getattr(result, "focus_country", "") or summary.get("focus_country", "") or ""),
     )
 
 
@@ -123,6 +136,7 @@ def distinct_labels(views: Sequence[RunView]) -> list[RunView]:
                 view.run_id,
                 view.tables,
                 view.summary,
+                view.focus_country,
             )
         )
     return out
