@@ -77,3 +77,12 @@ def test_data_list_prefix() -> None:
     keys = result.output.split()
     assert "facility.kenering.partner" in keys
     assert all(k.startswith("facility.kenering.") for k in keys)
+
+
+def test_data_schema_is_json_schema_naming_the_fields() -> None:
+    result = _run("data", "schema", "values")
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    entry = schema["$defs"]["ValueEntry"]
+    assert {"key", "value", "source", "kind"} <= set(entry["required"])
+    assert "unit" in entry["properties"]

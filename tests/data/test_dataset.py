@@ -298,3 +298,10 @@ def test_load_is_cached_and_user_folder_can_extend_package(tmp_path: Path) -> No
     extended = load_dataset(tmp_path, with_package_data=True)
     assert len(extended.all("production.malaysia.2023")) == len(DS.all("production.malaysia.2023")) + 1
     assert DS.value("production.malaysia.2023") == 310  # the cached package dataset is untouched
+
+
+def test_series_collects_yearly_keys() -> None:
+    nd = DS.series("price.Nd2O3")
+    assert list(nd) == [2020, 2021, 2022, 2023, 2024]
+    assert nd[2022].magnitude("USD/kg") == 134  # USGS MCS 2025 table
+    assert DS.series("price.nothing") == {}

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mine2magnet.data import Conflict, Dataset, SourcedComposition, SourcedValue, load_dataset
+from mine2magnet.data.schema import json_schemas
 
 
 def _dataset(path: str | None) -> Dataset:
@@ -150,6 +151,13 @@ def list_command(prefix: str, data_path: str | None) -> None:
     ds = _dataset(data_path)
     for key in ds.keys(prefix):
         click.echo(key)
+
+
+@data_group.command("schema")
+@click.argument("kind", type=click.Choice(["values", "sources"]))
+def schema_command(kind: str) -> None:
+    """Print the JSON Schema of a values/*.yaml or sources/*.yaml file (for editor linting)."""
+    click.echo(json.dumps(json_schemas()[kind], indent=2))
 
 
 commands = [sources_command, data_group]

@@ -14,6 +14,7 @@ files) and ``values/*.yaml`` (values and compositions).
 from mine2magnet.data.conflict import DEFAULT_RELATIVE_TOLERANCE, Conflict, find_conflict
 from mine2magnet.data.dataset import Dataset, UnknownKeyError
 from mine2magnet.data.loader import PACKAGE_DATA, load_dataset, read_dataset
+from mine2magnet.data.schema import json_schemas
 from mine2magnet.data.source import SOURCE_TYPES, Source
 from mine2magnet.data.sourced_composition import SourcedComposition
 from mine2magnet.data.sourced_value import KINDS, SourcedValue
@@ -33,6 +34,7 @@ __all__ = [
     "UnknownKeyError",
     "convert",
     "find_conflict",
+    "json_schemas",
     "load_dataset",
     "parse_unit",
     "read_dataset",

@@ -66,6 +66,19 @@ class Dataset:
         """Magnitude of the preferred entry, converted with pint to `unit` if given."""
         return self.get(key).magnitude(unit)
 
+    def series(self, stem: str) -> dict[int, SourcedValue]:
+        """Preferred entries of ``<stem>.<year>`` keys by year, e.g. ``series("price.Nd2O3")`` -> {2020: ...}.
+
+        Only keys whose last part is a 4-digit year count; an empty dict if there are none.
+        """
+        out: dict[int, SourcedValue] = {}
+        prefix = stem.rstrip(".") + "."
+        for key, entries in self._values.items():
+            tail = key[len(prefix) :]
+            if key.startswith(prefix) and len(tail) == 4 and tail.isdigit():
+                out[int(tail)] = entries[0]
+        return dict(sorted(out.items()))
+
     def text(self, key: str) -> str:
         """The preferred entry of a qualitative (text) quantity."""
         entry = self.get(key)

@@ -249,6 +249,11 @@ class CompositionEntry(BaseModel):
         return {s: (lo * k, hi * k) for s, (lo, hi) in self.ranges.items()}
 
 
+def json_schemas() -> dict[str, dict[str, object]]:
+    """JSON Schemas of the two file kinds, for editors that lint YAML (``sources``, ``values``)."""
+    return {"sources": SourcesFile.model_json_schema(), "values": ValuesFile.model_json_schema()}
+
+
 class ValuesFile(BaseModel):
     """A ``values/<topic>.yaml`` file."""
 
