@@ -15,8 +15,9 @@ from plotly.offline import get_plotlyjs
 from mine2magnet import __version__
 from mine2magnet.errors import InputError, Mine2MagnetError
 from mine2magnet.report import figures
+from mine2magnet.report.comparison import kpi_comparison
 from mine2magnet.report.headlines import HEADLINE_KPIS, headlines
-from mine2magnet.report.kpi_table import kpi_by_subject, kpi_totals
+from mine2magnet.report.kpi_table import TOTAL
 from mine2magnet.report.quantities import format_value
 from mine2magnet.report.run_view import ReportableRun, RunView, distinct_labels, run_view
 from mine2magnet.report.sources import assumptions_section, conflicts_section
@@ -69,41 +70,23 @@ def _cards(view: RunView, year: int) -> str:
 
 def _comparison_table(views: Sequence[RunView], year: int) -> str:
     """Headline KPIs in ``year``, one column per run: totals where values add up, else one row per subject."""
-    present = {str(k) for v in views for k in v.table("kpis")["kpi"].unique()}
-    kpis = [k for k in HEADLINE_KPIS if k in present]
+    table = kpi_comparison(views, year)
     head = "".join(f"<th>{escape(v.label)}</th>" for v in views)
     rows = []
-    for kpi in kpis:
-        totals = {v.label: kpi_totals(v.table("kpis")) for v in views}
-        have_total = any(((t["kpi"] == kpi) & (t["year"] == year)).any() for t in totals.values())
-        if have_total:
-            cells = []
-            for view in views:
-                t = totals[view.label]
-                row = t[(t["kpi"] == kpi) & (t["year"] == year)]
-                text = (
-                    format_value(float(row["value"].iloc[0]), str(row["unit"].iloc[0])) if len(row) else "–"
-                )
-                cells.append(f"<td class='num'>{escape(text)}</td>")
-            rows.append(f"<tr><td><code>{escape(kpi)}</code></td>{''.join(cells)}</tr>")
-            continue
-        by_run = {
-            v.label: {s: (val, u) for s, val, u in kpi_by_subject(v.table("kpis"), kpi, year)} for v in views
-        }
-        subjects = list(dict.fromkeys(s for values in by_run.values() for s in values))
-        for subject in subjects:
-            cells = []
-            for view in views:
-                found = by_run[view.label].get(subject)
-                text = format_value(*found) if found else "–"
-                cells.append(f"<td class='num'>{escape(text)}</td>")
-            rows.append(f"<tr><td><code>{escape(kpi)}</code> · {escape(subject)}</td>{''.join(cells)}</tr>")
+    for rec in table.to_dict("records"):
+        name = f"<code>{escape(rec['kpi'])}</code>"
+        if rec["subject"] != TOTAL:
+            name += f" · {escape(rec['subject'])}"
+        cells = "".join(
+            f"<td class='num'>{escape(format_value(rec[v.label], rec['unit']))}</td>" for v in views
+        )
+        rows.append(f"<tr><td>{name}</td>{cells}</tr>")
     return (
         f"<table class='data'><thead><tr><th>KPI in {year}</th>{head}</tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
         "<p class='muted'>Totals where values add up (tonnes, USD, Bq); shares and indices per facility, "
-        "stage or element. – means not reported.</p>"
+        "stage or element. n/a means not reported.</p>"
     )
 
 

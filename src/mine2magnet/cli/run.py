@@ -1,0 +1,319 @@
+"""`mine2magnet run`, `compare`, `scenarios`, `runs`: run value-chain scenarios, store and report them.
+
+A thin layer over ``mine2magnet.scenario`` (load and run), ``mine2magnet.store`` (the DuckDB results store)
+and ``mine2magnet.report`` (the HTML report). Progress goes to stderr; results and JSON to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mine2magnet.errors import InputError, Mine2MagnetError
+from mine2magnet.report import headlines, kpi_comparison, run_view, write_report
+from mine2magnet.report.quantities import format_value
+from mine2magnet.report.run_view import distinct_labels
+from mine2magnet.store import ResultsStore, StoredRun, code_version, to_json_safe, write_summary
+from mine2magnet.store.results_store import utc_now
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def scenario_api() -> ModuleType:
+    """The scenario layer (imported on first use, so the rest of the CLI works without it)."""
+    from mine2magnet import scenario
+
+    return scenario
+
+
+def split_overrides(text: str | None) -> list[str]:
+    """``"no-ban, crackdown"`` -> ``["no-ban", "crackdown"]`` (``--scenario`` takes a comma list)."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def parse_spec(spec: str) -> tuple[str, list[str]]:
+    """``"malaysia-base+no-ban+crackdown"`` -> ``("malaysia-base", ["no-ban", "crackdown"])``.
+
+    A path to an existing scenario file is taken whole (even if its name contains ``+``).
+    """
+    if Path(spec).exists():
+        return spec, []
+    name, *overrides = [part.strip() for part in spec.split("+")]
+    if not name or any(not o for o in overrides):
+        raise InputError(f"{spec!r} is not SCENARIO or SCENARIO+OVERRIDE+...", field="scenario")
+    return name, overrides
+
+
+def _label(name: str, overrides: Sequence[str]) -> str:
+    return "+".join([Path(name).stem if name.endswith((".yaml", ".yml", ".json")) else name, *overrides])
+
+
+@contextmanager
+def progress_display(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback ``(stage, done, total)`` drawing a rich progress bar on stderr."""
+    console = Console(stderr=True)
+    if not enabled:
+        yield lambda stage, done, total: None
+        return
+    columns = (TextColumn("{task.description:<32}"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("starting", total=1)
+
+        def update(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=str(stage)[:32], completed=done, total=max(total, 1))
+
+        yield update
+
+
+def run_and_store(
+    name: str,
+    overrides: Sequence[str],
+    store: ResultsStore,
+    *,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+) -> StoredRun:
+    """Load scenario ``name`` with ``overrides``, run it, save it in ``store``; return the stored run.
+
+    A run that fails after loading is recorded in the store's catalogue as ``failed`` before the error
+    propagates; a scenario that does not load leaves the store untouched.
+    """
+    api = scenario_api()
+    progress = progress or (lambda stage, done, total: None)
+    label = _label(name, overrides)
+    progress(f"loading {label}", 0, 1)
+    scenario = api.load_scenario(name, list(overrides))
+    started = utc_now()
+    try:
+        result = api.run_scenario(scenario, progress=progress, seed=seed)
+    except Mine2MagnetError as exc:
+        store.record_failed_run(label, list(overrides), exc, seed=seed, started_utc=started)
+        raise
+    progress("saving to the results store", 0, 1)
+    run_id = store.save(result, seed=seed, started_utc=started)
+    return store.get(run_id)
+
+
+def _summary_payload(run: StoredRun, outputs: dict[str, str]) -> dict[str, Any]:
+    summary = dict(to_json_safe(run.summary()))
+    summary.setdefault("scenario", run.scenario_name)
+    summary.setdefault("overrides", run.overrides)
+    summary.setdefault("years", run.years)
+    summary["run_id"] = run.run_id
+    summary["seed"] = run.seed
+    summary["code_version"] = run.code_version
+    summary["outputs"] = outputs
+    return summary
+
+
+@click.command("run")
+@click.argument("scenario")
+@click.option(
+    "--scenario",
+    "-s",
+    "overrides",
+    default="",
+    metavar="OVERRIDES",
+    help="Named overrides to apply in order, comma-separated (e.g. no-ban,crackdown).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder [default: out/<scenario>].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed recorded with the run.")
+@click.option(
+    "--year", type=int, default=None, help="Year of the report's Sankey and key figures [default: last]."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run_command(
+    scenario: str, overrides: str, out: Path | None, as_json: bool, seed: int, year: int | None, quiet: bool
+) -> None:
+    """Run SCENARIO (a built-in name, NAME+OVERRIDE..., or a YAML file) end to end.
+
+    Writes OUT/report.html, OUT/summary.json and appends the run to OUT/results.duckdb.
+    """
+    name, inline = parse_spec(scenario)
+    all_overrides = [*inline, *split_overrides(overrides)]
+    out = out or Path("out") / _label(name, all_overrides)
+    store = ResultsStore(out / "results.duckdb")
+    with progress_display(enabled=not quiet) as progress:
+        stored = run_and_store(name, all_overrides, store, seed=seed, progress=progress)
+        progress("writing the report", 0, 1)
+        report = write_report([stored], out / "report.html", year=year)
+    outputs = {"report": str(report), "store": str(store.path), "summary": str(out / "summary.json")}
+    summary = _summary_payload(stored, outputs)
+    write_summary(summary, out / "summary.json")
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
+        click.echo(f"report: {report}", err=True)
+        return
+    console = Console()
+    view = run_view(stored)
+    shown = year if year is not None else max(view.years)
+    console.print(f"[bold]{view.label}[/bold] — run {stored.run_id} ({min(view.years)}–{max(view.years)})")
+    for item in headlines(view, shown):
+        console.print(f"  [bold]{item.title}[/bold] ({shown}): {item.number}")
+    console.print(f"report:  {report}")
+    console.print(f"store:   {store.path} (run {stored.run_id})")
+    console.print(f"summary: {out / 'summary.json'}")
+
+
+def _resolve(spec: str, store: ResultsStore, seed: int, progress: ProgressCallback) -> StoredRun:
+    if store.has_run(spec):
+        return store.get(spec)
+    try:
+        name, overrides = parse_spec(spec)
+    except InputError as exc:
+        raise InputError(f"{spec!r} is neither a run id in {store.path} nor a scenario: {exc}") from None
+    return run_and_store(name, overrides, store, seed=seed, progress=progress)
+
+
+def _cell(value: float, unit: str) -> str:
+    return (
+        "–"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else format_value(value, unit)
+    )
+
+
+@click.command("compare")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN_OR_SCENARIO...")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/compare"),
+    show_default=True,
+    help="Output folder for the comparison report.",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Results store to read run ids from and save new runs to [default: OUT/results.duckdb].",
+)
+@click.option("--year", type=int, default=None, help="Year compared [default: the first run's last year].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for scenarios that are run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the KPI comparison as JSON on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def compare_command(
+    runs: tuple[str, ...],
+    out: Path,
+    store_path: Path | None,
+    year: int | None,
+    seed: int,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Compare runs: each argument is a run id in the store, or a scenario (NAME or NAME+OVERRIDE...) to run.
+
+    Writes OUT/report.html and prints the headline KPIs side by side.
+    """
+    store = ResultsStore(store_path or out / "results.duckdb")
+    with progress_display(enabled=not quiet) as progress:
+        stored = [_resolve(spec, store, seed, progress) for spec in runs]
+        progress("writing the report", 0, 1)
+        report = write_report(stored, out / "report.html", year=year)
+    views = distinct_labels([run_view(s) for s in stored])
+    shown = year if year is not None else max(views[0].years)
+    table = kpi_comparison(views, shown)
+    if as_json:
+        payload = {
+            "year": shown,
+            "runs": [{"label": v.label, "run_id": v.run_id} for v in views],
+            "kpis": [
+                {
+                    "kpi": rec["kpi"],
+                    "subject": rec["subject"],
+                    "unit": rec["unit"],
+                    "values": {v.label: rec[v.label] for v in views},
+                }
+                for rec in table.to_dict("records")
+            ],
+            "report": str(report),
+            "store": str(store.path),
+        }
+        click.echo(json.dumps(to_json_safe(payload), indent=2, ensure_ascii=False, allow_nan=False))
+        return
+    console = Console()
+    grid = Table(title=f"Key figures in {shown}")
+    grid.add_column("KPI")
+    for v in views:
+        grid.add_column(f"{v.label}\n{v.run_id}", justify="right")
+    for rec in table.to_dict("records"):
+        name = rec["kpi"] if rec["subject"] == "total" else f"{rec['kpi']} · {rec['subject']}"
+        grid.add_row(name, *(_cell(rec[v.label], rec["unit"]) for v in views))
+    console.print(grid)
+    console.print(f"report: {report}")
+    console.print(f"store:  {store.path}")
+
+
+@click.command("scenarios")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def scenarios_command(as_json: bool) -> None:
+    """List the built-in scenarios with a one-line description."""
+    listed = scenario_api().list_scenarios()
+    if as_json:
+        click.echo(
+            json.dumps([{"name": n, "description": d} for n, d in listed], indent=2, ensure_ascii=False)
+        )
+        return
+    grid = Table(title="Built-in scenarios (run one with: mine2magnet run NAME)")
+    grid.add_column("name", no_wrap=True)
+    grid.add_column("description")
+    for name, description in listed:
+        grid.add_row(name, description)
+    Console().print(grid)
+
+
+@click.command("runs")
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("out/malaysia-base/results.duckdb"),
+    show_default=True,
+    help="Results store to list.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def runs_command(store_path: Path, as_json: bool) -> None:
+    """List the runs in a results store (ids to pass to `mine2magnet compare`)."""
+    if not store_path.exists():
+        raise InputError("no results store here (run `mine2magnet run` first)", file=str(store_path))
+    catalogue = ResultsStore(store_path).runs()
+    if as_json:
+        records = catalogue.drop(columns=["years"]).to_dict("records")
+        click.echo(json.dumps(to_json_safe(records), indent=2, ensure_ascii=False))
+        return
+    grid = Table(title=f"Runs in {store_path} (code now: {code_version()})")
+    for column in ("run_id", "label", "status", "seed", "started (UTC)", "code version"):
+        grid.add_column(column)
+    for rec in catalogue.to_dict("records"):
+        started = rec["started_utc"]
+        grid.add_row(
+            rec["run_id"],
+            rec["label"],
+            rec["status"] if rec["status"] == "complete" else f"[red]{rec['status']}[/red]",
+            "" if rec["seed"] is None or rec["seed"] != rec["seed"] else str(int(rec["seed"])),
+            f"{started:%Y-%m-%d %H:%M:%S}" if hasattr(started, "strftime") else "",
+            str(rec["code_version"]),
+        )
+    Console().print(grid)
+
+
+commands = [run_command, compare_command, scenarios_command, runs_command]
+
+__all__ = ["commands", "parse_spec", "run_and_store", "scenario_api", "split_overrides"]
