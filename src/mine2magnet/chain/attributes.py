@@ -143,6 +143,8 @@ def _parse_one(attr: Attribute, raw: Any, where: str, file: str | None) -> Any:
             raise InputError(f"expected true or false, got {raw!r}", file=file, field=where)
         return raw
     if attr.type == "int":
+        if isinstance(raw, Quantity) and float(raw.value).is_integer():
+            return int(raw.value)
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise InputError(f"expected a whole number (a year), got {raw!r}", file=file, field=where)
         return raw

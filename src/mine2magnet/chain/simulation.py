@@ -68,6 +68,11 @@ def _elements(model: ChainModel) -> list[str]:
     return sorted((e for e in found if ELEMENTS[e].rare_earth), key=lambda s: ELEMENTS[s].z)
 
 
+def _year(value: object) -> int:
+    """A year given as an int or a resolved quantity."""
+    return int(getattr(value, "value", value))  # type: ignore[call-overload]
+
+
 def _vec(mapping: Mapping[str, float] | None, E: Sequence[str], normalise: bool = False) -> np.ndarray:
     v = np.array([float((mapping or {}).get(e, 0.0)) for e in E])
     if normalise:
@@ -188,7 +193,7 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
             w_ndpr: dict[str, np.ndarray] = {}
             for commodity in a.get("feeds") or {}:
                 yrs = (a.get("feed_years") or {}).get(commodity)
-                if yrs is not None and not (int(yrs[0]) <= year <= int(yrs[1])):
+                if yrs is not None and not (_year(yrs[0]) <= year <= _year(yrs[1])):
                     continue
                 perf = _refinery_perf(model, f, commodity)
                 pname = f"{f.name}:{commodity}"

@@ -1,0 +1,368 @@
+"""Turn a merged scenario (plain data) into a chain model: resolve sourced values, check facility attributes
+against their tables, build the network, the policies and the price deck.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from mine2magnet.chain import (
+    COMMODITIES,
+    FACILITY_TYPES,
+    ChainModel,
+    ChainNetwork,
+    Embargo,
+    ExportBan,
+    Facility,
+    PriceDeck,
+    Quantity,
+    Quota,
+    Smuggling,
+    TechnologyRestriction,
+    TradeLink,
+    Window,
+    YearSeries,
+    parse_attributes,
+)
+from mine2magnet.chain.attributes import attribute_table
+from mine2magnet.chain.policies import UNPROCESSED
+from mine2magnet.data import Dataset
+from mine2magnet.data.units import convert
+from mine2magnet.errors import InputError
+from mine2magnet.scenario.provenance import ASSUMPTION_COLUMNS, Provenance
+from mine2magnet.scenario.schema import POLICY_KINDS, POLICY_SPECS, check_year, validate
+
+
+def _resolve_attrs(kind: str, raw: Mapping[str, Any], prov: Provenance, where: str) -> dict[str, Any]:
+    table = attribute_table(kind)
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        attr = table.get(name)
+        w = f"{where}.{name}"
+        if attr is None or value is None:
+            out[name] = value
+        elif (
+            attr.type == "series" and isinstance(value, Mapping) and not ("ref" in value or "value" in value)
+        ):
+            out[name] = {
+                check_year(y, prov.file, f"{w}.{y}"): prov.resolve(v, f"{w}.{y}") for y, v in value.items()
+            }
+        elif attr.type == "mapping" and isinstance(value, Mapping) and attr.unit:
+            out[name] = {k: prov.resolve(v, f"{w}.{k}") for k, v in value.items()}
+        elif attr.type == "mapping" and isinstance(value, Mapping):
+            out[name] = {
+                k: [prov.resolve(x, f"{w}.{k}[{j}]") for j, x in enumerate(v)]
+                if isinstance(v, list)
+                else prov.resolve(v, f"{w}.{k}")
+                for k, v in value.items()
+            }
+        elif attr.type == "composition":
+            out[name] = prov.composition(value, w)
+        else:
+            out[name] = prov.resolve(value, w)
+    return out
+
+
+def _series(node: Any, unit: str, prov: Provenance, where: str) -> YearSeries:
+    """A year series (or a single value) of sourced values in `unit`."""
+    from mine2magnet.chain.attributes import _quantity
+
+    if isinstance(node, Mapping) and not ("ref" in node or "value" in node):
+        return YearSeries(
+            {
+                check_year(y, prov.file, f"{where}.{y}"): _quantity(
+                    prov.resolve(v, f"{where}.{y}"), unit, f"{where}.{y}", prov.file
+                )
+                for y, v in node.items()
+            }
+        )
+    return YearSeries.constant(_quantity(prov.resolve(node, where), unit, where, prov.file))
+
+
+def _scalar(node: Any, unit: str, prov: Provenance, where: str) -> float:
+    from mine2magnet.chain.attributes import _quantity
+
+    return _quantity(prov.resolve(node, where), unit, where, prov.file)
+
+
+def _window(years: list[int] | None, prov: Provenance, where: str) -> Window:
+    if years is None:
+        return Window()
+    if len(years) != 2 or years[0] > years[1]:
+        raise InputError(f"expected [first, last] years, got {years!r}", file=prov.file, field=where)
+    return Window(check_year(years[0], prov.file, where), check_year(years[1], prov.file, where))
+
+
+def _price_deck(raw: Mapping[str, Any], prov: Provenance) -> PriceDeck:
+    oxide = {
+        el: _series(v, "USD/t", prov, f"prices.oxide.{el}") for el, v in (raw.get("oxide") or {}).items()
+    }
+    pay = {
+        c: _scalar(v, "fraction", prov, f"prices.payability.{c}")
+        for c, v in (raw.get("payability") or {}).items()
+    }
+    for c in pay:
+        if c not in COMMODITIES:
+            raise InputError(
+                f"unknown commodity {c!r}; known: {', '.join(COMMODITIES)}",
+                file=prov.file,
+                field=f"prices.payability.{c}",
+            )
+    metal = (
+        _scalar(raw["metal_factor"], "dimensionless", prov, "prices.metal_factor")
+        if "metal_factor" in raw
+        else 1.0
+    )
+    magnet = (
+        _series(raw["magnet"], "USD/t", prov, "prices.magnet")
+        if "magnet" in raw
+        else YearSeries.constant(0.0)
+    )
+    bom = {
+        el: _scalar(v, "kg/kg", prov, f"prices.magnet_bom.{el}")
+        for el, v in (raw.get("magnet_bom") or {}).items()
+    }
+    unknown = set(raw) - {"oxide", "payability", "metal_factor", "magnet", "magnet_bom"}
+    if unknown:
+        raise InputError(
+            f"unknown price field {sorted(unknown)[0]!r}",
+            file=prov.file,
+            field=f"prices.{sorted(unknown)[0]}",
+        )
+    return PriceDeck(oxide, pay, metal, magnet, bom)
+
+
+def build_model(
+    data: Mapping[str, Any], dataset: Dataset, *, file: str | None
+) -> tuple[ChainModel, pd.DataFrame]:
+    """The chain model of a merged scenario and its assumptions table."""
+    prov = Provenance(dataset, file)
+    if data.get("years") is None:
+        raise InputError("missing [first, last] years", file=file, field="years")
+    first, last = (check_year(y, file, "years") for y in data["years"])
+    facilities: dict[str, Facility] = {}
+    for kind, items in (data.get("facilities") or {}).items():
+        if kind not in FACILITY_TYPES:
+            raise InputError(
+                f"unknown facility type {kind!r}; known: {', '.join(FACILITY_TYPES)}",
+                file=file,
+                field=f"facilities.{kind}",
+            )
+        for i, raw in enumerate(items or []):
+            where = f"facilities.{kind}[{i}]"
+            if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+                raise InputError("each facility needs a name", file=file, field=f"{where}.name")
+            if raw["name"] in facilities:
+                raise InputError(f"duplicate facility name {raw['name']!r}", file=file, field=f"{where}.name")
+            attrs = parse_attributes(kind, _resolve_attrs(kind, raw, prov, where), where=where, file=file)
+            for key in ("start_year", "decision_year"):
+                if attrs.get(key) is not None:
+                    check_year(attrs[key], file, f"{where}.{key}")
+            if kind in ("mines", "suppliers", "markets", "crackers", "magnet_plants"):
+                com = (
+                    attrs.get("product")
+                    or attrs.get("commodity")
+                    or attrs.get("output")
+                    or attrs.get("input")
+                )
+                if com not in COMMODITIES:
+                    raise InputError(
+                        f"unknown commodity {com!r}; known: {', '.join(COMMODITIES)}", file=file, field=where
+                    )
+            if kind == "refineries":
+                _check_refinery(attrs, file, where)
+            facilities[raw["name"]] = Facility(raw["name"], kind, attrs)
+    links = []
+    for i, raw in enumerate(data.get("trade_links") or []):
+        where = f"trade_links[{i}]"
+        resolved = _resolve_attrs("trade_links", raw, prov, where)
+        a = parse_attributes("trade_links", resolved, where=where, file=file)
+        for end in ("source", "target", "commodity"):
+            if not a.get(end):
+                raise InputError(f"a trade link needs a {end}", file=file, field=f"{where}.{end}")
+        links.append(
+            TradeLink(a["source"], a["target"], a["commodity"], a["cost"], a["tariff"], a["capacity"])
+        )
+    network = ChainNetwork(facilities, tuple(links), file=file)
+    policies = _policies(data.get("policies") or {}, prov, network)
+    prices = _price_deck(data.get("prices") or {}, prov)
+    settings = data.get("settings") or {}
+    holding = (
+        _scalar(settings["holding_cost"], "USD/t", prov, "settings.holding_cost")
+        if "holding_cost" in settings
+        else 1.0
+    )
+    model = ChainModel(
+        network,
+        policies,
+        prices,
+        list(range(first, last + 1)),
+        focus_country=data.get("country") or "",
+        holding_cost=holding,
+        name=str(data.get("name") or "scenario"),
+    )
+    table = pd.DataFrame(prov.rows, columns=list(ASSUMPTION_COLUMNS))
+    return model, table
+
+
+def _check_refinery(attrs: dict[str, Any], file: str | None, where: str) -> None:
+    from mine2magnet.scenario.flowsheets import check_flowsheet
+
+    if not attrs.get("flowsheet"):
+        raise InputError("a refinery needs a flowsheet", file=file, field=f"{where}.flowsheet")
+    check_flowsheet(str(attrs["flowsheet"]), file, f"{where}.flowsheet")
+    feeds = attrs.get("feeds") or {}
+    if not feeds:
+        raise InputError(
+            "a refinery needs feeds: {commodity: flowsheet feed}", file=file, field=f"{where}.feeds"
+        )
+    for c in feeds:
+        if c not in COMMODITIES:
+            raise InputError(
+                f"unknown commodity {c!r}; known: {', '.join(COMMODITIES)}",
+                file=file,
+                field=f"{where}.feeds.{c}",
+            )
+    for c, yrs in (attrs.get("feed_years") or {}).items():
+        if c not in feeds:
+            raise InputError(
+                f"feed_years names {c!r}, which is not among the feeds",
+                file=file,
+                field=f"{where}.feed_years.{c}",
+            )
+        if not (isinstance(yrs, list) and len(yrs) == 2):
+            raise InputError(
+                f"expected [first, last] years, got {yrs!r}", file=file, field=f"{where}.feed_years.{c}"
+            )
+        years = [int(y.value) if isinstance(y, Quantity) and float(y.value).is_integer() else y for y in yrs]
+        for y in years:
+            check_year(y, file, f"{where}.feed_years.{c}")
+        attrs["feed_years"][c] = years
+
+
+def _names(names: list[str], network: ChainNetwork, prov: Provenance, where: str) -> tuple[str, ...]:
+    for i, n in enumerate(names):
+        if n not in network.facilities:
+            raise InputError(
+                f"no facility named {n!r}; known: {', '.join(sorted(network.facilities))}",
+                file=prov.file,
+                field=f"{where}[{i}]",
+            )
+    return tuple(names)
+
+
+def _commodities(
+    items: list[str] | None, default: tuple[str, ...], prov: Provenance, where: str
+) -> tuple[str, ...]:
+    if items is None:
+        return default
+    for i, c in enumerate(items):
+        if c not in COMMODITIES:
+            raise InputError(
+                f"unknown commodity {c!r}; known: {', '.join(COMMODITIES)}",
+                file=prov.file,
+                field=f"{where}[{i}]",
+            )
+    return tuple(items)
+
+
+def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -> list:
+    out: list = []
+    for kind, items in raw.items():
+        if kind not in POLICY_KINDS:
+            raise InputError(
+                f"unknown policy kind {kind!r}; known: {', '.join(POLICY_KINDS)}",
+                file=prov.file,
+                field=f"policies.{kind}",
+            )
+        for i, item in enumerate(items or []):
+            where = f"policies.{kind}[{i}]"
+            spec = validate(POLICY_SPECS[kind], item, file=prov.file, where=where)
+            years = _window(spec.years, prov, f"{where}.years")
+            if kind == "export_bans":
+                out.append(
+                    ExportBan(
+                        spec.country,
+                        _commodities(spec.commodities, UNPROCESSED, prov, f"{where}.commodities"),
+                        _names(spec.exceptions, network, prov, f"{where}.exceptions"),
+                        years,
+                    )
+                )
+            elif kind == "technology_restrictions":
+                out.append(TechnologyRestriction(spec.technology_origin, spec.country, years))
+            elif kind == "quotas":
+                out.append(
+                    Quota(
+                        spec.name,
+                        _series(spec.limit, "t/yr", prov, f"{where}.limit"),
+                        _commodities(spec.commodities, (), prov, f"{where}.commodities"),
+                        _names(spec.sources, network, prov, f"{where}.sources"),
+                        spec.country,
+                        spec.exports_only,
+                        years,
+                    )
+                )
+            elif kind == "embargoes":
+                out.append(
+                    Embargo(
+                        spec.country, _commodities(spec.commodities, (), prov, f"{where}.commodities"), years
+                    )
+                )
+            else:
+                dest = network.facilities.get(spec.destination)
+                if dest is None or dest.kind != "markets":
+                    raise InputError(
+                        f"smuggling destination {spec.destination!r} is not a market of this scenario",
+                        file=prov.file,
+                        field=f"{where}.destination",
+                    )
+                if dest.attrs["commodity"] != spec.commodity:
+                    raise InputError(
+                        f"market {spec.destination!r} buys {dest.attrs['commodity']!r}, not "
+                        f"{spec.commodity!r}",
+                        file=prov.file,
+                        field=f"{where}.commodity",
+                    )
+                comp = prov.composition(spec.composition, f"{where}.composition")
+                comp = {
+                    k: (
+                        v
+                        if isinstance(v, float)
+                        else _scalar(v, "fraction", prov, f"{where}.composition.{k}")
+                    )
+                    for k, v in comp.items()
+                }
+                rate = _scalar(spec.lost_revenue_rate, "fraction", prov, f"{where}.lost_revenue_rate")
+                if not 0 <= rate <= 1:
+                    raise InputError(
+                        "expected a fraction in [0, 1]", file=prov.file, field=f"{where}.lost_revenue_rate"
+                    )
+                out.append(
+                    Smuggling(
+                        spec.name,
+                        spec.country,
+                        _series(spec.volume, "t/yr", prov, f"{where}.volume"),
+                        comp,
+                        spec.destination,
+                        spec.commodity,
+                        rate,
+                        years,
+                    )
+                )
+    return out
+
+
+def unit_of(value: Any) -> str:
+    """Unit of a resolved value ('' for texts)."""
+    return value.unit if isinstance(value, Quantity) else ""
+
+
+def to_float(value: Any, unit: str) -> float:
+    """A resolved quantity in `unit`."""
+    if isinstance(value, Quantity):
+        return convert(value.value, value.unit, unit)
+    return float(value) if not isinstance(value, str) else math.nan

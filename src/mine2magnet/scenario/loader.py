@@ -1,0 +1,144 @@
+"""Finding, reading and combining scenario files: built-ins under ``scenarios/``, base + named overrides."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from mine2magnet.chain import ChainModel
+from mine2magnet.data import Dataset, load_dataset
+from mine2magnet.errors import InputError
+from mine2magnet.scenario.build import build_model
+from mine2magnet.scenario.merge import merge
+from mine2magnet.scenario.schema import OverrideDef, OverridesFile, ScenarioFile, validate
+
+OVERRIDES_FILE = "overrides.yaml"
+
+
+@dataclass
+class Scenario:
+    """A loaded scenario: its merged data, the chain model built from it and its assumptions table."""
+
+    name: str
+    description: str
+    file: str
+    overrides: list[str]
+    data: dict[str, Any]
+    model: ChainModel
+    assumptions: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _builtin_dir() -> Path:
+    return Path(str(resources.files("mine2magnet.scenario").joinpath("scenarios")))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    label = _label(path)
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read scenario file ({exc.strerror})", file=label) from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise InputError(f"not valid YAML/JSON ({str(exc).splitlines()[0]})", file=label) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping at the top of the file", file=label)
+    return data
+
+
+def _label(path: Path) -> str:
+    try:
+        return f"scenarios/{path.relative_to(_builtin_dir())}"
+    except ValueError:
+        return str(path)
+
+
+def _path_of(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml", ".json"):
+        if not p.exists():
+            raise InputError(f"scenario file not found: {name_or_path}")
+        return p
+    builtin = _builtin_dir() / f"{name_or_path}.yaml"
+    if builtin.exists() and name_or_path != Path(OVERRIDES_FILE).stem:
+        return builtin
+    known = ", ".join(n for n, _ in list_scenarios())
+    raise InputError(f"unknown scenario {name_or_path!r}; built-in scenarios: {known}")
+
+
+def list_scenarios() -> list[tuple[str, str]]:
+    """Built-in scenarios as (name, one-line description), sorted by name."""
+    out = []
+    for path in sorted(_builtin_dir().glob("*.yaml")):
+        if path.name == OVERRIDES_FILE:
+            continue
+        data = _read(path)
+        out.append(
+            (
+                path.stem,
+                str(data.get("description", "")).strip().splitlines()[0] if data.get("description") else "",
+            )
+        )
+    return out
+
+
+def named_overrides(extra: dict[str, OverrideDef] | None = None) -> dict[str, OverrideDef]:
+    """The shared named overrides (``scenarios/overrides.yaml``), plus those a scenario file defines."""
+    path = _builtin_dir() / OVERRIDES_FILE
+    shared = validate(OverridesFile, _read(path), file=_label(path)).overrides if path.exists() else {}
+    return {**shared, **(extra or {})}
+
+
+def _resolve_chain(path: Path, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], ScenarioFile, str]:
+    """The file's data merged onto its base (recursively) and its own `apply` list applied."""
+    label = _label(path)
+    if str(path) in seen:
+        raise InputError("scenario bases form a cycle", file=label, field="base")
+    raw = _read(path)
+    spec = validate(ScenarioFile, raw, file=label)
+    body = {k: v for k, v in raw.items() if k not in ("base", "apply", "overrides")}
+    if spec.base:
+        base_data, _, _ = _resolve_chain(_path_of(spec.base), (*seen, str(path)))
+        data = merge(base_data, body, file=label)
+    else:
+        data = body
+    overrides = named_overrides(spec.overrides)
+    for i, name in enumerate(spec.apply):
+        if name not in overrides:
+            raise InputError(
+                f"unknown override {name!r}; known: {', '.join(sorted(overrides))}",
+                file=label,
+                field=f"apply[{i}]",
+            )
+        data = merge(data, overrides[name].set, file=label, where="")
+    data["name"], data["description"] = spec.name, spec.description
+    return data, spec, label
+
+
+def load_scenario(
+    name_or_path: str, overrides: Sequence[str] = (), dataset: Dataset | None = None
+) -> Scenario:
+    """A built-in scenario (by name) or a scenario file, with named overrides combined in order."""
+    path = _path_of(name_or_path)
+    data, spec, label = _resolve_chain(path)
+    known = named_overrides(spec.overrides)
+    for i, name in enumerate(overrides):
+        if name not in known:
+            raise InputError(
+                f"unknown override {name!r}; known: {', '.join(sorted(known))}",
+                file=label,
+                field=f"overrides[{i}]",
+            )
+        data = merge(data, known[name].set, file=label)
+    validate(ScenarioFile, {k: v for k, v in data.items()}, file=label)
+    ds = dataset if dataset is not None else load_dataset()
+    model, table = build_model(data, ds, file=label)
+    return Scenario(spec.name, spec.description, label, list(overrides), data, model, table)
