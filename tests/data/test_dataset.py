@@ -305,3 +305,13 @@ def test_series_collects_yearly_keys() -> None:
     assert list(nd) == [2020, 2021, 2022, 2023, 2024]
     assert nd[2022].magnitude("USD/kg") == 134  # USGS MCS 2025 table
     assert DS.series("price.nothing") == {}
+
+
+def test_to_frame_has_one_row_per_entry_with_provenance() -> None:
+    frame = DS.to_frame("production.malaysia.")
+    assert len(frame) == sum(len(DS.all(k)) for k in DS.keys("production.malaysia."))
+    row = frame[(frame.key == "production.malaysia.2023") & frame.preferred].iloc[0]
+    assert row.value == 310 and row.source_id == "usgs-mcs-2025-ree" and row.source_url.startswith("https://")
+    text_rows = DS.to_frame("facility.kenering.partner")
+    assert set(text_rows.text) == {"Chinalco", "China Rare Earth Group"}
+    assert text_rows.value.isna().all()

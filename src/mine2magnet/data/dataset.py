@@ -6,11 +6,32 @@ import difflib
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
+import pandas as pd
+
 from mine2magnet.data.conflict import DEFAULT_RELATIVE_TOLERANCE, Conflict, find_conflict
 from mine2magnet.data.source import Source
 from mine2magnet.data.sourced_composition import SourcedComposition
 from mine2magnet.data.sourced_value import SourcedValue
 from mine2magnet.errors import InputError
+
+_FRAME_COLUMNS = [
+    "key",
+    "value",
+    "text",
+    "unit",
+    "kind",
+    "range_low",
+    "range_high",
+    "year",
+    "basis",
+    "preferred",
+    "source_id",
+    "source_title",
+    "source_publisher",
+    "source_date",
+    "source_url",
+    "file",
+]
 
 
 class UnknownKeyError(InputError, KeyError):
@@ -125,6 +146,40 @@ class Dataset:
             if conflict is not None:
                 out.append(conflict)
         return out
+
+    def to_frame(self, prefix: str = "") -> pd.DataFrame:
+        """Every value entry under `prefix` as a tidy table, one row per (key, source).
+
+        Columns: key, value (float, NaN for text), text (str or None), unit, kind, range_low, range_high,
+        year, basis, preferred (first listed for its key), source_id, source_title, source_publisher,
+        source_date, source_url, file.
+        """
+        rows = []
+        for key, entries in self._values.items():
+            if not key.startswith(prefix):
+                continue
+            for i, e in enumerate(entries):
+                rows.append(
+                    {
+                        "key": key,
+                        "value": float("nan") if e.is_text else float(e.value),
+                        "text": e.value if e.is_text else None,
+                        "unit": e.unit,
+                        "kind": e.kind,
+                        "range_low": e.range[0] if e.range else float("nan"),
+                        "range_high": e.range[1] if e.range else float("nan"),
+                        "year": e.year,
+                        "basis": e.basis,
+                        "preferred": i == 0,
+                        "source_id": e.source.id,
+                        "source_title": e.source.title,
+                        "source_publisher": e.source.publisher,
+                        "source_date": e.source.date,
+                        "source_url": e.source.url,
+                        "file": e.file,
+                    }
+                )
+        return pd.DataFrame(rows, columns=_FRAME_COLUMNS)
 
     def cited_sources(self) -> set[str]:
         """Ids of the sources some value or composition cites."""
