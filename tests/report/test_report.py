@@ -83,8 +83,8 @@ def test_sankey_carries_every_tonne_of_the_year():
     """Independent check: the link values add up to the hand-computed arc tonnages for the year."""
     figure = sankey_figure(run_view(sample_result()), 2025)
     expected = sum(t for _, _, _, t, _ in ARCS) * 1.1
-    assert sum(figure.data[0].link.value) == pytest.approx(expected)
-    labels = list(figure.data[0].node.label)
+    assert sum(figure["data"][0]["link"]["value"]) == pytest.approx(expected)
+    labels = list(figure["data"][0]["node"]["label"])
     assert labels.index("Mt Weld") < labels.index("Lynas Malaysia") < labels.index("JS Link magnets")
 
 

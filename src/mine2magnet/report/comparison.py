@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from mine2magnet.report.headlines import HEADLINE_KPIS
-from mine2magnet.report.kpi_table import TOTAL, kpi_by_subject, kpi_totals
+from mine2magnet.report.kpi_table import TOTAL
 from mine2magnet.report.run_view import RunView
 
 
@@ -22,18 +22,14 @@ def kpi_comparison(views: Sequence[RunView], year: int) -> pd.DataFrame:
     present = {str(k) for v in views for k in v.table("kpis")["kpi"].unique()}
     rows: list[dict] = []
     for kpi in (k for k in HEADLINE_KPIS if k in present):
-        totals = [kpi_totals(v.table("kpis")) for v in views]
-        found = [t[(t["kpi"] == kpi) & (t["year"] == year)] for t in totals]
-        if any(len(f) for f in found):
-            unit = next(str(f["unit"].iloc[0]) for f in found if len(f))
+        found = [v.kpis.total(kpi, year) for v in views]
+        if any(found):
+            unit = next(f[1] for f in found if f)
             row = {"kpi": kpi, "subject": TOTAL, "unit": unit}
-            row |= {
-                label: float(f["value"].iloc[0]) if len(f) else float("nan")
-                for label, f in zip(labels, found, strict=True)
-            }
+            row |= {label: f[0] if f else float("nan") for label, f in zip(labels, found, strict=True)}
             rows.append(row)
             continue
-        by_run = [{s: (val, u) for s, val, u in kpi_by_subject(v.table("kpis"), kpi, year)} for v in views]
+        by_run = [{s: (val, u) for s, val, u in v.kpis.by_subject(kpi, year)} for v in views]
         for subject in dict.fromkeys(s for values in by_run for s in values):
             unit = next(values[subject][1] for values in by_run if subject in values)
             row = {"kpi": kpi, "subject": subject, "unit": unit}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 
-from mine2magnet.report.kpi_table import TOTAL, kpi_totals, subjects_at_facility_level, with_subjects
-from mine2magnet.report.quantities import is_fraction
+from mine2magnet.report.kpi_table import TOTAL
+from mine2magnet.report.quantities import is_additive, is_fraction
 from mine2magnet.report.run_view import RunView
 
 #: Facility types from mine to magnet (matched by substring of the facility ``type``); the rest come after.
@@ -26,6 +26,8 @@ STAGE_ORDER = (
     "recycl",
     "market",
 )
+#: More lines than this in one KPI chart are merged to one line per facility (additive KPIs).
+MAX_LINES = 10
 PALETTE = (
     "#1f77b4",
     "#ff7f0e",
@@ -38,7 +40,27 @@ PALETTE = (
     "#bcbd22",
     "#17becf",
 )
-LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 40}, "height": 380}
+#: A plotly figure as plain data ``{"data": [traces], "layout": {...}}`` (no plotly.py validation: fast).
+Figure = dict[str, Any]
+_AXIS = {"gridcolor": "#e9ecef", "zerolinecolor": "#ced4da"}
+LAYOUT: dict[str, Any] = {
+    "paper_bgcolor": "white",
+    "plot_bgcolor": "white",
+    "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
+    "height": 380,
+    "font": {"size": 12},
+}
+
+
+def _layout(title: str, **extra: Any) -> dict[str, Any]:
+    layout = {**LAYOUT, "title": {"text": title}, **extra}
+    layout["xaxis"] = {**_AXIS, **extra.get("xaxis", {})}
+    layout["yaxis"] = {**_AXIS, **extra.get("yaxis", {})}
+    return layout
+
+
+def _floats(values: Any) -> list[float | None]:
+    return [None if v != v else float(v) for v in values]
 
 
 def stage_rank(facility_type: str) -> int:
@@ -60,7 +82,7 @@ def _types(view: RunView) -> dict[str, str]:
     return {str(f): str(t or "") for f, t in zip(facilities["facility"], facilities["type"], strict=True)}
 
 
-def sankey_figure(view: RunView, year: int) -> go.Figure | None:
+def sankey_figure(view: RunView, year: int) -> Figure | None:
     """Material flows (t REO, all elements) between facilities in ``year``; ``None`` if the year has none."""
     flows = view.table("flows")
     flows = flows[(flows["year"] == year)].copy()
@@ -78,80 +100,97 @@ def sankey_figure(view: RunView, year: int) -> go.Figure | None:
     index = {n: i for i, n in enumerate(names)}
     commodities = list(dict.fromkeys(links["commodity"]))
     colour = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(commodities)}
-    figure = go.Figure(
-        go.Sankey(
-            arrangement="snap",
-            valueformat=",.0f",
-            valuesuffix=" t",
-            node={
-                "label": names,
-                "pad": 14,
-                "thickness": 16,
-                "customdata": [types.get(n, "") or "outside the chain" for n in names],
-                "hovertemplate": "%{label} (%{customdata})<br>%{value:,.0f} t REO<extra></extra>",
-            },
-            link={
-                "source": [index[s] for s in links["source"]],
-                "target": [index[t] for t in links["target"]],
-                "value": links["t"].tolist(),
-                "color": [_rgba(colour[c], 0.45) for c in links["commodity"]],
-                "customdata": list(zip(links["commodity"], links["value_usd"], strict=True)),
-                "hovertemplate": "%{source.label} → %{target.label}<br>%{customdata[0]}: "
-                "%{value:,.0f} t REO"
-                "<br>worth USD %{customdata[1]:,.0f}<extra></extra>",
-            },
-        )
-    )
+    trace = {
+        "type": "sankey",
+        "arrangement": "snap",
+        "valueformat": ",.0f",
+        "valuesuffix": " t",
+        "node": {
+            "label": names,
+            "pad": 14,
+            "thickness": 16,
+            "customdata": [types.get(n, "") or "outside the chain" for n in names],
+            "hovertemplate": "%{label} (%{customdata})<br>%{value:,.0f} t REO<extra></extra>",
+        },
+        "link": {
+            "source": [index[s] for s in links["source"]],
+            "target": [index[t] for t in links["target"]],
+            "value": _floats(links["t"]),
+            "color": [_rgba(colour[c], 0.45) for c in links["commodity"]],
+            "customdata": [
+                [c, float(v)] for c, v in zip(links["commodity"], links["value_usd"], strict=True)
+            ],
+            "hovertemplate": "%{source.label} → %{target.label}<br>%{customdata[0]}: "
+            "%{value:,.0f} t REO"
+            "<br>worth USD %{customdata[1]:,.0f}<extra></extra>",
+        },
+    }
     legend = " · ".join(f"<span style='color:{colour[c]}'>■</span> {c}" for c in commodities)
-    figure.update_layout(
-        title=f"Rare-earth flows in {year} (t REO, all elements) — {legend}",
-        template="plotly_white",
-        height=max(420, 28 * len(names)),
-        margin={"l": 20, "r": 20, "t": 60, "b": 20},
-        font={"size": 12},
-    )
-    return figure
+    layout = {
+        "title": {"text": f"Rare-earth flows in {year} (t REO, all elements) — {legend}"},
+        "height": max(420, 28 * len(names)),
+        "margin": {"l": 20, "r": 20, "t": 60, "b": 20},
+        "font": {"size": 12},
+        "paper_bgcolor": "white",
+    }
+    return {"data": [trace], "layout": layout}
 
 
 def _axis_unit(unit: str) -> tuple[float, str]:
     return (100.0, "%") if is_fraction(unit) else (1.0, unit)
 
 
-def kpi_figure(view: RunView, kpi: str) -> go.Figure | None:
+def kpi_figure(view: RunView, kpi: str) -> Figure | None:
     """One KPI over the years, one line per facility/stage/element it is reported for."""
-    frame = subjects_at_facility_level(view.table("kpis"))
+    frame = view.kpis.subjects
     frame = frame[frame["kpi"] == kpi].sort_values("year")
     if frame.empty:
         return None
     unit = str(frame["unit"].iloc[0] or "")
+    if frame["subject"].nunique() > MAX_LINES and is_additive(unit):  # one line per facility, elements summed
+        frame = frame.assign(subject=frame["facility"].fillna("").astype(str).replace("", TOTAL))
     scale, axis = _axis_unit(unit)
-    figure = go.Figure()
+    traces = []
     for subject, group in frame.groupby("subject", sort=True):
         group = group.groupby("year", as_index=False)["value"].sum()
-        name = "total" if subject == TOTAL else subject
-        figure.add_trace(
-            go.Scatter(x=group["year"], y=group["value"] * scale, mode="lines+markers", name=name)
-        )
-    figure.update_layout(title=kpi, yaxis_title=axis, xaxis_title="year", showlegend=True, **LAYOUT)
-    return figure
+        traces.append(_line(group["year"], group["value"] * scale, str(subject)))
+    layout = _layout(kpi, showlegend=True, xaxis={"title": {"text": "year"}}, yaxis={"title": {"text": axis}})
+    return {"data": traces, "layout": layout}
 
 
-def value_added_by_stage_figure(view: RunView) -> go.Figure | None:
+def _line(x: Any, y: Any, name: str) -> dict[str, Any]:
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "x": [int(v) for v in x],
+        "y": _floats(y),
+        "name": name,
+    }
+
+
+def value_added_by_stage_figure(view: RunView) -> Figure | None:
     """Domestic value added by stage/facility and year, as the model reports it (stacked bars, USD)."""
-    frame = with_subjects(view.table("kpis"))
+    frame = view.kpis.subjects
     frame = frame[(frame["kpi"] == "domestic_value_added_usd")]
     if frame.empty:
         return None
     if frame["subject"].nunique() > 1:
         frame = frame[frame["subject"] != TOTAL]
-    figure = go.Figure()
+    traces = []
     for subject, group in frame.groupby("subject", sort=True):
         group = group.groupby("year", as_index=False)["value"].sum()
-        figure.add_trace(go.Bar(x=group["year"], y=group["value"], name=subject))
-    figure.update_layout(
-        barmode="relative", title="Domestic value added by stage (USD/yr)", yaxis_title="USD", **LAYOUT
+        traces.append(
+            {
+                "type": "bar",
+                "x": [int(v) for v in group["year"]],
+                "y": _floats(group["value"]),
+                "name": subject,
+            }
+        )
+    layout = _layout(
+        "Domestic value added by stage (USD/yr)", barmode="relative", yaxis={"title": {"text": "USD"}}
     )
-    return figure
+    return {"data": traces, "layout": layout}
 
 
 def value_added_from_flows(view: RunView, year: int) -> pd.DataFrame:
@@ -179,56 +218,50 @@ def value_added_from_flows(view: RunView, year: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["facility", "type", "country", "value_added_usd"])
 
 
-def value_added_by_country_figure(view: RunView, year: int) -> go.Figure | None:
+def value_added_by_country_figure(view: RunView, year: int) -> Figure | None:
     """Who captures the value in ``year``: value added by stage (x) and country (colour), from the flows."""
     table = value_added_from_flows(view, year)
     if table.empty:
         return None
     grouped = table.groupby(["type", "country"], as_index=False)["value_added_usd"].sum()
     stages = sorted(grouped["type"].unique(), key=lambda t: (stage_rank(t), t))
-    figure = go.Figure()
+    traces = []
     for country, group in grouped.groupby("country", sort=True):
         group = group.set_index("type").reindex(stages)
-        figure.add_trace(go.Bar(x=stages, y=group["value_added_usd"], name=country or "unknown"))
-    figure.update_layout(
+        traces.append(
+            {"type": "bar", "x": stages, "y": _floats(group["value_added_usd"]), "name": country or "unknown"}
+        )
+    layout = _layout(
+        f"Value added by stage and country in {year} (USD; value out − value in, from the flows)",
         barmode="relative",
-        title=f"Value added by stage and country in {year} (USD; value out − value in, from the flows)",
-        yaxis_title="USD",
-        **LAYOUT,
+        yaxis={"title": {"text": "USD"}},
     )
-    return figure
+    return {"data": traces, "layout": layout}
 
 
-def comparison_figure(views: Sequence[RunView], kpi: str) -> go.Figure | None:
+def comparison_figure(views: Sequence[RunView], kpi: str) -> Figure | None:
     """One KPI over the years for several runs: totals where they add up, else a line per run and subject."""
-    figure = go.Figure()
+    traces: list[dict[str, Any]] = []
     unit = ""
     for view in views:
-        totals = kpi_totals(view.table("kpis"))
+        totals = view.kpis.totals
         totals = totals[totals["kpi"] == kpi].sort_values("year")
         if len(totals):
             unit = str(totals["unit"].iloc[0])
             scale, _ = _axis_unit(unit)
-            figure.add_trace(
-                go.Scatter(x=totals["year"], y=totals["value"] * scale, mode="lines+markers", name=view.label)
-            )
+            traces.append(_line(totals["year"], totals["value"] * scale, view.label))
             continue
-        frame = with_subjects(view.table("kpis"))
+        frame = view.kpis.subjects
         frame = frame[frame["kpi"] == kpi].sort_values("year")
         for subject, group in frame.groupby("subject", sort=True):
             unit = str(group["unit"].iloc[0])
             scale, _ = _axis_unit(unit)
-            figure.add_trace(
-                go.Scatter(
-                    x=group["year"],
-                    y=group["value"] * scale,
-                    mode="lines+markers",
-                    name=f"{view.label}: {subject}",
-                )
-            )
-    if not figure.data:
+            traces.append(_line(group["year"], group["value"] * scale, f"{view.label}: {subject}"))
+    if not traces:
         return None
-    figure.update_layout(
-        title=f"{kpi} by scenario", yaxis_title=_axis_unit(unit)[1], xaxis_title="year", **LAYOUT
+    layout = _layout(
+        f"{kpi} by scenario",
+        xaxis={"title": {"text": "year"}},
+        yaxis={"title": {"text": _axis_unit(unit)[1]}},
     )
-    return figure
+    return {"data": traces, "layout": layout}

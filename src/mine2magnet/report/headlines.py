@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mine2magnet.report.kpi_table import TOTAL, kpi_by_subject, kpi_totals
-from mine2magnet.report.quantities import format_value, is_additive
+from mine2magnet.report.kpi_table import TOTAL
+from mine2magnet.report.quantities import format_value
 from mine2magnet.report.run_view import RunView
 
 
@@ -35,19 +35,11 @@ def _listing(items: list[tuple[str, float, str]], limit: int = 4) -> str:
 
 
 def _total(view: RunView, kpi: str, year: int) -> tuple[float, str] | None:
-    totals = kpi_totals(view.table("kpis"))
-    row = totals[(totals["kpi"] == kpi) & (totals["year"] == year)]
-    if row.empty:
-        return None
-    return float(row["value"].iloc[0]), str(row["unit"].iloc[0])
+    return view.kpis.total(kpi, year)
 
 
 def _cumulative(view: RunView, kpi: str) -> tuple[float, str] | None:
-    totals = kpi_totals(view.table("kpis"))
-    rows = totals[totals["kpi"] == kpi]
-    if rows.empty or not is_additive(str(rows["unit"].iloc[0])):
-        return None
-    return float(rows["value"].sum()), str(rows["unit"].iloc[0])
+    return view.kpis.cumulative(kpi)
 
 
 def _span(view: RunView) -> str:
@@ -64,7 +56,7 @@ def _value_added(view: RunView, year: int) -> Headline | None:
     total = _total(view, kpi, year)
     if total is None:
         return None
-    parts = [p for p in kpi_by_subject(view.table("kpis"), kpi, year) if p[0] != TOTAL and abs(p[1]) > 0]
+    parts = [p for p in view.kpis.by_subject(kpi, year) if p[0] != TOTAL and abs(p[1]) > 0]
     sentence = f"In {year} the chain adds {format_value(*total)} of value inside {_where(view)}"
     if parts:
         sentence += f" ({_listing(parts)})"
@@ -84,12 +76,12 @@ def _value_added(view: RunView, year: int) -> Headline | None:
 
 
 def _feed(view: RunView, year: int) -> Headline | None:
-    parts = kpi_by_subject(view.table("kpis"), "feed_sufficiency", year)
+    parts = view.kpis.by_subject("feed_sufficiency", year)
     if not parts:
         return None
     low = min(parts, key=lambda p: p[1])
     sentence = f"Share of refinery capacity fed in {year}: {_listing(parts, limit=6)}."
-    years_left = kpi_by_subject(view.table("kpis"), "feed_years_left", year)
+    years_left = view.kpis.by_subject("feed_years_left", year)
     if years_left:
         sentence += (
             f" Accessible resource upstream lasts, at this year's rate: {_listing(years_left, limit=6)}."
@@ -100,7 +92,7 @@ def _feed(view: RunView, year: int) -> Headline | None:
 
 
 def _magnets(view: RunView, year: int) -> Headline | None:
-    parts = kpi_by_subject(view.table("kpis"), "magnet_self_sufficiency", year)
+    parts = view.kpis.by_subject("magnet_self_sufficiency", year)
     if not parts:
         return None
     low = min(parts, key=lambda p: p[1])
@@ -114,7 +106,7 @@ def _magnets(view: RunView, year: int) -> Headline | None:
 
 
 def _hhi(view: RunView, year: int) -> Headline | None:
-    parts = kpi_by_subject(view.table("kpis"), "hhi", year)
+    parts = view.kpis.by_subject("hhi", year)
     if not parts:
         return None
     top = max(parts, key=lambda p: p[1])
@@ -136,7 +128,7 @@ def _residue(view: RunView, year: int) -> Headline | None:
     kpi = "residue_produced_t" if _total(view, "residue_produced_t", year) else "residue_t"
     sentences = []
     if produced is not None:
-        parts = kpi_by_subject(view.table("kpis"), kpi, year)
+        parts = view.kpis.by_subject(kpi, year)
         sentences.append(
             f"{format_value(*produced)} of processing residue produced in {year}"
             + (f" ({_listing(parts)})" if len(parts) > 1 else "")
@@ -179,7 +171,7 @@ def _unmet(view: RunView, year: int) -> Headline | None:
     if total[0] <= 1e-9:
         sentence = f"All modelled demand is supplied in {year}."
     else:
-        parts = [p for p in kpi_by_subject(view.table("kpis"), "unmet_demand_t", year) if p[1] > 1e-9]
+        parts = [p for p in view.kpis.by_subject("unmet_demand_t", year) if p[1] > 1e-9]
         sentence = f"{format_value(*total)} of demand cannot be supplied in {year}"
         sentence += f" ({_listing(parts)})." if len(parts) > 1 else "."
     return Headline("unmet_demand_t", "Unmet demand", format_value(*total), sentence)
@@ -189,7 +181,7 @@ def _recycling(view: RunView, year: int) -> Headline | None:
     total = _total(view, "secondary_supply_t", year)
     if total is None or total[0] <= 0:
         return None
-    parts = kpi_by_subject(view.table("kpis"), "secondary_supply_t", year)
+    parts = view.kpis.by_subject("secondary_supply_t", year)
     sentence = f"Recyclers return {format_value(*total)} of rare earths to the chain in {year}"
     sentence += f" ({_listing(parts)})." if len(parts) > 1 else "."
     return Headline("secondary_supply_t", "Recycled supply", format_value(*total), sentence)

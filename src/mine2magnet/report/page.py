@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from mine2magnet import __version__
@@ -40,16 +40,17 @@ tr.kind-assumption td{background:#fff8e6} .figure{background:#fff;border:1px sol
 """
 
 
-def _figure_html(figure: go.Figure | None) -> str:
+def _figure_html(figure: figures.Figure | None) -> str:
     if figure is None:
         return ""
-    return (
-        "<div class='figure'>"
-        + figure.to_html(
-            full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True}
-        )
-        + "</div>"
+    html = pio.to_html(
+        figure,
+        full_html=False,
+        include_plotlyjs=False,
+        validate=False,
+        config={"displaylogo": False, "responsive": True},
     )
+    return f"<div class='figure'>{html}</div>"
 
 
 def _cards(view: RunView, year: int) -> str:

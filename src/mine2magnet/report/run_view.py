@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import pandas as pd
 
 from mine2magnet.errors import InputError
+from mine2magnet.report.kpi_table import KpiTable
 
 #: The tidy tables of a run and the columns the report reads from each (extra columns are ignored).
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -55,6 +57,11 @@ class RunView:
     tables: dict[str, pd.DataFrame] = field(repr=False)
     summary: dict = field(repr=False)
     focus_country: str = ""
+
+    @cached_property
+    def kpis(self) -> KpiTable:
+        """The run's KPIs with totals and per-subject values computed once."""
+        return KpiTable(self.tables["kpis"])
 
     def table(self, name: str) -> pd.DataFrame:
         """Tidy table ``name`` (flows, stocks, kpis, facilities, assumptions)."""
