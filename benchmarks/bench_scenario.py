@@ -51,9 +51,8 @@ def main() -> int:
         for i in range(args.repeat):
             passes.append(one_pass(args.scenario, Path(tmp) / f"pass{i}"))
     first = passes[0]
-    print(
-        f"command: {Path(sys.executable).name} benchmarks/bench_scenario.py {args.scenario} --repeat {args.repeat}"
-    )
+    command = f"benchmarks/bench_scenario.py {args.scenario} --repeat {args.repeat}"
+    print(f"command: .venv/bin/python {command}")
     cpu = platform.processor() or platform.machine()
     print(f"machine: {os.cpu_count()} CPUs, {cpu}, Python {platform.python_version()}")
     print(f"scenario: {args.scenario}, {first['years']:.0f} years, {first['flow_rows']:.0f} flow rows")
