@@ -54,14 +54,15 @@ def test_good_folder_loads(tmp_path: Path) -> None:
 
 def test_missing_source_refused(tmp_path: Path) -> None:
     msg = _refused(tmp_path, "values:\n  - {key: x.mass, value: 5, unit: t, kind: reported}\n")
-    assert msg.startswith("values/topic.yaml: values[0].source:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[0].source:")
     assert "required" in msg.lower()
 
 
 def test_unknown_source_id_refused(tmp_path: Path) -> None:
     msg = _refused(tmp_path, GOOD.replace("src-a", "usgs-mcs-2026"))
     assert msg == (
-        "values/topic.yaml: values[0].source: unknown source id 'usgs-mcs-2026' (not in any sources/*.yaml)"
+        f"{tmp_path}/values/topic.yaml: values[0].source: unknown source id 'usgs-mcs-2026' "
+        "(not in any sources/*.yaml)"
     )
 
 
@@ -72,7 +73,7 @@ def test_unknown_source_id_refused(tmp_path: Path) -> None:
 def test_fraction_outside_unit_interval_refused(tmp_path: Path, value: float, unit: str) -> None:
     values = f"values:\n  - {{key: x.share, value: {value}, unit: '{unit}', source: src-a, kind: reported}}\n"
     msg = _refused(tmp_path, values)
-    assert msg.startswith("values/topic.yaml: values[0].value:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[0].value:")
     assert "outside [0, 1]" in msg
 
 
@@ -81,7 +82,7 @@ def test_fraction_range_outside_unit_interval_refused(tmp_path: Path) -> None:
         "values:\n  - {key: x.share, value: 90, unit: '%', range: [80, 120], source: src-a, kind: estimate}\n"
     )
     msg = _refused(tmp_path, values)
-    assert msg.startswith("values/topic.yaml: values[0].range:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[0].range:")
 
 
 def test_ratio_units_may_exceed_one(tmp_path: Path) -> None:
@@ -101,7 +102,7 @@ def test_incomplete_composition_declared_complete_refused(tmp_path: Path) -> Non
         kind: reported
     """
     msg = _refused(tmp_path, values)
-    assert msg.startswith("values/topic.yaml: compositions[0].values:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: compositions[0].values:")
     assert "95.000 %" in msg and "complete" in msg
 
 
@@ -123,7 +124,7 @@ def test_unknown_element_refused(tmp_path: Path) -> None:
          source: src-a, kind: reported}
     """
     msg = _refused(tmp_path, values)
-    assert msg.startswith("values/topic.yaml: compositions[0].values:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: compositions[0].values:")
     assert "unknown element 'Xx'" in msg
 
 
@@ -137,71 +138,72 @@ def test_composition_element_above_100_percent_refused(tmp_path: Path) -> None:
 
 def test_unknown_unit_refused(tmp_path: Path) -> None:
     msg = _refused(tmp_path, GOOD.replace("unit: t", "unit: tonnez"))
-    assert msg.startswith("values/topic.yaml: values[0].unit:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[0].unit:")
     assert "unknown unit 'tonnez'" in msg
 
 
 def test_duplicate_source_id_across_files_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_dataset(_folder(tmp_path, GOOD, extra_sources=SOURCES))
-    assert str(info.value).startswith("sources/b.yaml: sources.src-a: duplicate source id 'src-a'")
-    assert "sources/a.yaml" in str(info.value)
+    expected = f"{tmp_path}/sources/b.yaml: sources.src-a: duplicate source id 'src-a'"
+    assert str(info.value).startswith(expected)
+    assert f"{tmp_path}/sources/a.yaml" in str(info.value)
 
 
 def test_duplicate_source_id_within_file_refused(tmp_path: Path) -> None:
     twice = SOURCES + SOURCES.replace("sources:\n", "")
     with pytest.raises(InputError) as info:
         load_dataset(_folder(tmp_path, GOOD, sources=twice))
-    assert "sources/a.yaml" in str(info.value) and "duplicate key 'src-a'" in str(info.value)
+    assert f"{tmp_path}/sources/a.yaml" in str(info.value) and "duplicate key 'src-a'" in str(info.value)
 
 
 def test_number_without_unit_refused(tmp_path: Path) -> None:
     msg = _refused(tmp_path, "values:\n  - {key: x.m, value: 5, source: src-a, kind: reported}\n")
-    assert msg.startswith("values/topic.yaml: values[0].unit:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[0].unit:")
 
 
 def test_text_value_with_unit_refused(tmp_path: Path) -> None:
     values = "values:\n  - {key: x.p, value: Chinalco, unit: t, source: src-a, kind: reported}\n"
     msg = _refused(tmp_path, values)
-    assert msg.startswith("values/topic.yaml: values[0].unit:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[0].unit:")
 
 
 def test_number_written_as_text_refused(tmp_path: Path) -> None:
     values = "values:\n  - {key: x.v, value: 800e9, unit: MYR, source: src-a, kind: reported}\n"
     msg = _refused(tmp_path, values)
-    assert msg.startswith("values/topic.yaml: values[0].value:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[0].value:")
 
 
 def test_value_outside_own_range_refused(tmp_path: Path) -> None:
     values = "values:\n  - {key: x.m, value: 5, unit: t, range: [6, 9], source: src-a, kind: estimate}\n"
-    assert _refused(tmp_path, values).startswith("values/topic.yaml: values[0].range:")
+    assert _refused(tmp_path, values).startswith(f"{tmp_path}/values/topic.yaml: values[0].range:")
 
 
 def test_unknown_kind_refused(tmp_path: Path) -> None:
     msg = _refused(tmp_path, GOOD.replace("kind: reported", "kind: rumour"))
-    assert msg.startswith("values/topic.yaml: values[0].kind:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[0].kind:")
 
 
 def test_unknown_field_refused(tmp_path: Path) -> None:
     msg = _refused(tmp_path, GOOD + "    sauce: src-a\n")
-    assert msg.startswith("values/topic.yaml: values[0].sauce:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[0].sauce:")
 
 
 def test_incompatible_units_for_one_key_refused(tmp_path: Path) -> None:
     values = GOOD + "  - {key: x.mass, value: 5, unit: USD, source: src-a, kind: reported}\n"
     msg = _refused(tmp_path, values)
-    assert msg.startswith("values/topic.yaml: values[1].unit:")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[1].unit:")
 
 
 def test_bad_source_date_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_dataset(_folder(tmp_path, GOOD, sources=SOURCES.replace("2024-05-01", "May 2024")))
-    assert str(info.value).startswith("sources/a.yaml: sources.src-a.date:")
+    assert str(info.value).startswith(f"{tmp_path}/sources/a.yaml: sources.src-a.date:")
 
 
 def test_invalid_yaml_refused(tmp_path: Path) -> None:
     msg = _refused(tmp_path, "values:\n  - key: [unclosed\n")
-    assert msg.startswith("values/topic.yaml: not valid YAML")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: not valid YAML")
 
 
 def test_missing_folder_refused(tmp_path: Path) -> None:
@@ -211,15 +213,15 @@ def test_missing_folder_refused(tmp_path: Path) -> None:
 
 def test_assumption_without_range_refused(tmp_path: Path) -> None:
     values = "values:\n  - {key: x.m, value: 5, unit: t, source: src-a, kind: assumption, note: guess}\n"
-    assert _refused(tmp_path, values).startswith("values/topic.yaml: values[0].range:")
+    assert _refused(tmp_path, values).startswith(f"{tmp_path}/values/topic.yaml: values[0].range:")
 
 
 def test_assumption_without_note_refused(tmp_path: Path) -> None:
     values = "values:\n  - {key: x.m, value: 5, unit: t, range: [4, 6], source: src-a, kind: assumption}\n"
-    assert _refused(tmp_path, values).startswith("values/topic.yaml: values[0].note:")
+    assert _refused(tmp_path, values).startswith(f"{tmp_path}/values/topic.yaml: values[0].note:")
 
 
 def test_unknown_derived_from_key_refused(tmp_path: Path) -> None:
     values = GOOD + "    derived_from: [x.nothing]\n"
     msg = _refused(tmp_path, values)
-    assert msg.startswith("values/topic.yaml: values[0].derived_from[0]: unknown key 'x.nothing'")
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[0].derived_from[0]: unknown key 'x.nothing'")

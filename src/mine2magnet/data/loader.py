@@ -76,6 +76,12 @@ def _loc(loc: Iterable[Any]) -> str:
     return out
 
 
+def _label(root: Path, path: Path) -> str:
+    """A file's name in messages: ``values/x.yaml`` for package data, the full path for a user folder."""
+    relative = path.relative_to(root).as_posix()
+    return relative if root.resolve() == PACKAGE_DATA.resolve() else (root / relative).as_posix()
+
+
 def _raise_validation(exc: ValidationError, label: str) -> None:
     first = exc.errors()[0]
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
@@ -93,7 +99,7 @@ def _raise_validation(exc: ValidationError, label: str) -> None:
 def _load_sources(root: Path, into: dict[str, Source]) -> None:
     folder = root / "sources"
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        label = path.relative_to(root).as_posix()
+        label = _label(root, path)
         raw = _read_yaml(path, label)
         if raw is None:
             continue
@@ -127,7 +133,7 @@ def _load_values(
 ) -> None:
     folder = root / "values"
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        label = path.relative_to(root).as_posix()
+        label = _label(root, path)
         raw = _read_yaml(path, label)
         if raw is None:
             continue
