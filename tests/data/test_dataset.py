@@ -91,7 +91,10 @@ def test_every_raw_entry_in_package_files_names_a_source() -> None:
     assert files
     count = 0
     for path in files:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = (
+            yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            or {}
+        )
         for section in ("values", "compositions"):
             for entry in raw.get(section, []):
                 assert isinstance(entry.get("source"), str) and entry["source"], (path.name, entry.get("key"))

@@ -1,0 +1,79 @@
+"""Property tests of the entry schemas: what is accepted and refused for any numbers, not just examples."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from mine2magnet.data.schema import CompositionEntry, ValueEntry
+from mine2magnet.data.units import convert
+
+BASE = {"key": "x.share", "source": "s", "kind": "reported"}
+REE = ["Y", "La", "Ce", "Pr", "Nd", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu"]
+
+
+@given(st.sampled_from(["fraction", "%", "ppm"]), st.floats(min_value=0.0, max_value=1.0))
+def test_part_of_whole_inside_unit_interval_is_accepted(unit: str, fraction: float) -> None:
+    value = convert(fraction, "fraction", unit)
+    entry = ValueEntry.model_validate({**BASE, "value": value, "unit": unit})
+    assert convert(entry.value, unit, "fraction") == pytest.approx(fraction)
+
+
+@given(
+    st.sampled_from(["fraction", "%", "ppm"]),
+    st.one_of(st.floats(min_value=1.0001, max_value=1e6), st.floats(min_value=-1e6, max_value=-1e-6)),
+)
+def test_part_of_whole_outside_unit_interval_is_refused(unit: str, fraction: float) -> None:
+    with pytest.raises(ValidationError, match=r"outside \[0, 1\]"):
+        ValueEntry.model_validate({**BASE, "value": convert(fraction, "fraction", unit), "unit": unit})
+
+
+@given(st.floats(min_value=0.0, max_value=1e6), st.floats(min_value=0.0, max_value=1e6))
+def test_range_must_contain_value(value: float, other: float) -> None:
+    low, high = sorted((value, other))
+    ValueEntry.model_validate({**BASE, "key": "x.m", "value": value, "unit": "t", "range": [low, high]})
+    if other > value:
+        with pytest.raises(ValidationError, match="outside its stated range"):
+            ValueEntry.model_validate(
+                {**BASE, "key": "x.m", "value": value, "unit": "t", "range": [other, other]}
+            )
+
+
+@st.composite
+def distributions(draw: st.DrawFn) -> dict[str, float]:
+    elements = draw(st.lists(st.sampled_from(REE), min_size=1, max_size=len(REE), unique=True))
+    weights = [draw(st.floats(min_value=0.01, max_value=1.0)) for _ in elements]
+    total = sum(weights)
+    return {el: 100.0 * w / total for el, w in zip(elements, weights, strict=True)}
+
+
+@given(distributions(), st.floats(min_value=0.0, max_value=0.9))
+def test_complete_composition_within_tolerance_is_accepted(values: dict[str, float], drift: float) -> None:
+    first = next(iter(values))
+    shifted = {**values, first: values[first] * (1 - drift / 100.0)}  # loses at most 0.9 % points
+    entry = CompositionEntry.model_validate(
+        {**BASE, "key": "f.x", "basis": "reo_percent", "complete": True, "tolerance": 1.0, "values": shifted}
+    )
+    assert sum(entry.fractions().values()) == pytest.approx(sum(shifted.values()) / 100.0)
+
+
+@given(distributions(), st.floats(min_value=1.5, max_value=60.0))
+def test_complete_composition_short_of_100_is_refused(values: dict[str, float], missing: float) -> None:
+    scaled = {el: v * (100.0 - missing) / 100.0 for el, v in values.items()}
+    with pytest.raises(ValidationError, match="declared complete"):
+        CompositionEntry.model_validate(
+            {
+                **BASE,
+                "key": "f.x",
+                "basis": "reo_percent",
+                "complete": True,
+                "tolerance": 1.0,
+                "values": scaled,
+            }
+        )
+    # The same table declared partial is fine.
+    CompositionEntry.model_validate(
+        {**BASE, "key": "f.x", "basis": "reo_percent", "complete": False, "values": scaled}
+    )
