@@ -20,10 +20,10 @@ penalty) minus the value of sales.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from mine2magnet.errors import ConvergenceError
@@ -162,16 +162,9 @@ def solve_year(problem: YearProblem) -> YearSolution:
     port_ix = {p: i for i, p in enumerate(ports)}
     out_ports = [p for p in ports if p[2] == "out"]
     P, A, M, Q = (len(procs), max(len(links), 0), len(mkts), len(out_ports))
-    el = xr.DataArray(E, dims="el")
-
-    m = linopy.Model()
-    names_p = [p.name for p in procs] or ["_none"]
-    names_a = [a.name for a in links] or ["_none"]
-    names_m = [k.name for k in mkts] or ["_none"]
-    names_q = [f"{f}|{c}" for f, c, _ in out_ports] or ["_none"]
-    P1, A1, M1, Q1 = max(P, 1), max(A, 1), max(M, 1), max(Q, 1)
 
     # bounds ------------------------------------------------------------------------------------------
+    A1, P1, M1, Q1 = max(A, 1), max(P, 1), max(M, 1), max(Q, 1)
     f_lo, f_up = np.zeros((A1, ne)), np.zeros((A1, ne))
     for i, a in enumerate(links):
         if a.fixed is not None:
@@ -186,168 +179,214 @@ def solve_year(problem: YearProblem) -> YearSolution:
     d_up = np.zeros((M1, ne))
     for i, k in enumerate(mkts):
         d_up[i] = np.inf if k.demand is None else k.demand
+    un_up = np.where(np.isfinite(d_up), d_up, 0.0)
     s_out_up = np.zeros((Q1, ne))
+    s_in_up = np.zeros((Q1, ne))
+    prop = np.zeros(Q1, dtype=bool)  # mixed ports: stock is drawn in proportion to what is held
     for i, (f, c, _) in enumerate(out_ports):
         s_out_up[i] = problem.stock.get((f, c), np.zeros(ne))
-
-    def da(arr: np.ndarray, dims: Sequence[str], coords: Mapping[str, Sequence[str]]) -> xr.DataArray:
-        return xr.DataArray(arr, dims=list(dims), coords={d: list(coords[d]) for d in dims})
-
-    C = {
-        "link": names_a,
-        "proc": names_p,
-        "mkt": names_m,
-        "oport": names_q,
-        "el": E,
-        "port": [f"{f}|{c}|{s}" for f, c, s in ports] or ["_none"],
-    }
-    flow = m.add_variables(lower=da(f_lo, ("link", "el"), C), upper=da(f_up, ("link", "el"), C), name="flow")
-    use = m.add_variables(lower=0.0, upper=da(u_up, ("proc", "el"), C), name="use")
-    level = m.add_variables(lower=da(x_lo, ("proc",), C), upper=da(x_up, ("proc",), C), name="level")
-    sale = m.add_variables(lower=0.0, upper=da(d_up, ("mkt", "el"), C), name="sale")
-    unmet = m.add_variables(
-        lower=0.0, upper=da(np.where(np.isfinite(d_up), d_up, 0.0), ("mkt", "el"), C), name="unmet"
-    )
-    s_in_up = np.zeros((Q1, ne))
-    prop = np.zeros((Q1, 1), dtype=bool)  # mixed ports: stock is drawn in proportion to what is held
-    for i, (f, c, _) in enumerate(out_ports):
         if c in problem.mixed:
             prop[i] = True
             s_in_up[i] = np.inf if f in problem.stock_ports else 0.0
         else:
             s_in_up[i] = np.inf
-    s_in = m.add_variables(lower=0.0, upper=da(s_in_up, ("oport", "el"), C), name="stock_in")
-    s_out = m.add_variables(lower=0.0, upper=da(s_out_up, ("oport", "el"), C), name="stock_out")
+    n_or = max((len(a.origins) for a in links if a.origins and a.fixed is None), default=0)
+    NO = max(n_or, 1)
+    or_up = np.zeros((A1, NO))
+    MX = np.zeros((A1, NO, ne))
+    has_or = np.zeros(A1, dtype=bool)
+    for i, a in enumerate(links):
+        if a.origins and a.fixed is None:
+            has_or[i] = True
+            for k, mixv in enumerate(a.origins):
+                MX[i, k] = mixv
+                or_up[i, k] = np.inf
 
-    # port balances -----------------------------------------------------------------------------------
-    NP = max(len(ports), 1)
-    S = np.zeros((NP, A1))
+    # one flat vector of variables --------------------------------------------------------------------
+    blocks = {
+        "flow": (A1, ne),
+        "use": (P1, ne),
+        "level": (P1,),
+        "sale": (M1, ne),
+        "unmet": (M1, ne),
+        "stock_in": (Q1, ne),
+        "stock_out": (Q1, ne),
+        "theta": (Q1,),
+        "amount": (A1, NO),
+    }
+    lower = {
+        "flow": f_lo,
+        "use": np.zeros((P1, ne)),
+        "level": x_lo,
+        "sale": np.zeros((M1, ne)),
+        "unmet": np.zeros((M1, ne)),
+        "stock_in": np.zeros((Q1, ne)),
+        "stock_out": np.zeros((Q1, ne)),
+        "theta": np.zeros(Q1),
+        "amount": np.zeros((A1, NO)),
+    }
+    upper = {
+        "flow": f_up,
+        "use": u_up,
+        "level": x_up,
+        "sale": d_up,
+        "unmet": un_up,
+        "stock_in": s_in_up,
+        "stock_out": s_out_up,
+        "theta": np.where(prop, 1.0, 0.0),
+        "amount": or_up,
+    }
+    off: dict[str, int] = {}
+    n_var = 0
+    for name, shape in blocks.items():
+        off[name] = n_var
+        n_var += int(np.prod(shape))
+
+    def ix(name: str, *index: np.ndarray | int) -> np.ndarray:
+        return off[name] + np.ravel_multi_index(tuple(np.asarray(i) for i in index), blocks[name])
+
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    n_row = 0
+
+    def add(r: np.ndarray, c: np.ndarray, v: np.ndarray) -> None:
+        r, c, v = np.broadcast_arrays(np.asarray(r), np.asarray(c), np.asarray(v, dtype=float))
+        keep = v != 0.0
+        rows.append(r[keep].ravel())
+        cols.append(c[keep].ravel())
+        vals.append(v[keep].ravel())
+
+    E_ix = np.arange(ne)
+    # port balances (=0): rows port*ne + e
+    NP = len(ports)
+    S = np.zeros((max(NP, 1), A1))
     for i, a in enumerate(links):
         S[port_ix[(a.target, a.commodity, "in")], i] += 1.0
         S[port_ix[(a.source, a.commodity, "out")], i] -= 1.0
-    G = np.zeros((NP, P1, ne))
+    G = np.zeros((max(NP, 1), P1, ne))
     for i, p in enumerate(procs):
         if p.input is not None:
             G[port_ix[(p.facility, p.input, "in")], i, :] -= 1.0
         for c, y in p.outputs.items():
             G[port_ix[(p.facility, c, "out")], i, :] += y
-    H = np.zeros((NP, M1))
+    H = np.zeros((max(NP, 1), M1))
     for i, k in enumerate(mkts):
         H[port_ix[(k.facility, k.commodity, "in")], i] = -1.0
-    K = np.zeros((NP, Q1))
-    for i, (f, c, s) in enumerate(out_ports):
-        K[port_ix[(f, c, s)], i] = 1.0
-    # out ports: production + stock_out - departures - stock_in = 0 ; in ports: arrivals - use - sale = 0
-    # (S carries +arrivals/-departures, G carries -use/+production, so both read "... = 0")
-    lhs = (
-        (flow * da(S, ("port", "link"), C)).sum("link")
-        + (use * da(G, ("port", "proc", "el"), C)).sum("proc")
-        + (sale * da(H, ("port", "mkt"), C)).sum("mkt")
-        + (s_out * da(K, ("port", "oport"), C)).sum("oport")
-        - (s_in * da(K, ("port", "oport"), C)).sum("oport")
-    )
-    m.add_constraints(lhs == 0, name="balance")
-
-    if prop.any():
-        theta = m.add_variables(lower=0.0, upper=1.0, coords=[C["oport"]], name="stock_draw")
-        m.add_constraints(
-            s_out - theta * da(s_out_up, ("oport", "el"), C) == 0,
-            name="stock_mix",
-            mask=da(np.broadcast_to(prop, (Q1, ne)).copy(), ("oport", "el"), C),
-        )
-    # mixed commodities keep the element mix of their origins: flow[a, e] = sum_o mix[a, o, e] * amount[a, o]
-    n_or = max((len(a.origins) for a in links if a.origins and a.fixed is None), default=0)
-    if n_or:
-        MX = np.zeros((A1, n_or, ne))
-        has_or = np.zeros((A1, 1), dtype=bool)
-        or_up = np.zeros((A1, n_or))
-        for i, a in enumerate(links):
-            if a.origins and a.fixed is None:
-                has_or[i] = True
-                for k, mixv in enumerate(a.origins):
-                    MX[i, k] = mixv
-                    or_up[i, k] = np.inf
-        Co = {**C, "origin": [str(k) for k in range(n_or)]}
-        amount = m.add_variables(lower=0.0, upper=da(or_up, ("link", "origin"), Co), name="origin_amount")
-        m.add_constraints(
-            flow - (amount * da(MX, ("link", "origin", "el"), Co)).sum("origin") == 0,
-            name="origin_mix",
-            mask=da(np.broadcast_to(has_or, (A1, ne)).copy(), ("link", "el"), C),
-        )
-    # fixed element mixes -----------------------------------------------------------------------------
-    mix = np.zeros((P1, ne))
-    has_mix = np.zeros((P1, 1), dtype=bool)
+    K = np.zeros((max(NP, 1), Q1))
+    for i, (f, c, sd) in enumerate(out_ports):
+        K[port_ix[(f, c, sd)], i] = 1.0
+    pr, ar = np.nonzero(S)
+    add((pr * ne)[:, None] + E_ix, ix("flow", ar[:, None], E_ix), S[pr, ar][:, None])
+    pr, ir, er = np.nonzero(G)
+    add(pr * ne + er, ix("use", ir, er), G[pr, ir, er])
+    pr, mr = np.nonzero(H)
+    add((pr * ne)[:, None] + E_ix, ix("sale", mr[:, None], E_ix), H[pr, mr][:, None])
+    pr, qr = np.nonzero(K)
+    add((pr * ne)[:, None] + E_ix, ix("stock_out", qr[:, None], E_ix), K[pr, qr][:, None])
+    add((pr * ne)[:, None] + E_ix, ix("stock_in", qr[:, None], E_ix), -K[pr, qr][:, None])
+    n_row = NP * ne
+    rhs_eq = [np.zeros(n_row)]
+    # fixed element mixes: use - mix * level = 0
     for i, p in enumerate(procs):
         if p.mix is not None:
-            mix[i], has_mix[i] = p.mix, True
-    if has_mix.any():
-        m.add_constraints(
-            use - level * da(mix, ("proc", "el"), C) == 0,
-            name="mix",
-            mask=da(np.broadcast_to(has_mix, (P1, ne)).copy(), ("proc", "el"), C),
-        )
-
-    # demand -------------------------------------------------------------------------------------------
-    dem = np.zeros((M1, ne))
-    has_dem = np.zeros((M1, ne), dtype=bool)
+            r = n_row + E_ix
+            add(r, ix("use", i, E_ix), 1.0)
+            add(r, np.full(ne, ix("level", i)), -p.mix)
+            n_row += ne
+            rhs_eq.append(np.zeros(ne))
+    # stock drawn in proportion: stock_out - held * theta = 0
+    for q in np.nonzero(prop)[0]:
+        r = n_row + E_ix
+        add(r, ix("stock_out", q, E_ix), 1.0)
+        add(r, np.full(ne, ix("theta", q)), -s_out_up[q])
+        n_row += ne
+        rhs_eq.append(np.zeros(ne))
+    # mixed commodities keep their origins' mix: flow - sum_k mix_k * amount_k = 0
+    for a in np.nonzero(has_or)[0]:
+        r = n_row + E_ix
+        add(r, ix("flow", a, E_ix), 1.0)
+        for k in range(NO):
+            if or_up[a, k] > 0:
+                add(r, np.full(ne, ix("amount", a, k)), -MX[a, k])
+        n_row += ne
+        rhs_eq.append(np.zeros(ne))
+    # demand: sale + unmet = demand
     for i, k in enumerate(mkts):
         if k.demand is not None:
-            dem[i], has_dem[i] = k.demand, True
-    if has_dem.any():
-        m.add_constraints(
-            sale + unmet == da(dem, ("mkt", "el"), C), name="demand", mask=da(has_dem, ("mkt", "el"), C)
-        )
-
-    # capacities ---------------------------------------------------------------------------------------
+            r = n_row + E_ix
+            add(r, ix("sale", i, E_ix), 1.0)
+            add(r, ix("unmet", i, E_ix), 1.0)
+            n_row += ne
+            rhs_eq.append(np.asarray(k.demand, dtype=float))
+    n_eq = n_row
+    rhs_le: list[float] = []
     pix = {p.name: i for i, p in enumerate(procs)}
-    caps = [c for c in problem.capacities if np.isfinite(c.limit)]
-    if caps:
-        cn = [c.name for c in caps]
-        W = np.zeros((len(caps), P1, ne))
-        WX = np.zeros((len(caps), P1))
-        for j, c in enumerate(caps):
-            for pname, w in c.weight_use.items():
-                W[j, pix[pname]] += w
-            for pname, w in c.weight_level.items():
-                WX[j, pix[pname]] += w
-        Cc = {**C, "cap": cn}
-        lhs = (use * da(W, ("cap", "proc", "el"), Cc)).sum(["proc", "el"]) + (
-            level * da(WX, ("cap", "proc"), Cc)
-        ).sum("proc")
-        m.add_constraints(lhs <= da(np.array([c.limit for c in caps]), ("cap",), Cc), name="capacity")
+    for c in problem.capacities:
+        if not np.isfinite(c.limit):
+            continue
+        for pname, w in c.weight_use.items():
+            add(np.full(ne, n_row), ix("use", pix[pname], E_ix), np.broadcast_to(w, (ne,)))
+        for pname, w in c.weight_level.items():
+            add(np.array([n_row]), np.array([ix("level", pix[pname])]), np.array([w]))
+        rhs_le.append(c.limit)
+        n_row += 1
     aix = {a.name: i for i, a in enumerate(links)}
-    lcaps = [c for c in problem.link_caps if np.isfinite(c.limit) and c.links]
-    if lcaps:
-        R = np.zeros((len(lcaps), A1))
-        for j, c in enumerate(lcaps):
-            for name in c.links:
-                R[j, aix[name]] = 1.0
-        Cl = {**C, "lcap": [c.name for c in lcaps]}
-        lhs = (flow * da(R, ("lcap", "link"), Cl)).sum(["link", "el"])
-        m.add_constraints(lhs <= da(np.array([c.limit for c in lcaps]), ("lcap",), Cl), name="link_capacity")
+    for c in problem.link_caps:
+        if not np.isfinite(c.limit) or not c.links:
+            continue
+        for name in c.links:
+            add(np.full(ne, n_row), ix("flow", aix[name], E_ix), 1.0)
+        rhs_le.append(c.limit)
+        n_row += 1
 
-    # objective ----------------------------------------------------------------------------------------
-    cf = np.zeros((A1, ne))
+    # objective ------------------------------------------------------------------------------------------
+    cost = np.zeros(n_var)
     for i, a in enumerate(links):
-        cf[i] = a.cost
-    cu = np.zeros((P1, ne))
-    cx = np.zeros(P1)
+        cost[ix("flow", i, E_ix)] = a.cost
     for i, p in enumerate(procs):
-        cu[i] = p.cost_use
-        cx[i] = p.cost_level
-    vd = np.zeros((M1, ne))
-    pen = np.zeros((M1, ne))
+        cost[ix("use", i, E_ix)] = p.cost_use
+        cost[ix("level", i)] = p.cost_level
     for i, k in enumerate(mkts):
-        vd[i] = k.value
+        cost[ix("sale", i, E_ix)] = -k.value
         if k.penalty is not None:
-            pen[i] = k.penalty
-    obj = (
-        (flow * da(cf, ("link", "el"), C)).sum()
-        + (use * da(cu, ("proc", "el"), C)).sum()
-        + (level * da(cx, ("proc",), C)).sum()
-        - (sale * da(vd, ("mkt", "el"), C)).sum()
-        + (unmet * da(pen, ("mkt", "el"), C)).sum()
-        + problem.holding_cost * s_in.sum()
+            cost[ix("unmet", i, E_ix)] = k.penalty
+    cost[off["stock_in"] : off["stock_in"] + Q1 * ne] = problem.holding_cost
+
+    lb = np.concatenate([np.ravel(lower[b]) for b in blocks])
+    ub = np.concatenate([np.ravel(upper[b]) for b in blocks])
+    R, Cc, Vv = (np.concatenate(x) if x else np.zeros(0) for x in (rows, cols, vals))
+    import scipy.sparse as sp
+
+    Amat = sp.csr_matrix((Vv, (R.astype(int), Cc.astype(int))), shape=(max(n_row, 1), n_var))
+    Amat.sum_duplicates()
+
+    m = linopy.Model()
+    x = m.add_variables(lower=lb, upper=ub, coords=[pd.RangeIndex(n_var, name="var")], name="x")
+    labels = np.asarray(x.labels.values)
+
+    def expression(sub: sp.csr_matrix) -> linopy.LinearExpression:
+        width = max(int(np.diff(sub.indptr).max(initial=0)), 1)
+        coeffs = np.zeros((sub.shape[0], width))
+        var = np.full((sub.shape[0], width), -1, dtype=np.int64)
+        for r in range(sub.shape[0]):
+            a, b = sub.indptr[r], sub.indptr[r + 1]
+            coeffs[r, : b - a] = sub.data[a:b]
+            var[r, : b - a] = labels[sub.indices[a:b]]
+        data = xr.Dataset({"coeffs": (("row", "_term"), coeffs), "vars": (("row", "_term"), var)})
+        return linopy.LinearExpression(data, m)
+
+    if n_eq:
+        m.add_constraints(
+            expression(Amat[:n_eq]), "=", xr.DataArray(np.concatenate(rhs_eq), dims="row"), name="balance"
+        )
+    if n_row > n_eq:
+        m.add_constraints(
+            expression(Amat[n_eq:n_row]), "<=", xr.DataArray(np.array(rhs_le), dims="row"), name="capacity"
+        )
+    nz = np.nonzero(cost)[0]
+    obj = linopy.LinearExpression(
+        xr.Dataset({"coeffs": (("_term",), cost[nz]), "vars": (("_term",), labels[nz])}), m
     )
     m.add_objective(obj)
     logging.getLogger("linopy").setLevel(logging.WARNING)
@@ -356,11 +395,15 @@ def solve_year(problem: YearProblem) -> YearSolution:
         raise ConvergenceError(
             f"allocation of {problem.year}: HiGHS ended with status {status!r} ({condition})"
         )
+    sol_x = np.nan_to_num(np.asarray(x.solution.values, dtype=float), nan=0.0)
 
-    def sol(v: linopy.Variable) -> np.ndarray:
-        return np.nan_to_num(np.asarray(v.solution.values, dtype=float), nan=0.0)
+    def block(name: str) -> np.ndarray:
+        n = int(np.prod(blocks[name]))
+        return sol_x[off[name] : off[name] + n].reshape(blocks[name])
 
-    F, U, X, D, UN, SI, SO = (sol(v) for v in (flow, use, level, sale, unmet, s_in, s_out))
+    F, U, X, D, UN, SI, SO = (
+        block(b) for b in ("flow", "use", "level", "sale", "unmet", "stock_in", "stock_out")
+    )
     F, U, D, UN, SI, SO = (np.clip(a, 0.0, None) for a in (F, U, D, UN, SI, SO))
     # independent residual of every port balance, relative to the largest flow
     resid = (
