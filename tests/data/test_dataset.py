@@ -318,3 +318,10 @@ def test_to_frame_has_one_row_per_entry_with_provenance() -> None:
     text_rows = DS.to_frame("facility.kenering.partner")
     assert set(text_rows.text) == {"Chinalco", "China Rare Earth Group"}
     assert text_rows.value.isna().all()
+
+
+def test_duplicate_urls_groups_entries_sharing_an_address() -> None:
+    dupes = DS.duplicate_urls()
+    for url, ids in dupes.items():
+        assert len(ids) > 1
+        assert all(DS.sources[i].url.rstrip("/") == url for i in ids)

@@ -181,6 +181,14 @@ class Dataset:
                 )
         return pd.DataFrame(rows, columns=_FRAME_COLUMNS)
 
+    def duplicate_urls(self) -> dict[str, list[str]]:
+        """Bibliography entries sharing one URL: {url: [source ids]} (cite one id, do not add another)."""
+        by_url: dict[str, list[str]] = {}
+        for source in self._sources.values():
+            if source.url:
+                by_url.setdefault(source.url.rstrip("/"), []).append(source.id)
+        return {url: ids for url, ids in sorted(by_url.items()) if len(ids) > 1}
+
     def cited_sources(self) -> set[str]:
         """Ids of the sources some value or composition cites."""
         return {e.source.id for e in self.entries()} | {c.source.id for c in self.composition_entries()}
