@@ -225,3 +225,23 @@ def test_unknown_derived_from_key_refused(tmp_path: Path) -> None:
     values = GOOD + "    derived_from: [x.nothing]\n"
     msg = _refused(tmp_path, values)
     assert msg.startswith(f"{tmp_path}/values/topic.yaml: values[0].derived_from[0]: unknown key 'x.nothing'")
+
+
+def test_key_used_as_value_and_composition_refused(tmp_path: Path) -> None:
+    values = GOOD.replace("x.mass", "feed.x") + (
+        "compositions:\n  - {key: feed.x, basis: reo_percent, complete: false, values: {La: 30},\n"
+        "     source: src-a, kind: reported}\n"
+    )
+    msg = _refused(tmp_path, values)
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: compositions[0].key:")
+
+
+def test_non_utf8_file_refused(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, GOOD)
+    (folder / "values" / "topic.yaml").write_bytes(b"values:\n  - key: \xff\xfe\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        load_dataset(folder)
+
+
+def test_top_level_list_refused(tmp_path: Path) -> None:
+    assert "values/topic.yaml" in _refused(tmp_path, "- key: x\n")

@@ -59,6 +59,8 @@ def _read_yaml(path: Path, label: str) -> Any:
         raise InputError(f"not valid YAML: {exc}".replace("\n", " "), file=label) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc}", file=label) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=label) from None
 
 
 _FIELD_HEAD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
@@ -213,7 +215,12 @@ def read_dataset(*roots: Path) -> Dataset:
         _load_values(root, sources, values, compositions)
     clash = sorted(set(values) & set(compositions))
     if clash:
-        raise InputError(f"key {clash[0]!r} is used both as a value and as a composition", field=clash[0])
+        comp = compositions[clash[0]][0]
+        raise InputError(
+            f"key {clash[0]!r} is used both as a composition and as a value (in {values[clash[0]][0].where})",
+            file=comp.file,
+            field=f"compositions[{comp.index}].key",
+        )
     _check_derived_from(values, compositions)
     return Dataset(sources=sources, values=values, compositions=compositions)
 
