@@ -244,4 +244,4 @@ def test_non_utf8_file_refused(tmp_path: Path) -> None:
 
 
 def test_top_level_list_refused(tmp_path: Path) -> None:
-    assert "values/topic.yaml" in _refused(tmp_path, "- key: x\n")
+    assert "values/topic.yaml: expected a mapping with top-level" in _refused(tmp_path, "- key: x\n")

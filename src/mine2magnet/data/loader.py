@@ -78,6 +78,11 @@ def _loc(loc: Iterable[Any]) -> str:
     return out
 
 
+def _expect_mapping(raw: Any, label: str, keys: str) -> None:
+    if not isinstance(raw, dict):
+        raise InputError(f"expected a mapping with top-level {keys}, got a {type(raw).__name__}", file=label)
+
+
 def _label(root: Path, path: Path) -> str:
     """A file's name in messages: ``values/x.yaml`` for package data, the full path for a user folder."""
     relative = path.relative_to(root).as_posix()
@@ -105,6 +110,7 @@ def _load_sources(root: Path, into: dict[str, Source]) -> None:
         raw = _read_yaml(path, label)
         if raw is None:
             continue
+        _expect_mapping(raw, label, "'sources:'")
         try:
             parsed = SourcesFile.model_validate(raw)
         except ValidationError as exc:
@@ -139,6 +145,7 @@ def _load_values(
         raw = _read_yaml(path, label)
         if raw is None:
             continue
+        _expect_mapping(raw, label, "'values:' and/or 'compositions:'")
         try:
             parsed = ValuesFile.model_validate(raw)
         except ValidationError as exc:
