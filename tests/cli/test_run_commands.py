@@ -136,3 +136,18 @@ def test_scenarios_and_runs_listings(fake_api, tmp_path):
         CliRunner().invoke(main, ["runs", "--store", str(tmp_path / "r.duckdb"), "--json"]).stdout
     )
     assert listed[0]["scenario"] == "demo" and listed[0]["seed"] == 9 and listed[0]["status"] == "complete"
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [("malaysia-base", ("malaysia-base", [])), ("a+b+c", ("a", ["b", "c"])), (" a + b ", ("a", ["b"]))],
+)
+def test_scenario_specs(spec, expected):
+    assert run_module.parse_spec(spec) == expected
+    assert run_module.split_overrides(" no-ban, ,crackdown ") == ["no-ban", "crackdown"]
+
+
+@pytest.mark.parametrize("spec", ["+x", "a++b", "a+"])
+def test_malformed_specs_are_refused(spec):
+    with pytest.raises(InputError, match="SCENARIO\\+OVERRIDE"):
+        run_module.parse_spec(spec)

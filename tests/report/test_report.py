@@ -140,3 +140,11 @@ def test_bad_year_and_empty_input_are_refused():
 )
 def test_numbers_read_naturally(value, unit, text):
     assert format_value(value, unit) == text
+
+
+def test_a_run_without_kpis_or_flows_still_reports(tmp_path):
+    bare = sample_result()
+    bare.tables = {"kpis": bare.tables["kpis"].iloc[0:0], "flows": bare.tables["flows"].iloc[0:0]}
+    html = render_report([bare], conflicts=())
+    assert "reports none of the headline KPIs" in html and "No material flows in 2026" in html
+    assert "The run lists no assumptions" in html

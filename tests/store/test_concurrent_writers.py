@@ -35,8 +35,8 @@ HANGING_WRITER = textwrap.dedent(
     from store.sample_chain import sample_result
     from mine2magnet.store import ResultsStore, results_store
     real = results_store._write_table
-    def write_then_hang(con, run_id, position, name, frame, types):
-        real(con, run_id, position, name, frame, types)
+    def write_then_hang(con, run_id, position, name, frame, types, *rest):
+        real(con, run_id, position, name, frame, types, *rest)
         if position == 1:
             print("writing", flush=True)
             time.sleep(60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 
@@ -69,11 +70,11 @@ def test_failure_mid_save_rolls_back_and_keeps_earlier_runs(tmp_path, monkeypatc
     real_write = results_store_module._write_table
     calls = []
 
-    def write_then_fail(con, run_id, position, name, frame, types):
+    def write_then_fail(con, run_id, position, name, frame, types, *rest):
         calls.append(name)
         if len(calls) == 3:
             raise RuntimeError("disk full (simulated)")
-        real_write(con, run_id, position, name, frame, types)
+        real_write(con, run_id, position, name, frame, types, *rest)
 
     monkeypatch.setattr(results_store_module, "_write_table", write_then_fail)
     changed = sample_result(scale=3.0)
@@ -194,3 +195,25 @@ def test_any_tidy_table_round_trips(tmp_path_factory, rows, kind):
             assert got == pytest.approx(values)
         else:  # a column mixing kinds is kept as text
             assert got == [str(v) for v in values]
+
+
+def test_code_version_survives_a_machine_without_git(monkeypatch, tmp_path):
+    code_version_module = importlib.import_module("mine2magnet.store.code_version")
+
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError("git")
+
+    code_version_module.git_commit.cache_clear()
+    monkeypatch.setattr(code_version_module.subprocess, "run", no_git)
+    try:
+        assert code_version_module.code_version() == __version__
+        run_id = ResultsStore(tmp_path / "r.duckdb").save(sample_result())
+        assert ResultsStore(tmp_path / "r.duckdb").get(run_id).code_version == __version__
+    finally:
+        code_version_module.git_commit.cache_clear()
+
+
+def test_an_empty_table_without_columns_round_trips(tmp_path):
+    store = ResultsStore(tmp_path / "r.duckdb")
+    run_id = store.save(SampleResult("empty", [], [2024], {"notes": pd.DataFrame()}))
+    assert store.table("notes", run_id).empty and store.table_names(run_id) == ["notes"]

@@ -227,8 +227,9 @@ class ResultsStore:
                         summary_text,
                     ],
                 )
+                schema = _schema(con)
                 for position, (name, frame, types) in enumerate(tables):
-                    _write_table(con, run_id, position, name, frame, types)
+                    _write_table(con, run_id, position, name, frame, types, schema.setdefault(name, {}))
                 con.execute(
                     "UPDATE runs SET status = 'complete', finished_utc = ? WHERE run_id = ?",
                     [utc_now(), run_id],
@@ -400,6 +401,18 @@ def _prepare_tables(tables: Mapping[str, pd.DataFrame]) -> list[tuple[str, pd.Da
     return prepared
 
 
+def _schema(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """``{table: {column: type}}`` of every table in the store, in column order."""
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' "
+        "ORDER BY table_name, column_index"
+    ).fetchall()
+    schema: dict[str, dict[str, str]] = {}
+    for table, column, kind in rows:
+        schema.setdefault(table, {})[column] = normalise_sql_type(kind)
+    return schema
+
+
 def _stored_types(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
     if not _has_table(con, name):
         return {}
@@ -414,14 +427,20 @@ def _write_table(
     name: str,
     frame: pd.DataFrame,
     types: list[str],
+    stored: dict[str, str] | None = None,
 ) -> None:
-    """Append ``frame`` to table ``name`` (creating or widening it) inside the open transaction."""
+    """Append ``frame`` to table ``name`` (creating or widening it) inside the open transaction.
+
+    ``stored``: the table's current column types (``{}`` if it does not exist yet; ``None``: look them up);
+    updated in place.
+    """
     columns = list(frame.columns)
-    stored = _stored_types(con, name)
+    if stored is None:
+        stored = _stored_types(con, name)
     if not stored:
-        body = ", ".join(f"{quote(c)} {t}" for c, t in zip(columns, types, strict=True))
-        con.execute(f"CREATE TABLE {quote(name)} (run_id VARCHAR NOT NULL, _row BIGINT NOT NULL, {body})")
-        stored = {"run_id": "VARCHAR", "_row": "BIGINT", **dict(zip(columns, types, strict=True))}
+        body = "".join(f", {quote(c)} {t}" for c, t in zip(columns, types, strict=True))
+        con.execute(f"CREATE TABLE {quote(name)} (run_id VARCHAR NOT NULL, _row BIGINT NOT NULL{body})")
+        stored.update({"run_id": "VARCHAR", "_row": "BIGINT", **dict(zip(columns, types, strict=True))})
     for column, kind in zip(columns, types, strict=True):
         if column not in stored:
             con.execute(f"ALTER TABLE {quote(name)} ADD COLUMN {quote(column)} {kind}")
