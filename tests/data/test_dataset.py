@@ -325,3 +325,8 @@ def test_duplicate_urls_groups_entries_sharing_an_address() -> None:
     for url, ids in dupes.items():
         assert len(ids) > 1
         assert all(DS.sources[i].url.rstrip("/") == url for i in ids)
+
+
+def test_bounds_converts_the_stated_range() -> None:
+    assert DS.bounds("facility.khazanah_refinery.capacity", "kt/yr") == pytest.approx((2.0, 25.0))
+    assert DS.bounds("production.malaysia.2024") is None

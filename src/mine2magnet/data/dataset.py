@@ -87,6 +87,10 @@ class Dataset:
         """Magnitude of the preferred entry, converted with pint to `unit` if given."""
         return self.get(key).magnitude(unit)
 
+    def bounds(self, key: str, unit: str | None = None) -> tuple[float, float] | None:
+        """The preferred entry's stated range (low, high), converted to `unit`; None if it states none."""
+        return self.get(key).bounds(unit)
+
     def series(self, stem: str) -> dict[int, SourcedValue]:
         """Preferred entries of ``<stem>.<year>`` keys by year, e.g. ``series("price.Nd2O3")`` -> {2020: ...}.
 
