@@ -1,0 +1,682 @@
+"""Design a counter-current extraction cut: minimum flows, minimum stages, the optimal design, the trade-off.
+
+``design(spec)`` takes a cascade spec (path, dict or :class:`CascadeSpec`) with the
+loaded-separation-factor model, a ``feed``, a ``cut`` ("Nd|Sm") and ``targets`` (purity and/or recovery of
+each outlet), and returns a :class:`DesignResult`:
+
+1. closed forms (:mod:`design_theory`): Fenske stages at total reflux for the key pair, Underwood minimum
+   flows, Xu's optimum flows and stage estimates;
+2. the product split that makes the targets easiest (:mod:`design_problem`);
+3. for a ladder of organic flows S from just above S_min upward, the fewest stages (with the best feed stage)
+   whose stage-wise solution meets every target, found by bisection on the stage count with batched
+   loaded-separation-factor solves over candidate feed stages (started from an exact McCabe–Thiele stepping of
+   the pseudo-binary cut, :mod:`design_stepping`) — this ladder is the trade-off curve stages vs flow;
+4. the point that minimises the objective (default ``flow-stages``: S·(n + m), Xu's "maximum output per mixer
+   volume" criterion) is simulated once more with :func:`mine2magnet.separation.simulate` and returned only if
+   that simulation converged and meets every target.
+
+Units: mol/h for flows (the feed's unit), stage counts dimensionless.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError
+from mine2magnet.separation.design_lsf import solve_cut
+from mine2magnet.separation.design_lsf import stage_totals as cut_stage_totals
+from mine2magnet.separation.design_problem import (
+    CutProblem,
+    build_problem,
+    outlet_performance,
+    unmet_targets,
+)
+from mine2magnet.separation.design_stepping import step_stages
+from mine2magnet.separation.design_theory import (
+    fenske_min_stages_keys,
+    minimum_flows_underwood,
+    optimum_flows,
+    xu_stage_estimates,
+)
+from mine2magnet.separation.loaded_separation_factor import solve_lsf
+from mine2magnet.separation.spec import CascadeSpec, LoadedSeparationFactorModel, load_spec
+
+#: Organic flows tried, as multiples of the minimum S_min (the trade-off curve).
+FLOW_LADDER = (1.03, 1.06, 1.1, 1.15, 1.22, 1.3, 1.4, 1.55, 1.75, 2.0, 2.4, 3.0, 4.0)
+#: Largest number of extraction + scrub stages a design may use.
+MAX_STAGES = 300
+#: Targets are designed with this relative margin on the allowed impurity, so that the verified simulation
+#: (a separate solve) meets them without depending on the last digits.
+IMPURITY_MARGIN = 1e-6
+
+
+# ------------------------------------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True)
+class TradeoffPoint:
+    """One point of the stages-vs-flow curve: the fewest stages meeting every target at this organic flow."""
+
+    organic_ree_flow: float
+    scrub_ree_flow: float
+    extraction: int
+    scrub: int
+    feed_stage: int
+    objective: float
+
+    @property
+    def total(self) -> int:
+        return self.extraction + self.scrub
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "organic_ree_flow": self.organic_ree_flow,
+            "scrub_ree_flow": self.scrub_ree_flow,
+            "stages": {"extraction": self.extraction, "scrub": self.scrub, "total": self.total},
+            "feed_stage": self.feed_stage,
+            "objective": self.objective,
+        }
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What the design minimises: ``flow-stages`` = S·(n+m), or a stated cost
+    per_stage·(n+m) + per_organic_flow·S + per_flow_stage·S·(n+m) (units: the user's money per stage, per
+    mol/h of organic RE flow, per stage·mol/h)."""
+
+    name: str = "flow-stages"
+    per_stage: float = 0.0
+    per_organic_flow: float = 0.0
+    per_flow_stage: float = 1.0
+
+    def __call__(self, organic_ree_flow: float, stages: int) -> float:
+        return (
+            self.per_stage * stages
+            + self.per_organic_flow * organic_ree_flow
+            + self.per_flow_stage * organic_ree_flow * stages
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.name == "flow-stages":
+            return {"name": self.name}
+        return {
+            "name": self.name,
+            "per_stage": self.per_stage,
+            "per_organic_flow": self.per_organic_flow,
+            "per_flow_stage": self.per_flow_stage,
+        }
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    """An optimal cut design confirmed by simulation. Flows in mol/h.
+
+    ``verified`` is the :class:`~mine2magnet.separation.CascadeResult` of the chosen design (same schema as
+    ``simulate``); ``spec`` the complete cascade spec that produced it.
+    """
+
+    cut: str
+    stages_extraction: int
+    stages_scrub: int
+    feed_stage: int
+    organic_ree_flow: float
+    scrub_ree_flow: float
+    minimum_organic_ree_flow: float
+    minimum_scrub_ree_flow: float
+    stages_total_reflux: float
+    tradeoff: tuple[TradeoffPoint, ...]
+    verified: Any
+    spec: CascadeSpec
+    objective: Objective
+    objective_value: float
+    performance: dict[str, dict[str, float]]
+    key_pair: tuple[str, str]
+    beta_key: float
+    extract_flow: float
+    controlling_section: str
+    estimates: dict[str, Any] = field(default_factory=dict)
+    search: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reflux(self) -> float:
+        """Scrub RE flow per unit extract product, W/E (dimensionless)."""
+        return self.scrub_ree_flow / self.extract_flow
+
+    @property
+    def k_backoff(self) -> float | None:
+        """Xu's back-off exponent k of the chosen scrub flow, from W = F/(β^k − 1) (sharp-split aqueous form).
+
+        k → 1 at the minimum flow; Xu's practice is k ≈ 0.7. None for an organic feed.
+        """
+        if self.spec.feed.phase != "aqueous" or self.scrub_ree_flow <= 0.0:
+            return None
+        feed = math.fsum(self.spec.feed.component_flow(self.spec.components).values())
+        return math.log1p(feed / self.scrub_ree_flow) / math.log(self.beta_key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; keys ``stages``, ``feed_stage``, ``organic``, ``scrub``, ``minimum``,
+        ``tradeoff``, ``verified`` (the simulate schema) are the public contract."""
+        return {
+            "cut": self.cut,
+            "stages": {"extraction": self.stages_extraction, "scrub": self.stages_scrub},
+            "feed_stage": self.feed_stage,
+            "organic": {"ree_flow": self.organic_ree_flow},
+            "scrub": {"ree_flow": self.scrub_ree_flow},
+            "minimum": {
+                "organic_ree_flow": self.minimum_organic_ree_flow,
+                "scrub_ree_flow": self.minimum_scrub_ree_flow,
+                "stages_total_reflux": self.stages_total_reflux,
+            },
+            "tradeoff": [p.to_dict() for p in self.tradeoff],
+            "objective": {**self.objective.to_dict(), "value": self.objective_value},
+            "performance": self.performance,
+            "key_pair": {"raffinate": self.key_pair[0], "extract": self.key_pair[1], "beta": self.beta_key},
+            "extract_ree_flow": self.extract_flow,
+            "reflux": self.reflux,
+            "k_backoff": self.k_backoff,
+            "controlling_section": self.controlling_section,
+            "estimates": self.estimates,
+            "search": self.search,
+            "verified": self.verified.to_dict(),
+        }
+
+
+# ------------------------------------------------------------------------------------------------ spec
+
+
+def _read_raw(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    if isinstance(source, Mapping):
+        return dict(source), None
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read the spec ({exc.strerror})", file=str(path)) from None
+    try:
+        data = yaml.safe_load(text)  # YAML is a superset of JSON
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML/JSON: {exc}", file=str(path)) from None
+    if not isinstance(data, Mapping):
+        raise InputError("expected a mapping at the top level", file=str(path))
+    return dict(data), str(path)
+
+
+def parse_objective(raw: Any, file: str | None = None) -> Objective:
+    """``objective: flow-stages`` (default) or ``objective: {cost: {per_stage, per_organic_flow,
+    per_flow_stage}}`` (each ≥ 0, at least one > 0)."""
+    if raw is None or raw == "flow-stages":
+        return Objective()
+    if isinstance(raw, Mapping) and set(raw) == {"cost"} and isinstance(raw["cost"], Mapping):
+        terms = dict(raw["cost"])
+        allowed = {"per_stage", "per_organic_flow", "per_flow_stage"}
+        bad = sorted(set(terms) - allowed)
+        if bad:
+            raise InputError(
+                f"unknown cost term(s) {bad}; expected {sorted(allowed)}", file=file, field="objective.cost"
+            )
+        vals = {}
+        for k in allowed:
+            v = terms.get(k, 0.0)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v >= 0):
+                raise InputError(f"expected a number ≥ 0, got {v!r}", file=file, field=f"objective.cost.{k}")
+            vals[k] = float(v)
+        if vals["per_flow_stage"] == 0.0 and (vals["per_stage"] == 0.0 or vals["per_organic_flow"] == 0.0):
+            raise InputError(
+                "a cost needs per_flow_stage > 0, or both per_stage and per_organic_flow > 0 (else the "
+                "optimum runs to infinite stages or infinite flow)",
+                file=file,
+                field="objective.cost",
+            )
+        return Objective("cost", vals["per_stage"], vals["per_organic_flow"], vals["per_flow_stage"])
+    raise InputError(
+        f"expected 'flow-stages' or {{cost: {{per_stage, per_organic_flow, per_flow_stage}}}}, got {raw!r}",
+        file=file,
+        field="objective",
+    )
+
+
+def _load_design_spec(
+    source: str | Path | Mapping[str, Any] | CascadeSpec,
+) -> tuple[CascadeSpec, Objective, str | None]:
+    if isinstance(source, CascadeSpec):
+        return source, Objective(), None
+    raw, file = _read_raw(source)
+    objective = parse_objective(raw.pop("objective", None), file)
+    feed = raw.get("feed")
+    if isinstance(feed, Mapping) and "stage" not in feed:
+        # the design chooses the feed stage; the loader needs a placeholder
+        raw["feed"] = {**feed, "stage": 1}
+    spec = load_spec(raw, file=file)
+    return spec, objective, file
+
+
+# ------------------------------------------------------------------------------------------------ search
+
+
+class _Evaluator:
+    """Batched stage-wise solves of the cut at one organic flow: raffinate-side flow reaching the extract."""
+
+    def __init__(self, problem: CutProblem) -> None:
+        self.problem = problem
+        comps = problem.components
+        self.beta = np.array([problem.betas[c] for c in comps])
+        self.feed = np.array([problem.feed[c] for c in comps])
+        self.active = self.feed > 0.0
+        self.raff_mask = np.array([c in problem.raffinate_side for c in comps])[self.active]
+        self.beta_a = self.beta[self.active]
+        self.feed_a = self.feed[self.active]
+        self.organic_feed = problem.feed_phase == "organic"
+        self.calls = 0
+        self.cases = 0
+        self.seconds = 0.0
+
+    def feed_stage_range(self, n_total: int) -> tuple[int, int]:
+        """Feed stages that leave at least one stage in each section."""
+        return (2, n_total) if self.organic_feed else (1, n_total - 1)
+
+    def impurity(self, organic: float, scrub: float, n_total: int, feed_stages: np.ndarray) -> np.ndarray:
+        """b_E (mol/h) for each feed stage; NaN where the solve did not converge."""
+        t0 = time.perf_counter()
+        b = len(feed_stages)
+        c = len(self.feed_a)
+        placed = np.zeros((b, n_total, c))
+        placed[np.arange(b), feed_stages - 1, :] = self.feed_a
+        zeros = np.zeros_like(placed)
+        aq, org = (zeros, placed) if self.organic_feed else (placed, zeros)
+        out = np.full(b, np.nan)
+        for i in range(b):
+            # one cascade per call (cases with different feed stages did not converge together in the
+            # batched solver this was written against); the independent mixing-factor solver is the fallback
+            one = solve_lsf(
+                self.beta_a[None, :], aq[i : i + 1], org[i : i + 1], np.array([organic]), np.array([scrub])
+            )
+            if one.converged[0]:
+                out[i] = one.organic[0, -1, self.raff_mask].sum()
+                continue
+            totals = cut_stage_totals(
+                n_total, int(feed_stages[i]), float(self.feed_a.sum()), organic, scrub, self.organic_feed
+            )
+            mine = solve_cut(self.beta_a, placed[i], *totals)
+            if mine.converged:
+                out[i] = mine.organic[-1, self.raff_mask].sum()
+        self.calls += 1
+        self.cases += b
+        self.seconds += time.perf_counter() - t0
+        return out
+
+
+@dataclass
+class _Probe:
+    feasible: bool
+    feed_stage: int
+    impurity: float
+
+
+def _probe(ev: _Evaluator, organic: float, scrub: float, n_total: int, frac: float, limit: float) -> _Probe:
+    """Best feed stage for n_total stages (searched in a window around frac·n_total, widened if needed)."""
+    lo_k, hi_k = ev.feed_stage_range(n_total)
+    if hi_k < lo_k:
+        return _Probe(False, lo_k, math.inf)
+    half = max(2, math.ceil(0.05 * n_total))
+    centre = min(max(round(frac * n_total), lo_k), hi_k)
+    a, b = max(lo_k, centre - half), min(hi_k, centre + half)
+    seen: dict[int, float] = {}
+    for _ in range(8):
+        ks = np.array([k for k in range(a, b + 1) if k not in seen], dtype=int)
+        if len(ks):
+            for k, v in zip(ks, ev.impurity(organic, scrub, n_total, ks), strict=True):
+                seen[int(k)] = float(v) if np.isfinite(v) else math.inf
+        best = min(seen, key=lambda k: seen[k])
+        if best == a and a > lo_k:
+            a, b = max(lo_k, a - 2 * half), a - 1
+        elif best == b and b < hi_k:
+            a, b = b + 1, min(hi_k, b + 2 * half)
+        else:
+            break
+    best = min(seen, key=lambda k: seen[k])
+    return _Probe(seen[best] <= limit, best, seen[best])
+
+
+def _fewest_stages(
+    ev: _Evaluator,
+    organic: float,
+    scrub: float,
+    limit: float,
+    n_floor: int,
+    start: int,
+    frac: float,
+    max_stages: int,
+) -> tuple[int, _Probe] | None:
+    """Fewest total stages meeting ``limit`` at these flows; None if more than ``max_stages`` are needed.
+
+    Starts at ``start`` (an estimate meant to be at or just below the answer), climbs in growing steps until
+    feasible, then bisects. Cascades far more powerful than the split needs have extreme profiles that stage
+    solvers converge on slowly, so the search approaches the answer from below and never probes far above it.
+    """
+    lo = max(n_floor - 1, 1)  # below Fenske: infeasible at any flow
+    n = min(max(start, lo + 1), max_stages)
+    p = _probe(ev, organic, scrub, n, frac, limit)
+    if p.feasible:
+        hi, best = n, (n, p)
+    else:
+        lo = n
+        step = max(1, math.ceil(0.08 * n))
+        while True:
+            if n >= max_stages:
+                return None
+            n = min(max_stages, n + step)
+            step = math.ceil(step * 1.5)
+            p = _probe(ev, organic, scrub, n, p.feed_stage / lo, limit)
+            if p.feasible:
+                hi, best = n, (n, p)
+                break
+            lo = n
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        q = _probe(ev, organic, scrub, mid, best[1].feed_stage / best[0], limit)
+        if q.feasible:
+            best, hi = (mid, q), mid
+        else:
+            lo = mid
+    return best
+
+
+def _sections(phase: str, n_total: int, feed_stage: int) -> tuple[int, int]:
+    """(extraction, scrub) stage counts: an aqueous feed enters the last extraction stage n, an organic feed
+    the first scrub stage n + 1."""
+    n = feed_stage if phase == "aqueous" else feed_stage - 1
+    return n, n_total - n
+
+
+def _key_flows(problem: CutProblem, extract: float, impurity: float) -> dict[str, float]:
+    """Component flows to the extract for the Underwood minimum: the side totals with the losses on the
+    keys."""
+    flows = {c: (problem.feed[c] if c in problem.extract_side else 0.0) for c in problem.components}
+    loss_a = problem.feed_a - (extract - impurity)  # extract-side flow to the raffinate
+    for c in sorted(problem.extract_side, key=lambda c: problem.betas[c]):
+        take = min(flows[c], loss_a)
+        flows[c] -= take
+        loss_a -= take
+    gain_b = impurity
+    for c in sorted(problem.raffinate_side, key=lambda c: -problem.betas[c]):
+        take = min(problem.feed[c], gain_b)
+        flows[c] += take
+        gain_b -= take
+    return flows
+
+
+def _stepping_beta(problem: CutProblem, s_min: float, extract: float) -> float:
+    """Binary separation factor whose sharp-split minimum flow equals the multicomponent Underwood S_min.
+
+    From S_min = (β E + R)/(β − 1) (aqueous feed) or S_min − F = F/(β − 1) scaled (organic feed); used only
+    to start the stage search of a multicomponent cut near its answer. Falls back to the key-pair β.
+    """
+    f = problem.feed_total
+    r = f - extract
+    if problem.feed_phase == "aqueous":
+        beta = (s_min + r) / (s_min - extract) if s_min > extract else problem.beta_key
+    else:
+        beta = 1.0 + f / (s_min - f) if s_min > f else problem.beta_key
+    return beta if math.isfinite(beta) and beta > 1.0 else problem.beta_key
+
+
+def _verify_spec(spec: CascadeSpec, n: int, m: int, feed_stage: int, organic: float, scrub: float) -> dict:
+    feed = spec.feed.component_flow(spec.components)
+    return {
+        "components": list(spec.components),
+        "model": spec.model.model_dump(),
+        "stages": {"extraction": n, "scrub": m},
+        "feed": {"stage": feed_stage, "phase": spec.feed.phase, "flow": feed},
+        "organic": {"ree_flow": organic},
+        "scrub": {"ree_flow": scrub},
+        "cut": spec.cut,
+        "targets": spec.targets,
+    }
+
+
+def design(
+    spec: str | Path | Mapping[str, Any] | CascadeSpec,
+    *,
+    max_stages: int = MAX_STAGES,
+    flow_ladder: tuple[float, ...] = FLOW_LADDER,
+) -> DesignResult:
+    """Design the cut in ``spec`` (path, dict or CascadeSpec): see the module docstring.
+
+    Raises:
+        InputError: a malformed spec, cut or targets (names the file and field).
+        InfeasibleError: targets no cascade can meet (e.g. a purity for a side absent from the feed), or not
+            within ``max_stages`` stages at the flows tried (says what was achieved).
+        ConvergenceError: the verifying simulation did not converge.
+    """
+    from mine2magnet.separation import simulate  # the public simulate (same layer, imported lazily)
+
+    t_start = time.perf_counter()
+    cascade, objective, file = _load_design_spec(spec)
+    if not isinstance(cascade.model, LoadedSeparationFactorModel):
+        raise InputError(
+            f"design supports model.type 'loaded-separation-factor', got {cascade.model.type!r}; "
+            "take separation factors from an extractant (mine2magnet.separation.extractants) for a design",
+            file=file,
+            field="model.type",
+        )
+    if any(cascade.efficiency.of(s) != 1.0 for s in ("extraction", "scrub")):
+        raise InputError(
+            "design assumes ideal stages: leave efficiency at 1.0", file=file, field="efficiency"
+        )
+    if not (isinstance(max_stages, int) and max_stages >= 2):
+        raise InputError(f"max_stages must be an integer ≥ 2, got {max_stages!r}", field="max_stages")
+    feed = cascade.feed.component_flow(cascade.components)
+    problem = build_problem(
+        cascade.components,
+        cascade.model.separation_factors,
+        feed,
+        cascade.feed.phase,
+        cascade.cut,
+        cascade.targets,
+        file,
+    )
+    total_feed = problem.feed_total
+    extract, impurity_max = problem.choose_split()
+    limit = impurity_max * (1.0 - IMPURITY_MARGIN)
+    a_e = extract - limit
+    b_r = problem.feed_b - limit
+
+    # --- closed forms
+    e_flows = _key_flows(problem, extract, limit)
+    hk, lk = problem.heavy_key, problem.light_key
+    n_min = fenske_min_stages_keys(
+        problem.beta_key,
+        e_flows[hk],
+        problem.feed[hk] - e_flows[hk],
+        e_flows[lk],
+        problem.feed[lk] - e_flows[lk],
+    )
+    if n_min > max_stages:
+        raise InfeasibleError(
+            f"the cut {cascade.cut} needs at least {n_min:.1f} stages even at total reflux (Fenske, key pair "
+            f"{lk}/{hk}, β = {problem.beta_key:.4g}), more than max_stages = {max_stages}"
+        )
+    present = {c: v for c, v in problem.feed.items() if v > 0.0}
+    minimum = minimum_flows_underwood(
+        problem.betas, present, {c: e_flows[c] for c in present}, lk, hk, problem.feed_phase
+    )
+    s_min = minimum.organic_ree_flow
+    e_frac = extract / total_feed
+    opt = optimum_flows(problem.beta_key, e_frac, problem.feed_phase, total_feed)
+    estimates: dict[str, Any] = {
+        "fenske_stages": n_min,
+        "xu_optimum": {
+            "organic_ree_flow": opt.organic_ree_flow,
+            "scrub_ree_flow": opt.scrub_ree_flow,
+            "controlling_section": opt.controlling_section,
+        },
+        "underwood_theta": minimum.theta,
+    }
+    fa_frac = problem.feed_a / total_feed
+    try:
+        if problem.feed_phase == "aqueous":
+            e_b = opt.organic_ree_flow / (opt.scrub_ree_flow + total_feed)
+            e_a = opt.organic_ree_flow / opt.scrub_ree_flow
+        else:
+            e_b = (opt.organic_ree_flow - total_feed) / opt.scrub_ree_flow
+            e_a = opt.organic_ree_flow / opt.scrub_ree_flow
+        xu = xu_stage_estimates(
+            problem.beta_key, fa_frac, a_e / extract, b_r / (total_feed - extract), e_b, e_a
+        )
+        estimates["xu_stages_at_optimum"] = {"extraction": xu.extraction, "scrub": xu.scrub}
+    except (InfeasibleError, InputError, ValueError, ZeroDivisionError):
+        estimates["xu_stages_at_optimum"] = None
+
+    # --- the ladder of organic flows
+    ev = _Evaluator(problem)
+    n_floor = max(2, math.ceil(n_min))
+    binary = int(ev.active.sum()) == 2
+    # multicomponent estimates step the pseudo-binary cut with the Underwood-equivalent separation factor
+    beta_step = problem.beta_key if binary else _stepping_beta(problem, s_min, extract)
+    estimates["stepping_separation_factor"] = beta_step
+    points: list[TradeoffPoint] = []
+    failures: list[str] = []
+    frac_guess = 0.5
+    for mult in flow_ladder:
+        organic = s_min * mult
+        scrub = organic - extract
+        if scrub <= 0.0 or organic - (total_feed if problem.feed_phase == "organic" else 0.0) <= 0.0:
+            continue
+        try:
+            stepped = step_stages(
+                beta_step,
+                organic,
+                scrub,
+                problem.feed_a,
+                problem.feed_b,
+                limit,
+                problem.feed_phase,
+                max_stages=4 * max_stages,
+            )
+        except InfeasibleError:
+            stepped = None
+        if binary:
+            # two components: the McCabe-Thiele stepping is exact for this model (verified below by simulate)
+            if stepped is None or stepped.total > max_stages or stepped.scrub < 1 or stepped.extraction < 1:
+                failures.append(f"S = {organic:.6g}")
+                continue
+            n, m = stepped.extraction, stepped.scrub
+            feed_stage = n if problem.feed_phase == "aqueous" else n + 1
+            points.append(TradeoffPoint(organic, scrub, n, m, feed_stage, objective(organic, n + m)))
+            continue
+        if stepped is not None:
+            start = max(n_floor, math.floor(0.9 * stepped.total))
+            frac = (stepped.extraction + (problem.feed_phase == "organic")) / max(stepped.total, 1)
+        else:
+            start, frac = 2 * n_floor, frac_guess
+        found = _fewest_stages(ev, organic, scrub, limit, n_floor, start, frac, max_stages)
+        if found is None:
+            failures.append(f"S = {organic:.6g}")
+            continue
+        n_total, probe = found
+        n, m = _sections(problem.feed_phase, n_total, probe.feed_stage)
+        frac_guess = probe.feed_stage / n_total
+        points.append(TradeoffPoint(organic, scrub, n, m, probe.feed_stage, objective(organic, n_total)))
+    if not points:
+        raise InfeasibleError(
+            f"no design of the cut {cascade.cut} meets the targets within {max_stages} stages at organic "
+            f"flows up to {flow_ladder[-1]:g}·S_min = {s_min * flow_ladder[-1]:.6g} mol/h "
+            f"(S_min = {s_min:.6g}, Fenske minimum {n_min:.1f} stages); allow more stages or relax the "
+            "targets"
+        )
+
+    # --- the optimum, verified by simulation
+    candidates = sorted(points, key=lambda p: (p.objective, p.total))
+    last_problem = ""
+    best = candidates[0]
+    for attempt in range(4):
+        vspec = load_spec(
+            _verify_spec(
+                cascade,
+                best.extraction,
+                best.scrub,
+                best.feed_stage,
+                best.organic_ree_flow,
+                best.scrub_ree_flow,
+            )
+        )
+        result = simulate(vspec)  # raises ConvergenceError if the verifying solve does not converge
+        if not result.converged:
+            raise ConvergenceError(
+                "the verifying simulation of the chosen design did not converge",
+                residual=getattr(result, "residual", None),
+                iterations=result.iterations,
+            )
+        outlets = result.to_dict()["outlets"]
+        perf = outlet_performance(problem, outlets["raffinate"]["flow"], outlets["loaded_organic"]["flow"])
+        missed = unmet_targets(problem, perf)
+        if not missed:
+            return DesignResult(
+                cut=str(cascade.cut),
+                stages_extraction=best.extraction,
+                stages_scrub=best.scrub,
+                feed_stage=best.feed_stage,
+                organic_ree_flow=best.organic_ree_flow,
+                scrub_ree_flow=best.scrub_ree_flow,
+                minimum_organic_ree_flow=s_min,
+                minimum_scrub_ree_flow=minimum.scrub_ree_flow,
+                stages_total_reflux=n_min,
+                tradeoff=tuple(sorted(points, key=lambda p: p.organic_ree_flow)),
+                verified=result,
+                spec=vspec,
+                objective=objective,
+                objective_value=best.objective,
+                performance=perf,
+                key_pair=(lk, hk),
+                beta_key=problem.beta_key,
+                extract_flow=extract,
+                controlling_section=opt.controlling_section,
+                estimates=estimates,
+                search={
+                    "solver_calls": ev.calls,
+                    "cascades_solved": ev.cases,
+                    "solver_seconds": ev.seconds,
+                    "seconds": time.perf_counter() - t_start,
+                    "flows_without_design": failures,
+                    "impurity_limit": impurity_max,
+                },
+            )
+        last_problem = "; ".join(missed)
+        if attempt == 3:
+            break
+        # a rounding miss: search again at this flow from one stage more, with the stage-wise solver
+        found = _fewest_stages(
+            ev,
+            best.organic_ree_flow,
+            best.scrub_ree_flow,
+            limit,
+            best.total + 1,
+            best.total + 1,
+            best.feed_stage / best.total,
+            max_stages,
+        )
+        if found is None:
+            break
+        n_total, probe = found
+        n, m = _sections(problem.feed_phase, n_total, probe.feed_stage)
+        best = TradeoffPoint(
+            best.organic_ree_flow,
+            best.scrub_ree_flow,
+            n,
+            m,
+            probe.feed_stage,
+            objective(best.organic_ree_flow, n_total),
+        )
+        points = [p for p in points if p.organic_ree_flow != best.organic_ree_flow] + [best]
+    raise InfeasibleError(
+        f"the best designs found for the cut {cascade.cut} did not meet the targets when simulated: "
+        f"{last_problem}"
+    )
