@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -86,3 +87,16 @@ def test_data_schema_is_json_schema_naming_the_fields() -> None:
     entry = schema["$defs"]["ValueEntry"]
     assert {"key", "value", "source", "kind"} <= set(entry["required"])
     assert "unit" in entry["properties"]
+
+
+def test_data_check_summarises_and_refuses_bad_folder(tmp_path: Path) -> None:
+    ok = _run("data", "check")
+    assert ok.exit_code == 0 and ok.output.startswith("ok: ")
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "values").mkdir()
+    (tmp_path / "values" / "mine.yaml").write_text(
+        "values:\n  - {key: x.m, value: 5, unit: t, source: nobody, kind: reported}\n"
+    )
+    bad = _run("data", "check", str(tmp_path))
+    assert bad.exit_code == 1
+    assert "mine.yaml: values[0].source: unknown source id 'nobody'" in bad.output

@@ -153,6 +153,27 @@ def list_command(prefix: str, data_path: str | None) -> None:
         click.echo(key)
 
 
+@data_group.command("check")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("--alone", is_flag=True, help="Check FOLDER on its own, without the package data.")
+def check_command(folder: str | None, alone: bool) -> None:
+    """Validate the package data (and FOLDER, a user data folder) and summarise it.
+
+    Any invalid entry stops with a one-line message naming the file and field (exit 1).
+    """
+    ds = load_dataset() if folder is None else load_dataset(folder, with_package_data=not alone)
+    uncited = sorted(set(ds.sources) - ds.cited_sources())
+    click.echo(
+        f"ok: {len(ds.entries())} values ({len(ds.keys()) - len(ds.compositions())} keys), "
+        f"{len(ds.composition_entries())} compositions, {len(ds.sources)} sources, "
+        f"{len(ds.conflicts())} conflicts"
+    )
+    if uncited:
+        click.echo(f"uncited sources ({len(uncited)}): {', '.join(uncited)}")
+    for url, ids in ds.duplicate_urls().items():
+        click.echo(f"same URL, several ids: {', '.join(ids)} ({url})")
+
+
 @data_group.command("schema")
 @click.argument("kind", type=click.Choice(["values", "sources"]))
 def schema_command(kind: str) -> None:
