@@ -12,12 +12,12 @@ from mine2magnet.data.sourced_value import SourcedValue
 DEFAULT_RELATIVE_TOLERANCE = 0.01
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=True)
 class Conflict:
     """A key whose entries disagree: ``values`` are all its entries, ``reason`` says which and by how much."""
 
     key: str
-    values: tuple[SourcedValue, ...]
+    values: list[SourcedValue]
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def find_conflict(
         distinct = sorted({str(e.value).strip() for e in entries})
         if len(distinct) > 1:
             reason = "sources name different values: " + " vs ".join(map(repr, distinct))
-            return Conflict(key, tuple(entries), reason)
+            return Conflict(key, list(entries), reason)
         return None
     unit = entries[0].unit
     spans = [interval(e, unit, rel_tol) for e in entries]
@@ -66,7 +66,7 @@ def find_conflict(
         return None
     note = f"no range stated -> ±{rel_tol:.0%}" if any(e.range is None for e in entries) else "stated ranges"
     reason = f"values disagree beyond their uncertainty ({note}): " + "; ".join(clashes)
-    return Conflict(key, tuple(entries), reason)
+    return Conflict(key, list(entries), reason)
 
 
 def _fmt(entry: SourcedValue, unit: str | None) -> str:
