@@ -151,3 +151,9 @@ def test_scenario_specs(spec, expected):
 def test_malformed_specs_are_refused(spec):
     with pytest.raises(InputError, match="SCENARIO\\+OVERRIDE"):
         run_module.parse_spec(spec)
+
+
+def test_compare_with_a_run_id_from_another_store_says_so(fake_api, tmp_path):
+    result = CliRunner().invoke(main, ["compare", "20261122T051502-3f9c2a1b", "--out", str(tmp_path), "-q"])
+    assert result.exit_code == 1
+    assert "results.duckdb: run_id: run 20261122T051502-3f9c2a1b is not a complete run" in result.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -171,9 +172,18 @@ def run_command(
     console.print(f"summary: {out / 'summary.json'}")
 
 
+RUN_ID = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{8}$")
+
+
 def _resolve(spec: str, store: ResultsStore, seed: int, progress: ProgressCallback) -> StoredRun:
     if store.has_run(spec):
         return store.get(spec)
+    if RUN_ID.match(spec):
+        raise InputError(
+            f"run {spec} is not a complete run in this store (pass the store that holds it with --store)",
+            file=str(store.path),
+            field="run_id",
+        )
     try:
         name, overrides = parse_spec(spec)
     except InputError as exc:
