@@ -78,6 +78,13 @@ def _loc(loc: Iterable[Any]) -> str:
     return out
 
 
+def _data_files(folder: Path) -> list[Path]:
+    """The YAML files of a folder (``*.yaml`` and ``*.yml``) in name order; none if the folder is missing."""
+    if not folder.is_dir():
+        return []
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")], key=lambda p: p.name)
+
+
 def _expect_mapping(raw: Any, label: str, keys: str) -> None:
     if not isinstance(raw, dict):
         raise InputError(f"expected a mapping with top-level {keys}, got a {type(raw).__name__}", file=label)
@@ -105,7 +112,7 @@ def _raise_validation(exc: ValidationError, label: str) -> None:
 
 def _load_sources(root: Path, into: dict[str, Source]) -> None:
     folder = root / "sources"
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+    for path in _data_files(folder):
         label = _label(root, path)
         raw = _read_yaml(path, label)
         if raw is None:
@@ -140,7 +147,7 @@ def _load_values(
     compositions: dict[str, list[SourcedComposition]],
 ) -> None:
     folder = root / "values"
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+    for path in _data_files(folder):
         label = _label(root, path)
         raw = _read_yaml(path, label)
         if raw is None:
