@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal, solve_tridiagonal
+from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal, solve_cascade_chains
 
 #: Convergence tolerance on the row-scaled stage residual (relative to each equation's throughput).
 TOLERANCE = 1e-12
@@ -85,10 +85,7 @@ def _bubble_point_start(
     a = np.empty_like(feed)
     for _ in range(sweeps):
         E = np.transpose(beta[:, None, :] * lam[:, :, None], (0, 2, 1))  # (B, C, N)
-        lower = -np.roll(E, 1, axis=-1)
-        a = np.maximum(
-            np.transpose(solve_tridiagonal(lower, 1.0 + E, -np.ones_like(E), rhs), (0, 2, 1)), tiny
-        )
+        a = np.maximum(np.transpose(solve_cascade_chains(E, rhs), (0, 2, 1)), tiny)
         total = a.sum(-1)
         if np.abs(total / A - 1.0).max() < tolerance:
             break

@@ -13,15 +13,20 @@ from typing import Any
 import numpy as np
 
 from mine2magnet.errors import ConvergenceError, InputError
+from mine2magnet.separation.distribution import EmpiricalPh, MassAction
 from mine2magnet.separation.linear_cascade import solve_linear_cascade
 from mine2magnet.separation.loaded_separation_factor import solve_lsf, stage_totals
 from mine2magnet.separation.result import CascadeResult
 from mine2magnet.separation.spec import (
     CascadeSpec,
     ConstantDistributionModel,
+    EmpiricalPhModel,
+    ExtractantParameters,
     LoadedSeparationFactorModel,
+    MassActionModel,
     load_spec,
 )
+from mine2magnet.separation.stagewise import StagewiseProblem, StagewiseSolution, solve_stagewise
 
 #: Every solve must close each component's mass balance to this relative error.
 MASS_BALANCE_TOLERANCE = 1e-9
@@ -48,9 +53,7 @@ def simulate(spec: CascadeSpec | Mapping[str, Any] | str | Path) -> CascadeResul
         return _simulate_lsf(spec, model)
     if isinstance(model, ConstantDistributionModel):
         return _simulate_constant(spec, model)
-    from mine2magnet.separation.stagewise import simulate_physical
-
-    return simulate_physical(spec)
+    return _simulate_physical(spec)
 
 
 def _sections(spec: CascadeSpec) -> tuple[str, ...]:
@@ -312,4 +315,270 @@ def _simulate_constant(spec: CascadeSpec, model: ConstantDistributionModel) -> C
         residual=0.0,
         model=model.type,
         inlet_metal=inlet if inlet.any() else None,
+    )
+
+
+# ------------------------------------------------------------------------------------------- physical models
+
+
+def _extractant_parameters(model: MassActionModel) -> ExtractantParameters:
+    """The explicit parameters, or a shipped parameter set looked up by name."""
+    if isinstance(model.extractant, ExtractantParameters):
+        return model.extractant
+    try:
+        from mine2magnet.separation.extractants import load_extractant  # B2's parameter sets
+    except ImportError:
+        raise InputError(
+            "no shipped extractant parameter sets are available; give the parameters explicitly",
+            field="model.extractant",
+        ) from None
+    try:
+        ext = load_extractant(model.extractant)
+    except (KeyError, ValueError, LookupError) as exc:
+        raise InputError(
+            f"unknown extractant {model.extractant!r} ({exc})", field="model.extractant"
+        ) from None
+    return ExtractantParameters(
+        name=str(getattr(ext, "name", model.extractant)),
+        log10_kex=dict(ext.log10_kex),
+        exponent=getattr(ext, "exponent", 3.0),
+        stoichiometry=getattr(ext, "stoichiometry", 3.0),
+        source=str(getattr(ext, "source", "")),
+    )
+
+
+def _per_component(value: dict[str, float] | float, comps: tuple[str, ...], field: str) -> np.ndarray:
+    if isinstance(value, dict):
+        missing = [c for c in comps if c not in value]
+        if missing:
+            raise InputError(f"missing component(s) {missing}", field=field)
+        return np.array([float(value[c]) for c in comps])
+    return np.full(len(comps), float(value))
+
+
+def _distribution_model(
+    spec: CascadeSpec, charge: np.ndarray
+) -> tuple[EmpiricalPh | MassAction, bool, float]:
+    """The distribution model, whether it has a proton balance, and its saponification base per L organic."""
+    comps = spec.components
+    model = spec.model
+    if isinstance(model, EmpiricalPhModel):
+        co = [model.coefficients[c] for c in comps]
+        nan = float("nan")
+        a = np.array([(k.a if k.a is not None else k.a0) if k.D is None else nan for k in co], dtype=float)
+        b = np.array([(k.b if k.b is not None else k.b0) if k.D is None else nan for k in co], dtype=float)
+        ext = model.extractant
+        capacity = None
+        vol = 1.0
+        free = False
+        if ext is not None:
+            vol = ext.volume_percent
+            free = ext.free and any(k.uses_dosage for k in co)
+            if free:
+                capacity = (ext.per_charge * charge, ext.concentration)
+        return (
+            EmpiricalPh(
+                a=np.nan_to_num(a),
+                b=np.nan_to_num(b),
+                a1=np.array([k.a1 for k in co]),
+                b1=np.array([k.b1 for k in co]),
+                constant=np.array([k.D if k.D is not None else np.inf for k in co], dtype=float),
+                volume_percent=vol,
+                free_dosage=free,
+                capacity=capacity,
+            ),
+            model.proton_balance,
+            0.0,
+        )
+    assert isinstance(model, MassActionModel)
+    par = _extractant_parameters(model)
+    kex = _per_component(par.log10_kex, comps, "model.extractant.log10_kex")
+    k = _per_component(par.exponent, comps, "model.extractant.exponent")
+    nu = _per_component(par.stoichiometry, comps, "model.extractant.stoichiometry")
+    T = model.concentration
+    base = model.saponification * 2.0 * T  # mol base per L organic (monomer basis: 2 per dimer)
+    return MassAction(kex * np.log(10.0), k, charge, T, (nu, T)), True, base
+
+
+def _acid(stream: object, field: str, required: bool) -> float:
+    h = stream.proton_concentration() if stream is not None else None  # type: ignore[attr-defined]
+    if h is None:
+        if required:
+            raise InputError("the proton balance needs the acidity: give pH or acid (mol/L H+)", field=field)
+        return 0.0
+    return float(h)
+
+
+def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
+    assert spec.stages is not None
+    comps = spec.components
+    C = len(comps)
+    n, m, p = spec.stages.extraction, spec.stages.scrub, spec.stages.strip
+    N = n + m
+    for sec in ("extraction", "scrub", "strip"):
+        if spec.efficiency.of(sec) != 1.0:
+            raise InputError(
+                f"Murphree efficiency is not implemented for the {spec.model.type} model (ideal stages only)",
+                field=f"efficiency.{sec}",
+            )
+    charge = np.array([spec.charge(c) for c in comps], dtype=float)
+    dmodel, proton, base_per_l = _distribution_model(spec, charge)
+    f = _feed_vector(spec)
+    Va, Vo, vorg, vscrub = _volume_profile(spec, N)
+    fs = spec.feed.stage - 1
+    feed_aq = np.zeros((N, C))
+    feed_org = np.zeros((N, C))
+    acid_in = np.zeros(N)
+    if spec.feed.phase == "aqueous":
+        feed_aq[fs] = f
+        acid_in[fs] += _acid(spec.feed, "feed.pH", True) * float(spec.feed.volume_flow or 0.0)
+    else:
+        feed_org[fs] = f
+    if vscrub > 0:
+        acid_in[-1] += _acid(spec.scrub, "scrub.pH", True) * vscrub
+    base_in = np.zeros(N)
+    base_in[0] = base_per_l * vorg
+    assert spec.organic is not None
+    org_in = np.array([spec.organic.concentration.get(c, 0.0) for c in comps]) * vorg
+    scrub_in = (
+        np.array([spec.scrub.concentration.get(c, 0.0) for c in comps]) * vscrub
+        if spec.scrub is not None
+        else np.zeros(C)
+    )
+    present = (f + org_in + scrub_in) > 0
+    main = _solve_present(
+        StagewiseProblem(
+            Va, Vo, vorg, feed_aq, feed_org, scrub_in, org_in, acid_in, base_in, charge, dmodel, proton
+        ),
+        present,
+    )
+    aq = Va[:, None] * main.c
+    org = Vo[:, None] * main.y
+    ph = -np.log10(main.h)
+    loading = 1.0 - main.phi if dmodel.capacity is not None else None
+    outlets = {"raffinate": aq[0].copy(), "loaded_organic": org[-1].copy()}
+    outlet_ph = {"raffinate": float(ph[0])}
+    terminal = ["raffinate", "loaded_organic"]
+    inlet = org_in + scrub_in
+    iterations, residual = main.iterations, main.residual
+    acid_total = float(acid_in.sum())
+    if p > 0:
+        strip = spec.strip
+        if strip is None or strip.volume_flow is None:
+            raise InputError(
+                "a strip section needs the strip liquor volume flow, L/h", field="strip.volume_flow"
+            )
+        vs = strip.volume_flow
+        strip_in = np.array([strip.concentration.get(c, 0.0) for c in comps]) * vs
+        s_acid = np.zeros(p)
+        s_acid[-1] = _acid(strip, "strip.pH", True) * vs
+        sp = StagewiseProblem(
+            np.full(p, vs),
+            np.full(p, Vo[-1]),
+            float(Vo[-1]),
+            np.zeros((p, C)),
+            np.zeros((p, C)),
+            strip_in,
+            org[-1].copy(),
+            s_acid,
+            np.zeros(p),
+            charge,
+            dmodel,
+            proton,
+        )
+        sol = _solve_present(sp, (org[-1] + strip_in) > 0)
+        s_aq = vs * sol.c
+        s_org = Vo[-1] * sol.y
+        aq = np.vstack([aq, s_aq])
+        org = np.vstack([org, s_org])
+        ph = np.concatenate([ph, -np.log10(sol.h)])
+        if loading is not None:
+            loading = np.concatenate([loading, 1.0 - sol.phi])
+        outlets["strip_liquor"] = s_aq[0].copy()
+        outlets["stripped_organic"] = s_org[-1].copy()
+        outlet_ph["strip_liquor"] = float(-np.log10(sol.h[0]))
+        terminal = ["raffinate", "strip_liquor", "stripped_organic"]
+        inlet = inlet + strip_in
+        iterations += sol.iterations
+        residual = max(residual, sol.residual)
+        acid_total += float(s_acid.sum())
+    mbe = _check_balance(f + inlet, [outlets[t] for t in terminal])
+    if mbe > MASS_BALANCE_TOLERANCE or main.proton_balance_error > MASS_BALANCE_TOLERANCE:
+        raise ConvergenceError(
+            f"balance not closed (metal {mbe:.2e}, protons {main.proton_balance_error:.2e})", residual=mbe
+        )
+    released = float((charge * (org[N - 1] - org_in - feed_org.sum(0))).sum())
+    reagents = {
+        "acid_mol_h": acid_total,
+        "base_mol_h": float(base_in.sum()),
+        "protons_released_mol_h": released,
+    }
+    return CascadeResult(
+        components=comps,
+        sections=_sections(spec),
+        aqueous=aq,
+        organic=org,
+        feed=f,
+        outlets=outlets,
+        terminal_outlets=tuple(terminal),
+        converged=True,
+        iterations=iterations,
+        mass_balance_error=max(mbe, main.proton_balance_error),
+        residual=residual,
+        model=spec.model.type,
+        pH=ph if proton or acid_total > 0 else None,
+        loading=loading,
+        outlet_pH=outlet_ph,
+        reagents=reagents,
+        inlet_metal=inlet if inlet.any() else None,
+    )
+
+
+def _solve_present(pb: StagewiseProblem, present: np.ndarray) -> StagewiseSolution:
+    """Solve with only the components that are present (absent ones are exactly zero everywhere)."""
+    if present.all():
+        return solve_stagewise(pb)
+    if not present.any():
+        raise InputError("no metal enters this section", field="feed")
+    model = pb.model
+    sel = present
+    if isinstance(model, EmpiricalPh):
+        cap = (model.capacity[0][sel], model.capacity[1]) if model.capacity is not None else None
+        sub_model: EmpiricalPh | MassAction = EmpiricalPh(
+            model.a[sel],
+            model.b[sel],
+            model.a1[sel],
+            model.b1[sel],
+            model.constant[sel],
+            model.volume_percent,
+            model.free_dosage,
+            cap,
+        )
+    else:
+        cap = (model.capacity[0][sel], model.capacity[1]) if model.capacity is not None else None
+        sub_model = MassAction(
+            model.ln_kex[sel], model.exponent[sel], model.charge[sel], model.total_dimer, cap
+        )
+    sub = StagewiseProblem(
+        pb.Va,
+        pb.Vo,
+        pb.vo_in,
+        pb.feed_aq[:, sel],
+        pb.feed_org[:, sel],
+        pb.aq_inlet[sel],
+        pb.org_inlet[sel],
+        pb.acid_in,
+        pb.base_in,
+        pb.charge[sel],
+        sub_model,
+        pb.proton_balance,
+    )
+    sol = solve_stagewise(sub)
+    N, C = pb.feed_aq.shape
+    c = np.zeros((N, C))
+    y = np.zeros((N, C))
+    c[:, sel] = sol.c
+    y[:, sel] = sol.y
+    return StagewiseSolution(
+        c, y, sol.h, sol.phi, sol.iterations, sol.residual, sol.mass_balance_error, sol.proton_balance_error
     )

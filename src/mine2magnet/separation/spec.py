@@ -67,23 +67,32 @@ class LoadedSeparationFactorModel(_Strict):
 
 
 class PhCoefficients(_Strict):
-    """log10 D = a*pH + b, or PrOMMiS's DEHPA form log10 D = (a0 + a1*dos)*pH + b0 + b1*log10(dos)."""
+    """log10 D = a*pH + b; PrOMMiS's DEHPA form log10 D = (a0 + a1*dos)*pH + b0 + b1*log10(dos); or a D.
+
+    The constant form is what PrOMMiS uses for impurities (Al, Ca, Fe, Sc).
+    """
 
     a: float | None = None
     b: float | None = None
     a0: float | None = None
-    a1: float | None = None
+    a1: float = 0.0
     b0: float | None = None
-    b1: float | None = None
+    b1: float = 0.0
+    D: NonNegativeFloat | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> PhCoefficients:
-        simple = self.a is not None and self.b is not None
-        dosage = self.a0 is not None and self.b0 is not None
-        if simple == dosage:
-            raise ValueError("give either {a, b} (log10 D = a*pH + b) or {a0, a1, b0, b1} (dosage form)")
-        if simple and any(v is not None for v in (self.a0, self.a1, self.b0, self.b1)):
-            raise ValueError("mixes {a, b} with dosage-form coefficients")
+        simple = self.a is not None or self.b is not None
+        dosage = self.a0 is not None or self.b0 is not None
+        const = self.D is not None
+        if simple + dosage + const != 1:
+            raise ValueError("give exactly one of {a, b}, {a0, a1, b0, b1} (dosage form) or {D} (constant)")
+        if simple and (self.a is None or self.b is None):
+            raise ValueError("the form log10 D = a*pH + b needs both a and b")
+        if dosage and (self.a0 is None or self.b0 is None):
+            raise ValueError("the dosage form needs a0 and b0 (a1, b1 default to 0)")
+        if (simple or const) and (self.a1 != 0.0 or self.b1 != 0.0):
+            raise ValueError("a1/b1 belong to the dosage form (a0, a1, b0, b1)")
         return self
 
     @property

@@ -1,0 +1,397 @@
+"""The physical cascade solver: concentrations, proton balance and free extractant, stage by stage.
+
+Models ``empirical-ph`` and ``mass-action`` (see :mod:`mine2magnet.separation.distribution`). Per stage k the
+unknowns are ln c_ik (aqueous metal, mol/L), ln [H+]_k (with the proton balance) and ln phi_k (the free
+extractant fraction, when D depends on it). With Va_k, Vo_k the aqueous/organic volume flows leaving stage k
+(L/h) and y_ik = D_ik c_ik:
+
+    metal i:   Va_k c_ik + Vo_k y_ik - Va_{k+1} c_i,k+1 - Vo_{k-1} y_i,k-1 = feed_ik
+    protons:   Va_k h_k - Va_{k+1} h_k+1 - acid_k + base_k = sum_i z_i T_ik,
+               T_ik = Vo_k y_ik - Vo_{k-1} y_i,k-1 - organic feed_ik  (net metal extracted in stage k)
+    extractant: phi_k + sum_i nu_i y_ik / T - 1 = 0
+
+(each ion of charge z extracted releases z H+; a saponified organic brings its base into stage 1, where it
+neutralises acid). Adding z_i times the metal balances to the proton balance gives the conservation of the
+aqueous anions (chloride, nitrate: they do not extract), so the proton balance is equivalent to
+electroneutrality of each outgoing aqueous phase with a known anion profile:
+
+    h_k = Q_k - sum_i z_i c_ik,   Va_k Q_k = sum_{j>=k} (acid_j - base_j + sum_i z_i aqueous feed_ij) + inlet
+
+The solver eliminates [H+] this way and runs Newton on ln c (and ln phi) only, with the exact
+block-tridiagonal Jacobian (the [H+] coupling makes its blocks dense) and rows scaled by each equation's
+throughput. Steps that raise a concentration are taken in log space (orders of magnitude at once), steps that
+lower one as in linear space (never through zero); they are backtracked on the scaled residual norm and on
+[H+] > 0. Stepping ln[H+] itself fails on the stiff cases (a small pH change moves the raffinate by orders
+of magnitude); stepping the metal profile, with [H+] following locally, does not. The start comes from
+relaxation sweeps (see ``_start``); pseudo-transient continuation is the fallback when Newton stalls.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mine2magnet.errors import ConvergenceError, InputError
+from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal, solve_cascade_chains
+from mine2magnet.separation.distribution import EmpiricalPh, MassAction
+
+TOLERANCE = 1e-11
+NEWTON_ITERATIONS = 60
+MAX_LOG_STEP = 2.0
+PTC_MAX_STEP = 20.0
+PTC_ITERATIONS = 400
+START_SWEEPS = 60
+#: Stage throughputs below this fraction of the total metal flow are nil: they are not resolved relatively
+#: (far below any assay) and do not count towards convergence.
+NEGLIGIBLE = 1e-30
+#: Lower bound of ln c (mol/L): keeps 60-stage cascades with D ~ 1e4 from underflowing double precision.
+LN_C_MIN = math.log(1e-290)
+
+
+@dataclass(frozen=True)
+class StagewiseProblem:
+    """One cascade section chain (stages 1..N) with fixed volume flows. Flows mol/h, volumes L/h."""
+
+    Va: np.ndarray  # (N,) aqueous volume flow leaving each stage
+    Vo: np.ndarray  # (N,) organic volume flow leaving each stage
+    vo_in: float  # organic inlet volume flow (into stage 1)
+    feed_aq: np.ndarray  # (N, C)
+    feed_org: np.ndarray  # (N, C)
+    aq_inlet: np.ndarray  # (C,) metal entering stage N with the aqueous inlet
+    org_inlet: np.ndarray  # (C,) metal entering stage 1 with the organic inlet
+    acid_in: np.ndarray  # (N,) H+ entering with aqueous streams
+    base_in: np.ndarray  # (N,) base entering (saponified organic, stage 1)
+    charge: np.ndarray  # (C,)
+    model: EmpiricalPh | MassAction
+    proton_balance: bool = True
+
+
+@dataclass(frozen=True)
+class StagewiseSolution:
+    c: np.ndarray  # (N, C) aqueous mol/L
+    y: np.ndarray  # (N, C) organic mol/L
+    h: np.ndarray  # (N,) mol/L
+    phi: np.ndarray  # (N,)
+    iterations: int
+    residual: float
+    mass_balance_error: float
+    proton_balance_error: float
+
+
+class _System:
+    """Residual and Jacobian of a StagewiseProblem in the unknowns ln c (N, C) and ln phi (N,)."""
+
+    def __init__(self, pb: StagewiseProblem) -> None:
+        self.pb = pb
+        self.N, self.C = pb.feed_aq.shape
+        self.neutral = pb.proton_balance
+        self.cap = pb.model.capacity
+        self.P = self.C + int(self.cap is not None)
+        self.iw = self.C if self.cap is not None else None
+        self.feed = pb.feed_aq + pb.feed_org
+        z = pb.charge
+        # anion equivalents per L of the aqueous leaving each stage (fixed by the inlets)
+        inflow = pb.acid_in - pb.base_in + (pb.feed_aq * z).sum(1)
+        inflow[-1] += float((pb.aq_inlet * z).sum())
+        self.Q = np.cumsum(inflow[::-1])[::-1] / pb.Va
+        # [H+] from mixing the acid inlets alone (used without a proton balance, and for the start)
+        self.h_mix = np.maximum(np.cumsum(pb.acid_in[::-1])[::-1] / pb.Va, 1e-14)
+        total = self.feed.sum() + pb.aq_inlet.sum() + pb.org_inlet.sum()
+        # metal rows whose throughput is below this (mol/h) are physically nil (see NEGLIGIBLE)
+        self.floor = NEGLIGIBLE * float(total)
+
+    def hydrogen(self, c: np.ndarray) -> np.ndarray:
+        """[H+] per stage, mol/L (electroneutrality with the proton balance, else the mixed inlet acidity)."""
+        if self.neutral:
+            return self.Q - c @ self.pb.charge
+        return self.h_mix
+
+    def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c = np.exp(x[:, : self.C])
+        h = self.hydrogen(c)
+        ln_phi = x[:, self.iw] if self.iw is not None else np.zeros(self.N)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return c, np.log(h), ln_phi
+
+    def evaluate(self, x: np.ndarray, jacobian: bool = True):
+        """Unscaled residual (N, P), row scales (N, P), Jacobian blocks; residual inf where [H+] <= 0."""
+        pb, N, C, P = self.pb, self.N, self.C, self.P
+        c, ln_h, ln_phi = self.split(x)
+        if not np.isfinite(ln_h).all():
+            return np.full((N, P), np.inf), np.ones((N, P)), None
+        lnd, dh, dphi = pb.model.log_d(ln_h, ln_phi)
+        y = np.exp(lnd) * c
+        Va, Vo = pb.Va[:, None], pb.Vo[:, None]
+        aq = Va * c
+        og = Vo * y
+        og_prev = np.vstack([pb.org_inlet[None], og[:-1]])
+        aq_next = np.vstack([aq[1:], pb.aq_inlet[None]])
+        r = np.empty((N, P))
+        s = np.empty((N, P))
+        r[:, :C] = aq + og - aq_next - og_prev - self.feed
+        s[:, :C] = aq + og + aq_next + og_prev + self.feed
+        if self.cap is not None:
+            nu, T = self.cap
+            r[:, C] = np.exp(ln_phi) + (nu * y).sum(1) / T - 1.0
+            s[:, C] = 1.0
+        if not jacobian:
+            return r, s, None
+        eye = np.eye(C)
+        if self.neutral:
+            h = np.exp(ln_h)
+            # d ln D_i / d ln c_j through [H+] = Q - sum z c
+            G = dh[:, :, None] * (-(pb.charge * c) / h[:, None])[:, None, :]
+            dog = og[:, :, None] * (eye + G)
+        else:
+            G = None
+            dog = og[:, :, None] * eye
+        diag = np.zeros((N, P, P))
+        lower = np.zeros((N, P, P))
+        upper = np.zeros((N, P, P))
+        ic = np.arange(C)
+        diag[:, :C, :C] = dog
+        diag[:, ic, ic] += aq
+        lower[1:, :C, :C] = -dog[:-1]
+        upper[:-1, ic, ic] = -aq[1:]
+        if self.cap is not None:
+            nu, T = self.cap
+            og_dphi = og * dphi
+            diag[:, ic, C] = og_dphi
+            lower[1:, ic, C] = -og_dphi[:-1]
+            ny = nu * y / T
+            diag[:, C, :C] = ny if G is None else ny + np.einsum("ni,nij->nj", ny, G)
+            diag[:, C, C] = np.exp(ln_phi) + (ny * dphi).sum(1)
+        return r, s, (lower, diag, upper)
+
+    def metal_at(self, ln_h: np.ndarray, ln_phi: np.ndarray) -> np.ndarray:
+        """Aqueous metal (N, C), mol/L, solving the metal balances exactly at a given [H+] and phi profile.
+
+        At fixed [H+] and phi every D is fixed, so the metal balances are a linear cascade per component
+        (an M-matrix: positive solution), one tridiagonal LAPACK call for all components.
+        """
+        pb = self.pb
+        lnd, _, _ = pb.model.log_d(ln_h, ln_phi)
+        E = (np.exp(np.minimum(lnd, 700.0)) * (pb.Vo / pb.Va)[:, None]).T  # (C, N) extraction factors
+        rhs = self.feed.T.copy()
+        rhs[:, -1] += pb.aq_inlet
+        rhs[:, 0] += pb.org_inlet
+        a = solve_cascade_chains(E, rhs).T
+        return np.maximum(a / pb.Va[:, None], math.exp(LN_C_MIN))
+
+
+def _log_step(d: np.ndarray) -> np.ndarray:
+    """Map a Newton direction in log variables to the step taken.
+
+    Increases are taken in log space (orders of magnitude at once); decreases as in linear space,
+    ln(1 + d), which is exact for equations linear in the unknown and never crosses zero (floored at e^-69).
+    Both agree to first order, so the quadratic convergence is kept.
+    """
+    return np.where(d >= 0.0, d, np.log(np.maximum(1.0 + d, 1e-30)))
+
+
+def _newton(system: _System, x: np.ndarray, max_iter: int) -> tuple[np.ndarray, bool, int, float]:
+    """Damped Newton; returns (x, converged, iterations, max weighted residual).
+
+    The Newton direction is exact (rows scaled by their throughput only for conditioning). Convergence and the
+    line search use weights 1/(throughput + nil level), fixed within an iteration, for which the Newton
+    direction is a descent direction.
+    """
+    floor = np.zeros(system.P)
+    floor[: system.C] = system.floor
+    g, s, jac = system.evaluate(x)
+    w = 1.0 / (s + floor)
+    res = float(np.abs(g * w).max())
+    for it in range(max_iter):
+        if res < TOLERANCE:
+            return x, True, it, res
+        if not np.isfinite(res) or jac is None:
+            return x, False, it, res
+        merit = float(np.sqrt(((g * w) ** 2).sum()))
+        inv = 1.0 / s[:, :, None]
+        try:
+            dx = solve_block_tridiagonal(
+                (jac[0] * inv)[None], (jac[1] * inv)[None], (jac[2] * inv)[None], -(g / s)[None]
+            )[0]
+        except ConvergenceError:
+            return x, False, it, res
+        if not np.isfinite(dx).all():
+            return x, False, it, res
+        significant = s > floor
+        rise = float(np.where(significant, dx, 0.0).max())
+        t = min(1.0, MAX_LOG_STEP / max(rise, 1e-300))
+        for _ in range(40):
+            trial = x + np.minimum(_log_step(t * dx), MAX_LOG_STEP)
+            trial[:, : system.C] = np.maximum(trial[:, : system.C], LN_C_MIN)
+            g2, _, _ = system.evaluate(trial, jacobian=False)
+            m2 = float(np.sqrt(((g2 * w) ** 2).sum()))
+            if np.isfinite(m2) and m2 <= merit * (1.0 - 1e-4 * t):
+                break
+            t *= 0.5
+        else:
+            return x, False, it, res
+        x = trial
+        g, s, jac = system.evaluate(x)
+        w = 1.0 / (s + floor)
+        res = float(np.abs(g * w).max())
+    return x, res < TOLERANCE, max_iter, res
+
+
+def _pseudo_transient(
+    system: _System, x: np.ndarray, max_iter: int, dt: float = 0.5
+) -> tuple[np.ndarray, bool, int, float]:
+    """Pseudo-transient continuation: implicit-Euler steps of the stage dynamics towards steady state.
+
+    Each step solves (J + I/dt) dx = -r in the throughput-scaled rows (every row a stage inventory relaxing
+    on the same time scale); dt grows as the residual falls (switched evolution relaxation) and shrinks when a
+    step fails, so the iteration turns into Newton's method near the solution. Globally robust where a line
+    search on Newton's direction stalls (the stiff proton-coupled cascades).
+    """
+    floor = np.zeros(system.P)
+    floor[: system.C] = system.floor
+    g, s, jac = system.evaluate(x)
+    res = float(np.abs(g / (s + floor)).max())
+    norm = float(np.sqrt(((g / (s + floor)) ** 2).sum()))
+    eye = np.eye(system.P)
+    for it in range(max_iter):
+        if res < TOLERANCE:
+            return x, True, it, res
+        if jac is None or not np.isfinite(res):
+            return x, False, it, res
+        inv = 1.0 / s[:, :, None]
+        for _ in range(30):
+            try:
+                dx = solve_block_tridiagonal(
+                    (jac[0] * inv)[None],
+                    (jac[1] * inv + eye / dt)[None],
+                    (jac[2] * inv)[None],
+                    -(g / s)[None],
+                )[0]
+            except ConvergenceError:
+                dx = np.full_like(x, np.nan)
+            trial = x + np.minimum(_log_step(dx), PTC_MAX_STEP)
+            trial[:, : system.C] = np.maximum(trial[:, : system.C], LN_C_MIN)
+            g2, s2, jac2 = system.evaluate(trial) if np.isfinite(dx).all() else (None, None, None)
+            if g2 is not None and jac2 is not None:
+                norm2 = float(np.sqrt(((g2 / (s2 + floor)) ** 2).sum()))
+                if np.isfinite(norm2) and norm2 < 10.0 * norm:
+                    break
+            dt *= 0.25
+        else:
+            return x, False, it, res
+        dt = min(dt * max(0.5, min(norm / max(norm2, 1e-300), 10.0)), 1e12)
+        x, g, s, jac, norm = trial, g2, s2, jac2, norm2
+        res = float(np.abs(g / (s + floor)).max())
+    return x, res < TOLERANCE, max_iter, res
+
+
+def _local_free_extractant(system: _System, c: np.ndarray, ln_h: np.ndarray) -> np.ndarray:
+    """ln phi per stage solving phi + sum_i nu_i D_i(phi) c_i / T = 1 at given aqueous c and [H+].
+
+    The left side increases with phi (D never falls as free extractant rises), is -1 at phi = 0 and >= 0 at
+    phi = 1, so safeguarded Newton on phi (bisection bracket [0, 1]) converges for every stage at once.
+    """
+    nu, T = system.cap  # type: ignore[misc]
+    N = system.N
+    lo = np.zeros(N)
+    hi = np.ones(N)
+    phi = np.ones(N)
+    for _ in range(60):
+        lnd, _, dphi = system.pb.model.log_d(ln_h, np.log(phi))
+        load = nu * np.exp(np.minimum(lnd, 700.0)) * c / T  # (N, C)
+        f = phi + load.sum(1) - 1.0
+        hi = np.where(f > 0, phi, hi)
+        lo = np.where(f <= 0, phi, lo)
+        df = 1.0 + (load * dphi).sum(1) / phi
+        step = phi - f / df
+        inside = (step > lo) & (step < hi)
+        new = np.where(inside, step, 0.5 * (lo + hi))
+        if np.abs(new - phi).max() < 1e-12:
+            phi = new
+            break
+        phi = new
+    return np.log(np.maximum(phi, 1e-300))
+
+
+def _start(system: _System, sweeps: int = START_SWEEPS, tolerance: float = 1e-3) -> np.ndarray:
+    """Cold start by relaxation sweeps on the [H+] and phi profiles, the metal solved exactly at each sweep.
+
+    Start at the most acidic profile possible (all metal extracted, [H+] = Q) and all extractant free. Each
+    sweep solves the linear metal cascade at the current profile, then moves ln[H+] towards the
+    electroneutral value ln(Q - sum z c) with a per-stage relaxation factor that halves whenever a stage
+    overshoots (the plain fixed point oscillates on stiff cases) and grows otherwise, and sets phi to the
+    local free-extractant balance of each stage. A few tens of sweeps of one tridiagonal solve each bring
+    Newton within its quadratic range; pseudo-transient continuation takes over where they do not.
+    """
+    pb, N, C = system.pb, system.N, system.C
+    ln_h = np.log(system.Q) if system.neutral else np.log(system.h_mix)
+    ln_phi = np.zeros(N)
+    omega_h = np.full(N, 1.0)
+    last_h = np.zeros(N)
+    c = system.metal_at(ln_h, ln_phi)
+    for _ in range(sweeps):
+        moved = 0.0
+        if system.neutral:
+            free_acid = system.Q - c @ pb.charge
+            target = np.log(np.maximum(free_acid, 1e-3 * system.Q))
+            d = np.clip(target - ln_h, -3.0, 3.0)
+            flip = d * last_h < 0
+            omega_h = np.where(flip, 0.5 * omega_h, np.minimum(1.0, 1.5 * omega_h))
+            ln_h = np.minimum(ln_h + omega_h * d, np.log(system.Q))
+            last_h = d
+            moved = float(np.abs(d).max())
+        if system.cap is not None:
+            new_phi = _local_free_extractant(system, c, ln_h)
+            moved = max(moved, float(np.abs(new_phi - ln_phi).max()))
+            ln_phi = new_phi
+        c = system.metal_at(ln_h, ln_phi)
+        if moved < tolerance:
+            break
+    if system.neutral:  # keep the start electroneutral with room to spare
+        charge = c @ pb.charge
+        c = c * np.minimum(1.0, 0.99 * system.Q / np.maximum(charge, 1e-300))[:, None]
+        c = np.maximum(c, math.exp(LN_C_MIN))
+    x = np.zeros((N, system.P))
+    x[:, :C] = np.log(c)
+    if system.iw is not None:
+        x[:, system.iw] = ln_phi
+    return x
+
+
+def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
+    """Solve one chain of stages from a cold start.
+
+    Raises:
+        InputError: if the inlets bring less acid than base (no electroneutral aqueous phase exists).
+        ConvergenceError: with the residual, if Newton fails.
+    """
+    system = _System(pb)
+    if system.neutral and (system.Q <= 0).any():
+        raise InputError(
+            "the saponified organic brings more base than the aqueous streams bring acid and metal: "
+            "no aqueous phase can leave stage 1; lower the saponification or add acid",
+            field="model.saponification",
+        )
+    x0 = _start(system)
+    x, ok, iterations, res = _newton(system, x0, NEWTON_ITERATIONS)
+    if not ok:
+        x, ok, it, res = _pseudo_transient(system, x0, PTC_ITERATIONS)
+        iterations += it
+    if not ok:
+        raise ConvergenceError("stage-wise solve did not converge", residual=res, iterations=iterations)
+    c, ln_h, ln_phi = system.split(x)
+    lnd, _, _ = pb.model.log_d(ln_h, ln_phi)
+    y = np.exp(lnd) * c
+    metal_in = system.feed.sum(0) + pb.aq_inlet + pb.org_inlet
+    metal_out = pb.Va[0] * c[0] + pb.Vo[-1] * y[-1]
+    mbe = float(np.abs(metal_in - metal_out).sum() / metal_in.sum())
+    h = np.exp(ln_h)
+    if system.neutral:
+        extracted = (pb.charge * (pb.Vo[-1] * y[-1] - pb.org_inlet - pb.feed_org.sum(0))).sum()
+        h_in = pb.acid_in.sum() - pb.base_in.sum() + extracted
+        scale = pb.acid_in.sum() + pb.base_in.sum() + abs(extracted)
+        pbe = float(abs(h_in - pb.Va[0] * h[0]) / max(scale, 1e-300))
+    else:
+        pbe = 0.0
+    return StagewiseSolution(c, y, h, np.exp(ln_phi), iterations, res, mbe, pbe)
