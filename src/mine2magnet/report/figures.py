@@ -82,6 +82,14 @@ def _types(view: RunView) -> dict[str, str]:
     return {str(f): str(t or "") for f, t in zip(facilities["facility"], facilities["type"], strict=True)}
 
 
+def _countries(view: RunView) -> dict[str, str]:
+    facilities = view.table("facilities")
+    return {
+        str(f): "" if c is None or c != c else str(c)
+        for f, c in zip(facilities["facility"], facilities["country"], strict=True)
+    }
+
+
 def sankey_figure(view: RunView, year: int) -> Figure | None:
     """Material flows (t REO, all elements) between facilities in ``year``; ``None`` if the year has none."""
     flows = view.table("flows")
@@ -93,6 +101,7 @@ def sankey_figure(view: RunView, year: int) -> Figure | None:
     if links.empty:
         return None
     types = _types(view)
+    countries = _countries(view)
     names = sorted(
         set(links["source"]) | set(links["target"]),
         key=lambda n: (stage_rank(types.get(n, "market" if n in set(links["target"]) else "")), n),
@@ -109,8 +118,15 @@ def sankey_figure(view: RunView, year: int) -> Figure | None:
             "label": names,
             "pad": 14,
             "thickness": 16,
-            "customdata": [types.get(n, "") or "outside the chain" for n in names],
-            "hovertemplate": "%{label} (%{customdata})<br>%{value:,.0f} t REO<extra></extra>",
+            "color": [
+                "#2b6cb0" if view.focus_country and countries.get(n) == view.focus_country else "#8a939c"
+                for n in names
+            ],
+            "customdata": [
+                [types.get(n, "") or "outside the chain", countries.get(n, "") or "—"] for n in names
+            ],
+            "hovertemplate": "%{label}<br>%{customdata[0]}, %{customdata[1]}<br>%{value:,.0f} t REO"
+            "<extra></extra>",
         },
         "link": {
             "source": [index[s] for s in links["source"]],
@@ -126,6 +142,9 @@ def sankey_figure(view: RunView, year: int) -> Figure | None:
         },
     }
     legend = " · ".join(f"<span style='color:{colour[c]}'>■</span> {c}" for c in commodities)
+    if view.focus_country:
+        legend += f"<br>nodes: <span style='color:#2b6cb0'>■</span> in {view.focus_country}, "
+        legend += "<span style='color:#8a939c'>■</span> elsewhere"
     layout = {
         "title": {"text": f"Rare-earth flows in {year} (t REO, all elements) — {legend}"},
         "height": max(420, 28 * len(names)),
