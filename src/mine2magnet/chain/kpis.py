@@ -10,7 +10,9 @@ KPIs (units in brackets):
 - ``domestic_value_added_usd`` [USD] value of the focus country's output minus the value of its inputs, by
   stage (``total`` too), with commodities at price-deck values; ``raw_export_value_usd`` [USD] what the
   country's mined output would fetch exported raw (as mixed carbonate); ``value_capture_ratio`` [-] total
-  domestic value added over the value of the country's mined rare earths as separated oxides;
+  domestic value added over the value of the country's mined rare earths as separated oxides (above 1 when
+  the country also refines imported feed); ``domestic_processing_share`` [fraction] of the country's
+  (formally) mined rare earths delivered to facilities in the country rather than exported raw;
 - ``feed_sufficiency`` [fraction] feed over feed capacity of each refinery (NdPr output over NdPr capacity
   when only that is given); ``feed_years_left`` [yr] accessible resource left in the mines linked upstream
   of the refinery divided by this year's feed; ``feed_years_at_capacity`` [yr] the same at full capacity;
@@ -116,6 +118,19 @@ def year_kpis(
     raw = float(np.dot(mined, [deck.value("mrec", e, year) for e in E]))
     sep = float(np.dot(mined, [deck.value("oxide", e, year) for e in E]))
     rows.append(_row(year, "raw_export_value_usd", "total", "", raw, "USD"))
+    home = np.zeros(n)  # the country's mined rare earths delivered to facilities in the country
+    for link in y.problem.links:
+        src = net.facilities.get(link.source)
+        if (
+            src is not None
+            and src.kind == "mines"
+            and src.country == focus
+            and country_of.get(link.target) == focus
+        ):
+            home += sol.flow[link.name]
+    share = float(home.sum() / mined.sum()) if mined.sum() > 1e-9 else math.nan
+    if not math.isnan(share):
+        rows.append(_row(year, "domestic_processing_share", "total", "", share, "fraction"))
     rows.append(
         _row(
             year,

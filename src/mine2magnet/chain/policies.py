@@ -57,11 +57,13 @@ class TechnologyRestriction:
     technology_origin: str
     country: str | None = None  # restrict only facilities in this country (None: everywhere)
     years: Window = field(default_factory=Window)
+    facility_types: tuple[str, ...] = ()  # e.g. ("refineries",) for separation technology; empty: all
 
     def forbids(self, f: Facility, year: int) -> bool:
         """True if facility `f` may not operate in `year`."""
         return (
             year in self.years
+            and (not self.facility_types or f.kind in self.facility_types)
             and f.technology_origin == self.technology_origin
             and (self.country is None or f.country == self.country)
             and not f.state_linked

@@ -116,6 +116,9 @@ class ChainResult:
                 "value_capture_ratio": {
                     y: _clean(v) for y, v in self.kpi_by_year("value_capture_ratio").items()
                 },
+                "domestic_processing_share": {
+                    y: _clean(v) for y, v in self.kpi_by_year("domestic_processing_share").items()
+                },
                 "feed_sufficiency": per_year_nested("feed_sufficiency", "facility"),
                 "feed_years_left": per_year_nested("feed_years_left", "facility"),
                 "feed_years_at_capacity": per_year_nested("feed_years_at_capacity", "facility"),

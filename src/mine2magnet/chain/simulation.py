@@ -263,15 +263,24 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
                 raise InputError(
                     f"market {f.name!r} is not open and has no demand", field=f"markets.{f.name}.demand"
                 )
-            if a["commodity"] == "magnet":
+            if a["commodity"] == "magnet":  # t magnet -> t REO equivalent by element
                 split = _vec(deck.magnet_bom, E) * _ope(E)
-            else:
+            elif a["demand_split"]:  # weights, normalised
                 split = _vec(a["demand_split"], E)
                 if split.sum() <= 0:
                     raise InputError(
                         f"market {f.name!r}: demand_split names none of the chain's elements",
                         field=f"markets.{f.name}.demand_split",
                     )
+                split = split / split.sum()
+            else:  # magnet rare earths in the proportions of the magnet bill of materials (oxide basis)
+                split = _vec(deck.magnet_bom, E) * _ope(E)
+                if split.sum() <= 0:
+                    raise InputError(
+                        f"market {f.name!r}: no demand_split and no magnet bill of materials",
+                        field=f"markets.{f.name}.demand_split",
+                    )
+                split = split / split.sum()
             demand = total * split
         pen_attr = a["unmet_penalty"]
         penalty = np.full(n, pen_attr) if math.isfinite(pen_attr) else 2.0 * value + 1000.0

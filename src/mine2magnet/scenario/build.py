@@ -293,7 +293,18 @@ def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -
                     )
                 )
             elif kind == "technology_restrictions":
-                out.append(TechnologyRestriction(spec.technology_origin, spec.country, years))
+                for t in spec.facility_types:
+                    if t not in FACILITY_TYPES:
+                        raise InputError(
+                            f"unknown facility type {t!r}; known: {', '.join(FACILITY_TYPES)}",
+                            file=prov.file,
+                            field=f"{where}.facility_types",
+                        )
+                out.append(
+                    TechnologyRestriction(
+                        spec.technology_origin, spec.country, years, tuple(spec.facility_types)
+                    )
+                )
             elif kind == "quotas":
                 out.append(
                     Quota(

@@ -93,7 +93,17 @@ class Provenance:
                 comp.kind,
                 comp.source,
                 None,
-                str(node.get("note") or getattr(comp, "note", "") or ""),
+                " ".join(
+                    part
+                    for part in (
+                        str(node.get("note") or getattr(comp, "note", "") or ""),
+                        "Per-element ranges: "
+                        + ", ".join(f"{e} {lo:.4g}-{hi:.4g}" for e, (lo, hi) in comp.ranges.items())
+                        if comp.ranges
+                        else "",
+                    )
+                    if part
+                ),
                 key,
             )
             return dict(comp.fractions)

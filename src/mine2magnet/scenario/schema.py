@@ -94,6 +94,7 @@ class TechnologyRestrictionSpec(_Strict):
     technology_origin: str
     country: str | None = None
     years: list[int] | None = None
+    facility_types: list[str] = Field(default_factory=list)
 
 
 class QuotaSpec(_Strict):
