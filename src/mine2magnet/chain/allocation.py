@@ -154,6 +154,7 @@ def _ports(problem: YearProblem) -> list[tuple[str, str, str]]:
 def solve_year(problem: YearProblem) -> YearSolution:
     """Build and solve the year's LP with linopy + HiGHS; raise ConvergenceError unless optimal."""
     import linopy
+    from linopy.constraints import Constraint
 
     E = problem.elements
     ne = len(E)
@@ -365,25 +366,32 @@ def solve_year(problem: YearProblem) -> YearSolution:
     x = m.add_variables(lower=lb, upper=ub, coords=[pd.RangeIndex(n_var, name="var")], name="x")
     labels = np.asarray(x.labels.values)
 
-    def expression(sub: sp.csr_matrix) -> linopy.LinearExpression:
+    def constraint(sub: sp.csr_matrix, sign: str, rhs: np.ndarray, name: str) -> None:
+        """Rows of `sub` (over the flat variable vector) as one block of linopy constraints."""
         width = max(int(np.diff(sub.indptr).max(initial=0)), 1)
         coeffs = np.zeros((sub.shape[0], width))
         var = np.full((sub.shape[0], width), -1, dtype=np.int64)
-        for r in range(sub.shape[0]):
-            a, b = sub.indptr[r], sub.indptr[r + 1]
-            coeffs[r, : b - a] = sub.data[a:b]
-            var[r, : b - a] = labels[sub.indices[a:b]]
-        data = xr.Dataset({"coeffs": (("row", "_term"), coeffs), "vars": (("row", "_term"), var)})
-        return linopy.LinearExpression(data, m)
+        counts = np.diff(sub.indptr)
+        pos = np.arange(sub.nnz) - np.repeat(sub.indptr[:-1], counts)
+        row = np.repeat(np.arange(sub.shape[0]), counts)
+        coeffs[row, pos] = sub.data
+        var[row, pos] = labels[sub.indices]
+        dim = f"{name}_row"
+        data = xr.Dataset(
+            {
+                "coeffs": ((dim, "_term"), coeffs),
+                "vars": ((dim, "_term"), var),
+                "sign": ((dim,), np.full(sub.shape[0], sign)),
+                "rhs": ((dim,), np.asarray(rhs, dtype=float)),
+            },
+            coords={dim: np.arange(sub.shape[0])},
+        )
+        m.add_constraints(Constraint(data, m, name, skip_broadcast=True), name=name)
 
     if n_eq:
-        m.add_constraints(
-            expression(Amat[:n_eq]), "=", xr.DataArray(np.concatenate(rhs_eq), dims="row"), name="balance"
-        )
+        constraint(Amat[:n_eq], "=", np.concatenate(rhs_eq), "balance")
     if n_row > n_eq:
-        m.add_constraints(
-            expression(Amat[n_eq:n_row]), "<=", xr.DataArray(np.array(rhs_le), dims="row"), name="capacity"
-        )
+        constraint(Amat[n_eq:n_row], "<=", np.array(rhs_le), "capacity")
     nz = np.nonzero(cost)[0]
     obj = linopy.LinearExpression(
         xr.Dataset({"coeffs": (("_term",), cost[nz]), "vars": (("_term",), labels[nz])}), m
