@@ -166,10 +166,11 @@ def run_command(
     shown = year if year is not None else max(view.years)
     console.print(f"[bold]{view.label}[/bold] — run {stored.run_id} ({min(view.years)}–{max(view.years)})")
     for item in headlines(view, shown):
-        console.print(f"  [bold]{item.title}[/bold] ({shown}): {item.number}")
-    console.print(f"report:  {report}")
-    console.print(f"store:   {store.path} (run {stored.run_id})")
-    console.print(f"summary: {out / 'summary.json'}")
+        console.print(f"  [bold]{item.title}[/bold] ({shown}): {item.number}", soft_wrap=True)
+    # plain echo: paths must never be wrapped by the terminal renderer
+    click.echo(f"report:  {report}")
+    click.echo(f"store:   {store.path} (run {stored.run_id})")
+    click.echo(f"summary: {out / 'summary.json'}")
 
 
 RUN_ID = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{8}$")
@@ -267,8 +268,8 @@ def compare_command(
         name = rec["kpi"] if rec["subject"] == "total" else f"{rec['kpi']} · {rec['subject']}"
         grid.add_row(name, *(_cell(rec[v.label], rec["unit"]) for v in views))
     console.print(grid)
-    console.print(f"report: {report}")
-    console.print(f"store:  {store.path}")
+    click.echo(f"report: {report}")
+    click.echo(f"store:  {store.path}")
 
 
 @click.command("scenarios")
