@@ -65,7 +65,7 @@ def _value_added(view: RunView, year: int) -> Headline | None:
         sentence += f"; {format_value(*cumulative)} over {_span(view)}"
     sentence += "."
     raw = _total(view, "raw_export_value_usd", year)
-    if raw is not None:
+    if raw is not None and raw[0] > 0:
         sentence += f" Exporting the same year's mined rare earths raw would fetch {format_value(*raw)}."
     capture = _total(view, "value_capture_ratio", year)
     if capture is not None:
