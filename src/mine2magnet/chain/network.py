@@ -130,7 +130,9 @@ def inputs_of(f: Facility) -> tuple[str, ...]:
     return ()
 
 
-def outputs_of(f: Facility, refinery_outputs: Sequence[str] = ("oxide", "mixed_oxide")) -> tuple[str, ...]:
+def outputs_of(
+    f: Facility, refinery_outputs: Sequence[str] = ("oxide", "mixed_oxide", "metal")
+) -> tuple[str, ...]:
     """Commodities a facility sends out through trade links."""
     a = f.attrs
     if f.kind == "mines":

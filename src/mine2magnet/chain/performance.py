@@ -16,6 +16,8 @@ from mine2magnet.errors import InputError
 
 #: A product counts as a separated oxide when its purity is at least this (else it is a mixed product).
 SEPARATED_PURITY = 0.90
+#: ... and names at most this many elements (NdPr oxide is traded as a separated product; SEG is not).
+MAX_ELEMENTS_SEPARATED = 2
 
 
 @dataclass(frozen=True)
@@ -55,26 +57,57 @@ def _get(obj: Any, name: str) -> Any:
     return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
 
 
+def _commodity_of(product: Any) -> str | None:
+    """The chain commodity of a refinery product (None: not saleable, counted with the losses)."""
+    if isinstance(product, Mapping):
+        saleable, form = product.get("saleable", True), product.get("form", "oxide")
+        purity, named = float(product["purity"]), tuple(product.get("elements", ()))
+    else:
+        saleable, form = getattr(product, "saleable", True), getattr(product, "form", "oxide")
+        purity, named = float(product.purity), tuple(getattr(product, "elements", ()))
+    if not saleable:
+        return None
+    if form == "metal":
+        return "metal"
+    separated = purity >= SEPARATED_PURITY and len(named) <= MAX_ELEMENTS_SEPARATED
+    return "oxide" if separated else "mixed_oxide"
+
+
+def _residue_t_per_yr(residue: Any, result: Any) -> float:
+    if hasattr(residue, "wet_t_per_yr"):
+        return float(residue.wet_t_per_yr)
+    if isinstance(residue, Mapping) and residue.get("t_per_yr") is not None:
+        return float(residue["t_per_yr"])
+    per = residue["t_per_t_reo"] if isinstance(residue, Mapping) else residue.t_per_t_reo
+    return float(per) * float(getattr(result, "product_reo_t_per_yr", _get(result, "feed_reo_t_per_yr")))
+
+
+def _residue_bq(residue: Any) -> float:
+    if hasattr(residue, "activity_bq_per_g"):
+        return float(max(residue.activity_bq_per_g().values(), default=0.0))
+    return float(_get(residue, "bq_per_g") or 0.0)
+
+
 def performance_from_result(result: Any, *, flowsheet: str, feed: str) -> RefineryPerformance:
     """Condense a ``mine2magnet.process`` RefineryResult into a :class:`RefineryPerformance`.
 
-    Products with purity >= :data:`SEPARATED_PURITY` count as separated oxides, the others as mixed
-    products. Residues, reagents and opex are divided by the feed TREO rate.
+    Saleable products of purity >= :data:`SEPARATED_PURITY` naming at most :data:`MAX_ELEMENTS_SEPARATED`
+    elements (e.g. Nd, Pr, NdPr, Dy, Tb oxides) count as separated ``oxide``; other saleable products (SEG or
+    heavy rare-earth concentrates) as ``mixed_oxide``; metal products as ``metal``; unsaleable products with
+    the losses. Residues (wet t), reagents and opex are divided by the feed TREO rate.
     """
     feed_reo = float(_get(result, "feed_reo_t_per_yr"))
     if not feed_reo > 0.0:
         raise InputError(f"refinery {flowsheet!r} with feed {feed!r}: the flowsheet run has no feed REO")
     products = _get(result, "products")
-    kind = {
-        name: ("oxide" if float(_get(p, "purity")) >= SEPARATED_PURITY else "mixed_oxide")
-        for name, p in products.items()
-    }
-    yields: dict[str, dict[str, float]] = {"oxide": {}, "mixed_oxide": {}}
+    kind = {name: _commodity_of(p) for name, p in products.items()}
+    yields: dict[str, dict[str, float]] = {"oxide": {}, "mixed_oxide": {}, "metal": {}}
     for element, by_product in result.element_yield().items():
         for product, fraction in by_product.items():
-            if product not in kind:  # residues or losses reported alongside products
+            commodity = kind.get(product)
+            if commodity is None:  # residues, losses, unsaleable products
                 continue
-            y = yields[kind[product]]
+            y = yields[commodity]
             y[element] = y.get(element, 0.0) + float(fraction)
     residues = _get(result, "residues")
     costs = _get(result, "costs")
@@ -83,8 +116,8 @@ def performance_from_result(result: Any, *, flowsheet: str, feed: str) -> Refine
         flowsheet=flowsheet,
         feed=feed,
         yields=yields,
-        residues_t_per_t_reo={k: float(_get(v, "t_per_t_reo")) for k, v in residues.items()},
-        residue_bq_per_g={k: float(_get(v, "bq_per_g")) for k, v in residues.items()},
+        residues_t_per_t_reo={k: _residue_t_per_yr(v, result) / feed_reo for k, v in residues.items()},
+        residue_bq_per_g={k: _residue_bq(v) for k, v in residues.items()},
         reagents_t_per_t_reo={k: float(v) / feed_reo for k, v in reagents.items()},
         opex_usd_per_t_reo=float(_get(costs, "opex_usd_per_yr")) / feed_reo,
         mass_balance_error=float(getattr(result, "mass_balance_error", 0.0) or 0.0),

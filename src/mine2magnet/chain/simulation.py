@@ -198,8 +198,7 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
                 perf = _refinery_perf(model, f, commodity)
                 pname = f"{f.name}:{commodity}"
                 outs = {
-                    "oxide": np.array([perf.yield_of("oxide", e) for e in E]),
-                    "mixed_oxide": np.array([perf.yield_of("mixed_oxide", e) for e in E]),
+                    c: np.array([perf.yield_of(c, e) for e in E]) for c in ("oxide", "mixed_oxide", "metal")
                 }
                 procs.append(Process(pname, f.name, commodity, outs, cost_use=perf.opex_usd_per_t_reo))
                 w_feed[pname] = ones
