@@ -47,6 +47,7 @@ from mine2magnet.separation.design_theory import (
     xu_stage_estimates,
 )
 from mine2magnet.separation.loaded_separation_factor import solve_lsf
+from mine2magnet.separation.result import CascadeResult
 from mine2magnet.separation.spec import CascadeSpec, LoadedSeparationFactorModel, load_spec
 
 #: Organic flows tried, as multiples of the minimum S_min (the trade-off curve).
@@ -56,6 +57,8 @@ MAX_STAGES = 300
 #: Targets are designed with this relative margin on the allowed impurity, so that the verified simulation
 #: (a separate solve) meets them without depending on the last digits.
 IMPURITY_MARGIN = 1e-6
+#: Newton iterations allowed per stage-wise solve inside the search (a probe needing more counts as failed).
+SEARCH_ITERATIONS = 40
 
 
 # ------------------------------------------------------------------------------------------------ results
@@ -120,7 +123,9 @@ class DesignResult:
     """An optimal cut design confirmed by simulation. Flows in mol/h.
 
     ``verified`` is the :class:`~mine2magnet.separation.CascadeResult` of the chosen design (same schema as
-    ``simulate``); ``spec`` the complete cascade spec that produced it.
+    ``simulate``); ``spec`` the complete cascade spec that produced it; ``verification`` names the solver that
+    produced ``verified`` (``simulate``, or the independent mixing-factor solver when simulate did not
+    converge, with simulate's error).
     """
 
     cut: str
@@ -133,11 +138,12 @@ class DesignResult:
     minimum_scrub_ree_flow: float
     stages_total_reflux: float
     tradeoff: tuple[TradeoffPoint, ...]
-    verified: Any
+    verified: CascadeResult
     spec: CascadeSpec
     objective: Objective
     objective_value: float
     performance: dict[str, dict[str, float]]
+    verification: dict[str, str]
     key_pair: tuple[str, str]
     beta_key: float
     extract_flow: float
@@ -178,6 +184,7 @@ class DesignResult:
             "tradeoff": [p.to_dict() for p in self.tradeoff],
             "objective": {**self.objective.to_dict(), "value": self.objective_value},
             "performance": self.performance,
+            "verification": self.verification,
             "key_pair": {"raffinate": self.key_pair[0], "extract": self.key_pair[1], "beta": self.beta_key},
             "extract_ree_flow": self.extract_flow,
             "reflux": self.reflux,
@@ -277,6 +284,19 @@ class _Evaluator:
         self.calls = 0
         self.cases = 0
         self.seconds = 0.0
+        self.fallbacks = 0
+        self.failures = 0
+        self._last: np.ndarray | None = None
+
+    def _warm_start(self, n_total: int) -> np.ndarray | None:
+        """The last converged mixing-factor profile, stretched to n_total stages (a start for Newton)."""
+        if self._last is None:
+            return None
+        old = self._last
+        if len(old) == n_total:
+            return old
+        x_old = np.linspace(0.0, 1.0, len(old))
+        return np.exp(np.interp(np.linspace(0.0, 1.0, n_total), x_old, np.log(old)))
 
     def feed_stage_range(self, n_total: int) -> tuple[int, int]:
         """Feed stages that leave at least one stage in each section."""
@@ -293,20 +313,36 @@ class _Evaluator:
         aq, org = (zeros, placed) if self.organic_feed else (placed, zeros)
         out = np.full(b, np.nan)
         for i in range(b):
-            # one cascade per call (cases with different feed stages did not converge together in the
-            # batched solver this was written against); the independent mixing-factor solver is the fallback
-            one = solve_lsf(
-                self.beta_a[None, :], aq[i : i + 1], org[i : i + 1], np.array([organic]), np.array([scrub])
-            )
-            if one.converged[0]:
-                out[i] = one.organic[0, -1, self.raff_mask].sum()
-                continue
             totals = cut_stage_totals(
                 n_total, int(feed_stages[i]), float(self.feed_a.sum()), organic, scrub, self.organic_feed
             )
-            mine = solve_cut(self.beta_a, placed[i], *totals)
+            mine = solve_cut(
+                self.beta_a,
+                placed[i],
+                *totals,
+                lam0=self._warm_start(n_total),
+                max_iterations=SEARCH_ITERATIONS,
+            )
+            if not mine.converged:
+                mine = solve_cut(self.beta_a, placed[i], *totals, max_iterations=SEARCH_ITERATIONS)
             if mine.converged:
                 out[i] = mine.organic[-1, self.raff_mask].sum()
+                self._last = mine.mixing_factors
+                continue
+            # the simulator's block-tridiagonal Newton as a second chance
+            other = solve_lsf(
+                self.beta_a[None, :],
+                aq[i : i + 1],
+                org[i : i + 1],
+                np.array([organic]),
+                np.array([scrub]),
+                max_iterations=SEARCH_ITERATIONS,
+            )
+            self.fallbacks += 1
+            if other.converged[0]:
+                out[i] = other.organic[0, -1, self.raff_mask].sum()
+            else:
+                self.failures += 1
         self.calls += 1
         self.cases += b
         self.seconds += time.perf_counter() - t0
@@ -321,24 +357,28 @@ class _Probe:
 
 
 def _probe(ev: _Evaluator, organic: float, scrub: float, n_total: int, frac: float, limit: float) -> _Probe:
-    """Best feed stage for n_total stages (searched in a window around frac·n_total, widened if needed)."""
+    """Best feed stage for n_total stages: three stages around frac·n_total, then walk downhill (b_E is
+    unimodal in the feed stage)."""
     lo_k, hi_k = ev.feed_stage_range(n_total)
     if hi_k < lo_k:
         return _Probe(False, lo_k, math.inf)
-    half = max(2, math.ceil(0.05 * n_total))
     centre = min(max(round(frac * n_total), lo_k), hi_k)
-    a, b = max(lo_k, centre - half), min(hi_k, centre + half)
     seen: dict[int, float] = {}
-    for _ in range(8):
-        ks = np.array([k for k in range(a, b + 1) if k not in seen], dtype=int)
-        if len(ks):
-            for k, v in zip(ks, ev.impurity(organic, scrub, n_total, ks), strict=True):
-                seen[int(k)] = float(v) if np.isfinite(v) else math.inf
+
+    def look(ks: list[int]) -> None:
+        ks = [k for k in ks if lo_k <= k <= hi_k and k not in seen]
+        if ks:
+            arr = np.array(ks, dtype=int)
+            for k, v in zip(ks, ev.impurity(organic, scrub, n_total, arr), strict=True):
+                seen[k] = float(v) if np.isfinite(v) else math.inf
+
+    look([centre - 1, centre, centre + 1])
+    for _ in range(4 * n_total):
         best = min(seen, key=lambda k: seen[k])
-        if best == a and a > lo_k:
-            a, b = max(lo_k, a - 2 * half), a - 1
-        elif best == b and b < hi_k:
-            a, b = b + 1, min(hi_k, b + 2 * half)
+        if best - 1 >= lo_k and best - 1 not in seen:
+            look([best - 1])
+        elif best + 1 <= hi_k and best + 1 not in seen:
+            look([best + 1])
         else:
             break
     best = min(seen, key=lambda k: seen[k])
@@ -357,23 +397,33 @@ def _fewest_stages(
 ) -> tuple[int, _Probe] | None:
     """Fewest total stages meeting ``limit`` at these flows; None if more than ``max_stages`` are needed.
 
-    Starts at ``start`` (an estimate meant to be at or just below the answer), climbs in growing steps until
-    feasible, then bisects. Cascades far more powerful than the split needs have extreme profiles that stage
-    solvers converge on slowly, so the search approaches the answer from below and never probes far above it.
+    Starts at ``start`` (an estimate), walks down while feasible or climbs in growing steps until feasible,
+    then bisects. Cascades far more powerful than the split needs have extreme profiles that stage solvers
+    converge on slowly, so the search stays near the answer and approaches it from below when climbing.
     """
     lo = max(n_floor - 1, 1)  # below Fenske: infeasible at any flow
     n = min(max(start, lo + 1), max_stages)
     p = _probe(ev, organic, scrub, n, frac, limit)
     if p.feasible:
-        hi, best = n, (n, p)
+        best = (n, p)
+        step = 1
+        while n - step > lo:
+            q = _probe(ev, organic, scrub, n - step, p.feed_stage / n, limit)
+            if not q.feasible:
+                lo = n - step
+                break
+            n, p = n - step, q
+            best = (n, p)
+            step *= 2
+        hi = best[0]
     else:
         lo = n
-        step = max(1, math.ceil(0.08 * n))
+        step = 1
         while True:
             if n >= max_stages:
                 return None
             n = min(max_stages, n + step)
-            step = math.ceil(step * 1.5)
+            step *= 2
             p = _probe(ev, organic, scrub, n, p.feed_stage / lo, limit)
             if p.feasible:
                 hi, best = n, (n, p)
@@ -426,6 +476,53 @@ def _stepping_beta(problem: CutProblem, s_min: float, extract: float) -> float:
     else:
         beta = 1.0 + f / (s_min - f) if s_min > f else problem.beta_key
     return beta if math.isfinite(beta) and beta > 1.0 else problem.beta_key
+
+
+def _independent_verification(spec: CascadeSpec, problem: CutProblem) -> CascadeResult:
+    """Solve the chosen design with :func:`design_lsf.solve_cut` and package it like ``simulate`` does.
+
+    Raises ConvergenceError when it does not converge or its mass balance is not closed to 1e-9.
+    """
+    assert spec.stages is not None
+    comps = spec.components
+    n_total = spec.stages.extraction + spec.stages.scrub
+    f = np.array([problem.feed[c] for c in comps])
+    present = f > 0
+    beta = np.array([problem.betas[c] for c in comps])[present]
+    placed = np.zeros((n_total, int(present.sum())))
+    placed[spec.feed.stage - 1] = f[present]
+    assert spec.organic is not None and spec.organic.ree_flow is not None
+    organic = float(spec.organic.ree_flow)
+    scrub = float(spec.scrub.ree_flow) if spec.scrub is not None and spec.scrub.ree_flow is not None else 0.0
+    totals = cut_stage_totals(
+        n_total, spec.feed.stage, float(f.sum()), organic, scrub, spec.feed.phase == "organic"
+    )
+    sol = solve_cut(beta, placed, *totals, max_iterations=400)
+    if not sol.converged or sol.mass_balance_error > 1e-9:
+        raise ConvergenceError(
+            "the verifying simulation of the chosen design did not converge (simulate and the independent "
+            "mixing-factor solver both failed)",
+            residual=sol.residual,
+            iterations=sol.iterations,
+        )
+    aq = np.zeros((n_total, len(comps)))
+    org = np.zeros((n_total, len(comps)))
+    aq[:, present] = sol.aqueous
+    org[:, present] = sol.organic
+    return CascadeResult(
+        components=comps,
+        sections=("extraction",) * spec.stages.extraction + ("scrub",) * spec.stages.scrub,
+        aqueous=aq,
+        organic=org,
+        feed=f,
+        outlets={"raffinate": aq[0].copy(), "loaded_organic": org[-1].copy()},
+        terminal_outlets=("raffinate", "loaded_organic"),
+        converged=True,
+        iterations=sol.iterations,
+        mass_balance_error=sol.mass_balance_error,
+        residual=sol.residual,
+        model="loaded-separation-factor",
+    )
 
 
 def _verify_spec(spec: CascadeSpec, n: int, m: int, feed_stage: int, organic: float, scrub: float) -> dict:
@@ -544,7 +641,8 @@ def design(
     estimates["stepping_separation_factor"] = beta_step
     points: list[TradeoffPoint] = []
     failures: list[str] = []
-    frac_guess = 0.5
+    frac_guess: float | None = None
+    ratio = 0.9
     for mult in flow_ladder:
         organic = s_min * mult
         scrub = organic - extract
@@ -573,10 +671,13 @@ def design(
             points.append(TradeoffPoint(organic, scrub, n, m, feed_stage, objective(organic, n + m)))
             continue
         if stepped is not None:
-            start = max(n_floor, math.floor(0.9 * stepped.total))
+            # the stepping estimate, scaled by what the stage-wise search found at the previous flow
+            start = max(n_floor, round(ratio * stepped.total))
             frac = (stepped.extraction + (problem.feed_phase == "organic")) / max(stepped.total, 1)
+            if frac_guess is not None:
+                frac = frac_guess
         else:
-            start, frac = 2 * n_floor, frac_guess
+            start, frac = 2 * n_floor, frac_guess or 0.5
         found = _fewest_stages(ev, organic, scrub, limit, n_floor, start, frac, max_stages)
         if found is None:
             failures.append(f"S = {organic:.6g}")
@@ -584,6 +685,8 @@ def design(
         n_total, probe = found
         n, m = _sections(problem.feed_phase, n_total, probe.feed_stage)
         frac_guess = probe.feed_stage / n_total
+        if stepped is not None:
+            ratio = n_total / max(stepped.total, 1)
         points.append(TradeoffPoint(organic, scrub, n, m, probe.feed_stage, objective(organic, n_total)))
     if not points:
         raise InfeasibleError(
@@ -608,13 +711,14 @@ def design(
                 best.scrub_ree_flow,
             )
         )
-        result = simulate(vspec)  # raises ConvergenceError if the verifying solve does not converge
-        if not result.converged:
-            raise ConvergenceError(
-                "the verifying simulation of the chosen design did not converge",
-                residual=getattr(result, "residual", None),
-                iterations=result.iterations,
-            )
+        try:
+            result = simulate(vspec)
+            verification = {"solver": "simulate"}
+        except ConvergenceError as exc:
+            # the simulator's Newton did not converge on this cascade: solve it with the independent
+            # mixing-factor Newton instead, and say so; if that fails too, the design is not returned
+            result = _independent_verification(vspec, problem)
+            verification = {"solver": "design_lsf (mixing-factor Newton)", "simulate_error": str(exc)}
         outlets = result.to_dict()["outlets"]
         perf = outlet_performance(problem, outlets["raffinate"]["flow"], outlets["loaded_organic"]["flow"])
         missed = unmet_targets(problem, perf)
@@ -635,6 +739,7 @@ def design(
                 objective=objective,
                 objective_value=best.objective,
                 performance=perf,
+                verification=verification,
                 key_pair=(lk, hk),
                 beta_key=problem.beta_key,
                 extract_flow=extract,
@@ -643,6 +748,8 @@ def design(
                 search={
                     "solver_calls": ev.calls,
                     "cascades_solved": ev.cases,
+                    "solver_fallbacks": ev.fallbacks,
+                    "solver_failures": ev.failures,
                     "solver_seconds": ev.seconds,
                     "seconds": time.perf_counter() - t_start,
                     "flows_without_design": failures,

@@ -35,6 +35,7 @@ class CutSolution:
     iterations: int
     residual: float
     mass_balance_error: float
+    mixing_factors: np.ndarray
 
 
 def stage_totals(
@@ -139,18 +140,21 @@ def solve_cut(
         if big > 2.0:
             step *= 2.0 / big
         t = 1.0
+        merit = float(r @ r)
         while True:
             r_new, a_new, ab_new, s_new = residual(u + t * step)
-            new_norm = float(np.abs(r_new).max())
-            if np.isfinite(new_norm) and (new_norm < (1.0 - 1e-4 * t) * norm or t < 1e-3):
+            new_merit = float(r_new @ r_new)
+            # Armijo on the 2-norm merit, for which the Newton direction is a descent direction
+            if np.isfinite(new_merit) and (new_merit <= (1.0 - 1e-4 * t) * merit or t < 1e-4):
                 break
             t *= 0.5
         u = u + t * step
-        r, a, ab, s, norm = r_new, a_new, ab_new, s_new, new_norm
+        r, a, ab, s = r_new, a_new, ab_new, s_new
+        norm = float(np.abs(r).max())
     lam = np.exp(u)
     aqueous = a.T
     organic = (beta[:, None] * lam[None, :] * a).T
     out = aqueous[0] + organic[-1]
     mbe = float(np.abs(out - fsum).sum() / fsum.sum())
     ok = bool(norm <= tolerance and np.isfinite(norm) and mbe < 1e-8)
-    return CutSolution(aqueous, organic, ok, it, norm, mbe)
+    return CutSolution(aqueous, organic, ok, it, norm, mbe, lam)
