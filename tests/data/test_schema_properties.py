@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from mine2magnet.data import Source, SourcedComposition
 from mine2magnet.data.schema import CompositionEntry, ValueEntry
 from mine2magnet.data.units import convert
 
@@ -77,3 +80,25 @@ def test_complete_composition_short_of_100_is_refused(values: dict[str, float], 
     CompositionEntry.model_validate(
         {**BASE, "key": "f.x", "basis": "reo_percent", "complete": False, "values": scaled}
     )
+
+
+@given(distributions(), st.floats(min_value=1e-3, max_value=1e6), st.booleans())
+def test_sourced_composition_conserves_treo(
+    values: dict[str, float], total_kg: float, normalise: bool
+) -> None:
+    """to_composition() puts total_kg x (listed share) of oxide into the Composition, element by element."""
+    fractions = {el: v / 100.0 * 0.97 for el, v in values.items()}  # a partial table (97 % listed)
+    comp = SourcedComposition(
+        key="f.x",
+        fractions=MappingProxyType(fractions),
+        source=Source(id="s", title="t", publisher="p", date="2024", type="paper", url="https://example.org"),
+        kind="reported",
+        complete=False,
+    )
+    mixture = comp.to_composition(total_reo_kg=total_kg, normalise=normalise)
+    expected_total = total_kg if normalise else total_kg * 0.97
+    assert mixture.total_reo() == pytest.approx(expected_total, rel=1e-9)
+    oxide = mixture.oxide_mass()
+    scale = 1.0 / 0.97 if normalise else 1.0
+    for el, f in fractions.items():
+        assert oxide[el] == pytest.approx(f * scale * total_kg, rel=1e-9)
