@@ -100,3 +100,18 @@ def test_data_check_summarises_and_refuses_bad_folder(tmp_path: Path) -> None:
     bad = _run("data", "check", str(tmp_path))
     assert bad.exit_code == 1
     assert "mine.yaml: values[0].source: unknown source id 'nobody'" in bad.output
+
+
+def test_sources_with_user_folder_adds_its_conflicts(tmp_path: Path) -> None:
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "values").mkdir()
+    (tmp_path / "values" / "mine.yaml").write_text(
+        "values:\n  - {key: facility.js_link_magnets.capacity, value: 5000, unit: t/yr,\n"
+        "     range: [4000, 6000], source: mine2magnet-assumption, kind: assumption, note: 'user case'}\n"
+    )
+    result = _run("sources", "--conflicts", "--json", "--data", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    keys = {c["key"] for c in json.loads(result.output)["conflicts"]}
+    assert "facility.js_link_magnets.capacity" in keys
+    table = _run("sources", "--conflicts", "--data", str(tmp_path))
+    assert table.exit_code == 0 and "Sources (" not in table.output and "Conflicts (" in table.output
