@@ -21,6 +21,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _number_text(value: Any) -> str:
+    """A value as text; numbers (also numbers stored as text, e.g. ``"3000.0"``) without spurious digits."""
+    if isinstance(value, str):
+        try:
+            return _text(float(value))
+        except ValueError:
+            return value
+    return _text(value)
+
+
 def link(title: str, url: str | None) -> str:
     """An HTML link to ``url`` titled ``title`` (plain text when the URL is missing or not http/https)."""
     title_html = escape(title or url or "")
@@ -30,7 +40,7 @@ def link(title: str, url: str | None) -> str:
 
 
 def _range(low: Any, high: Any) -> str:
-    low, high = _text(low), _text(high)
+    low, high = _number_text(low), _number_text(high)
     return f"{low} – {high}" if low or high else ""
 
 
@@ -48,7 +58,8 @@ def assumptions_table(frame: pd.DataFrame) -> str:
         rows.append(
             f"<tr class='kind-{escape(kind, quote=True)}'>"
             f"<td><code>{escape(_text(rec.get('key')))}</code></td>"
-            f"<td class='num'>{escape(_text(rec.get('value')))}</td><td>{escape(_text(rec.get('unit')))}</td>"
+            f"<td class='num'>{escape(_number_text(rec.get('value')))}</td>"
+            f"<td>{escape(_text(rec.get('unit')))}</td>"
             f"<td>{escape(kind)}</td>"
             f"<td class='num'>{escape(_range(rec.get('range_low'), rec.get('range_high')))}"
             f"</td><td>{source or '<em>no source</em>'}</td><td>{escape(_text(rec.get('note')))}</td></tr>"
