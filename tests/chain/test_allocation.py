@@ -34,7 +34,7 @@ def kpi(result, name, facility=None, element=None, year=None):
 
 
 def test_refine_to_capacity_then_sell_the_rest_raw():
-    # Refining pays 0.9 * 0.8 * basket - opex per t; raw sale pays 0.6 * basket: refine up to capacity (800 t),
+    # Refining pays 0.9 * 0.8 * basket - opex per t; raw sale 0.6 * basket: refine up to capacity (800 t),
     # sell the remaining 200 t of mine capacity raw; demand (80 t Nd, 20 t Pr) served first at its premium.
     assert 0.72 * BASKET - TEST_PERFORMANCE.opex_usd_per_t_reo - 10 - 90 > 0.6 * BASKET - 100
     r = simulate(small_chain())

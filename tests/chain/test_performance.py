@@ -70,5 +70,5 @@ def test_products_are_classified_and_per_t_figures_use_the_feed():
 def test_yields_above_one_are_refused():
     bad = Result()
     bad.element_yield = lambda: {"Nd": {"NdPr oxide": 0.7, "SEG": 0.5}}  # type: ignore[method-assign]
-    with pytest.raises(InputError, match="yields of Nd sum to 1.2"):
+    with pytest.raises(InputError, match=r"yields of Nd sum to 1\.2"):
         performance_from_result(bad, flowsheet="fs", feed="f")

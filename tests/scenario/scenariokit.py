@@ -25,7 +25,7 @@ def short(
 
 
 def with_test_refineries(sc: Scenario) -> Scenario:
-    """Replace every flowsheet run by a test double (90 % of each element to separated oxide, 10 % to residue).
+    """Replace every flowsheet run by a test double (90 % of each element to oxide, 10 % to residue).
 
     Used where a test is about the chain's logic (policies, directions), not the refinery numbers.
     """

@@ -1,4 +1,4 @@
-"""The value chain: facilities, trade links, policies, the yearly allocation (linopy + HiGHS), stocks and KPIs.
+"""The value chain: facilities, trade links, policies, the yearly allocation (linopy + HiGHS), stocks, KPIs.
 
 >>> from mine2magnet.chain import ChainModel, simulate
 >>> result = simulate(model)            # one linear programme per year; stocks carried over

@@ -1,7 +1,7 @@
 """Key performance indicators of one solved year, as tidy rows.
 
-Each row: ``year, kpi, facility, element, value, unit, detail``. ``facility`` holds a facility name, or a stage
-name for by-stage KPIs (``mining``, ``cracking``, ``separation``, ``metal``, ``magnet``, ``recycling``,
+Each row: ``year, kpi, facility, element, value, unit, detail``. ``facility`` holds a facility name, or a
+stage name for by-stage KPIs (``mining``, ``cracking``, ``separation``, ``metal``, ``magnet``, ``recycling``,
 ``total``); ``element`` and ``detail`` (residue type, reagent, commodity) are ``""`` when not applicable.
 
 KPIs (units in brackets):

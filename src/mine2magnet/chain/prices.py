@@ -17,8 +17,8 @@ class PriceDeck:
     - ``payability[commodity]``: share of the contained separated-oxide value paid for ``concentrate``,
       ``mrec``, ``mixed_oxide`` or ``ore``;
     - ``metal_factor``: value of metal per t oxide equivalent relative to the oxide;
-    - ``magnet_usd_per_t``: price of a t of magnet, by year; ``magnet_bom``: kg of each rare-earth metal per kg
-      of magnet, used to express a magnet's value per t of its rare-earth oxide equivalent.
+    - ``magnet_usd_per_t``: price of a t of magnet, by year; ``magnet_bom``: kg of each rare-earth metal per
+      kg of magnet, used to express a magnet's value per t of its rare-earth oxide equivalent.
     """
 
     oxide: Mapping[str, YearSeries]

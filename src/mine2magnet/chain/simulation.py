@@ -486,7 +486,7 @@ def simulate(
                             "export": False,
                         }
                     )
-        for name, collected in y.scrap_available.items():
+        for name in y.scrap_available:
             f = net.facilities[name]
             used = sol.use[f"{name}:scrap"]
             for j, e in enumerate(E):

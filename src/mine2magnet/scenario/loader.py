@@ -62,7 +62,7 @@ def _parse(path: str, stamp: int, label: str) -> dict[str, Any]:
     except OSError as exc:
         raise InputError(f"cannot read scenario file ({exc.strerror})", file=label) from None
     try:
-        data = json.loads(text) if path.endswith(".json") else yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506
+        data = json.loads(text) if path.endswith(".json") else yaml.load(text, Loader=_YAML_LOADER)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise InputError(f"not valid YAML/JSON ({str(exc).splitlines()[0]})", file=label) from None
     if not isinstance(data, dict):

@@ -1,5 +1,5 @@
-"""Sourced numbers in scenario files: resolve ``{ref: data.key}`` and inline ``{value, unit, source|kind, range,
-note}`` entries to plain quantities, and record every one of them for the assumptions table.
+"""Sourced numbers in scenario files: resolve ``{ref: data.key}`` and inline ``{value, unit, source|kind,
+range, note}`` entries to plain quantities, and record every one of them for the assumptions table.
 
 Forms accepted wherever a number goes in a scenario file:
 
@@ -9,7 +9,7 @@ Forms accepted wherever a number goes in a scenario file:
   a bibliography entry of the dataset;
 - ``{value: 3, unit: yr, kind: assumption, range: [2, 6], note: why}`` — an explicit assumption (the range and
   the note are required);
-- a bare quantity (``"12 kt/yr"``) is accepted but listed as ``kind: unsourced`` (built-in scenarios have none).
+- a bare quantity (``"12 kt/yr"``) is accepted but listed as ``kind: unsourced`` (the built-ins have none).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class Provenance:
         )
 
     def composition(self, node: Any, where: str) -> dict[str, Any]:
-        """A composition: ``{ref: feed.*}`` (a dataset composition) or a mapping of element -> sourced value."""
+        """A composition: ``{ref: feed.*}`` (from the dataset) or a mapping of element -> sourced value."""
         if isinstance(node, Mapping) and set(node) <= {"ref", "note"} and "ref" in node:
             key = str(node["ref"])
             try:
@@ -186,13 +186,12 @@ class Provenance:
         if source is None:
             raise InputError(f"unknown source id {source_id!r}", file=self.file, field=f"{where}.source")
         rng = node.get("range")
-        if kind == "assumption":
-            if rng is None or not node.get("note"):
-                raise InputError(
-                    "an assumption needs a range [low, high] and a note saying why",
-                    file=self.file,
-                    field=where,
-                )
+        if kind == "assumption" and (rng is None or not node.get("note")):
+            raise InputError(
+                "an assumption needs a range [low, high] and a note saying why",
+                file=self.file,
+                field=where,
+            )
         if rng is not None:
             if not (
                 isinstance(rng, list | tuple)
