@@ -215,8 +215,8 @@ def value_added_by_stage_figure(view: RunView) -> Figure | None:
 def value_added_from_flows(view: RunView, year: int) -> pd.DataFrame:
     """Value added per facility in ``year`` from the flows: value shipped out minus value bought in (USD).
 
-    Columns: facility, type, country, value_added_usd. Markets and nodes that are not facilities (demand,
-    informal exports) are left out.
+    Columns: facility, type, country, value_added_usd. Markets, outside suppliers and nodes that are not
+    facilities (residue stores) are left out.
     """
     flows = view.table("flows")
     flows = flows[flows["year"] == year]
@@ -228,8 +228,8 @@ def value_added_from_flows(view: RunView, year: int) -> pd.DataFrame:
     for name, kind, country in zip(
         facilities["facility"], facilities["type"], facilities["country"], strict=True
     ):
-        if "market" in str(kind).lower():
-            continue
+        if any(word in str(kind).lower() for word in ("market", "supplier")):
+            continue  # demand, and supply from outside the modelled chain: their inputs are not modelled
         added = float(out.get(name, 0.0)) - float(into.get(name, 0.0))
         if out.get(name) is None and into.get(name) is None:
             continue
