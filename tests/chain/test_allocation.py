@@ -186,3 +186,25 @@ def test_mass_balance_and_demand_hold_for_any_sizes(mine, ref, demand):
     mined = r.tables["kpis"].query("kpi == 'production_t' and facility == 'Mine'").value.sum()
     assert mined <= mine * (1 + 1e-9) + 1e-9
     assert np.isfinite(r.tables["kpis"].value.dropna()).all()
+
+
+def test_mixed_stockpile_is_drawn_in_proportion():
+    from mine2magnet.chain.allocation import Link, Market, Process, YearProblem, solve_year
+
+    mix = np.array([0.75, 0.25])  # Nd, La
+    problem = YearProblem(
+        2030,
+        ["Nd", "La"],
+        [Process("Mine:mine", "Mine", None, {"mrec": np.ones(2)}, mix=mix, level_bounds=(0.0, 0.0))],
+        [
+            Link("Mine -> Buyer (mrec)", "Mine", "Buyer", "mrec", np.array([0.0, 100.0]), origins=[mix])
+        ],  # La costs
+        [Market("Buyer", "Buyer", "mrec", np.array([1000.0, 0.0]))],  # only Nd is worth anything
+        [],
+        [],
+        {("Mine", "mrec"): np.array([30.0, 10.0])},
+        stock_ports=("Mine",),
+    )
+    sol = solve_year(problem)
+    assert sol.flow["Mine -> Buyer (mrec)"] == pytest.approx([30.0, 10.0])  # La cannot be left behind
+    assert sol.stock_out[("Mine", "mrec")] == pytest.approx([30.0, 10.0])

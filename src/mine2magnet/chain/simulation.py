@@ -29,7 +29,7 @@ from mine2magnet.chain.prices import PriceDeck
 from mine2magnet.chain.result import ChainResult
 from mine2magnet.chain.stocks import ChainState, InUseStock
 from mine2magnet.elements import ELEMENTS, element
-from mine2magnet.errors import ConvergenceError, InputError
+from mine2magnet.errors import ConvergenceError, InputError, Mine2MagnetError
 
 #: Relative tolerance of the per-element mass balance of the whole chain in a year.
 MASS_BALANCE_TOLERANCE = 1e-6
@@ -99,9 +99,13 @@ def magnet_need(f: Facility, E: Sequence[str]) -> tuple[np.ndarray, float]:
 
 
 def _refinery_perf(model: ChainModel, f: Facility, commodity: str) -> RefineryPerformance:
-    feed = f.attrs["feeds"][commodity]
+    """The refinery's performance on one input (its flowsheet run on the representative feed, cached)."""
+    feed = str(f.attrs["feeds"][commodity])
     cap = f.series("capacity", model.years[0])
-    return model.performances.get(f.attrs["flowsheet"], str(feed), cap if math.isfinite(cap) else None)
+    try:
+        return model.performances.get(f.attrs["flowsheet"], feed, cap if math.isfinite(cap) else None)
+    except Mine2MagnetError as exc:
+        raise type(exc)(f"refinery {f.name!r} ({f.attrs['flowsheet']} on {feed}): {exc}") from exc
 
 
 @dataclass
@@ -438,9 +442,15 @@ def simulate(
     kpis: list[dict] = []
     worst = 0.0
     net, deck = model.network, model.prices
+    runs = [(f, c) for f in net.of_kind("refineries") for c in f.attrs.get("feeds") or {}]
+    total = len(runs) + len(years)
+    for i, (f, commodity) in enumerate(runs):  # every flowsheet once, up front (cached for the years)
+        if progress is not None:
+            progress(f"refinery {f.name}: {f.attrs['flowsheet']} on {f.attrs['feeds'][commodity]}", i, total)
+        _refinery_perf(model, f, commodity)
     for i, year in enumerate(years):
         if progress is not None:
-            progress(f"allocating {year}", i, len(years))
+            progress(f"allocating {year}", len(runs) + i, total)
         y = build_year(model, state, year, E)
         sol = solve_year(y.problem)
         err = check_mass_balance(y, sol)
@@ -537,7 +547,7 @@ def simulate(
                     )
         kpis.extend(year_kpis(model, y, sol, state, start_resource, E))
     if progress is not None:
-        progress("done", len(years), len(years))
+        progress("done", total, total)
     facilities = _facility_table(model, years)
     tables = {
         "flows": pd.DataFrame(
