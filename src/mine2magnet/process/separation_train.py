@@ -17,6 +17,7 @@ designed for its feed normalised to 100 mol/h and scaled back; designs are cache
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from collections.abc import Mapping
@@ -33,6 +34,9 @@ from mine2magnet.process.unit import UnitResult
 
 #: Feed flow the designs are normalised to, mol/h.
 DESIGN_BASIS_MOL_PER_H = 100.0
+#: Organic flows (multiples of the minimum) the refinery asks the cut designer to try: a coarser trade-off than
+#: the designer's default ladder, so a flowsheet of several cuts runs in seconds.
+REFINERY_FLOW_LADDER = (1.15, 1.4, 2.0)
 #: Components below this share of a cut's feed are dropped from the design and follow their side of the cut.
 TRACE_SHARE = 1e-9
 
@@ -84,9 +88,10 @@ def _resolve_cut(cut: str, full_betas: Mapping[str, float], present: list[str], 
 
 @lru_cache(maxsize=512)
 def _design_cached(spec_json: str) -> dict[str, Any]:
-    from mine2magnet.separation import design  # imported here: the cascade engine is only needed for SX
+    # the cascade designer (mine2magnet.separation.design.design), imported when a cut is first designed
+    design = importlib.import_module("mine2magnet.separation.design").design
 
-    result = design(json.loads(spec_json))
+    result = design(json.loads(spec_json), flow_ladder=REFINERY_FLOW_LADDER)
     return result.to_dict()
 
 
