@@ -330,14 +330,17 @@ class _Evaluator:
                 self._last = mine.mixing_factors
                 continue
             # the simulator's block-tridiagonal Newton as a second chance
-            other = solve_lsf(
-                self.beta_a[None, :],
-                aq[i : i + 1],
-                org[i : i + 1],
-                np.array([organic]),
-                np.array([scrub]),
-                max_iterations=SEARCH_ITERATIONS,
-            )
+            with np.errstate(
+                all="ignore"
+            ):  # its start may take logs of zero flows; non-finite = not converged
+                other = solve_lsf(
+                    self.beta_a[None, :],
+                    aq[i : i + 1],
+                    org[i : i + 1],
+                    np.array([organic]),
+                    np.array([scrub]),
+                    max_iterations=SEARCH_ITERATIONS,
+                )
             self.fallbacks += 1
             if other.converged[0]:
                 out[i] = other.organic[0, -1, self.raff_mask].sum()
@@ -712,7 +715,10 @@ def design(
             )
         )
         try:
-            result = simulate(vspec)
+            with np.errstate(
+                all="ignore"
+            ):  # numpy warnings inside the solver are not results; convergence is
+                result = simulate(vspec)  # checked by simulate itself (it raises)
             verification = {"solver": "simulate"}
         except ConvergenceError as exc:
             # the simulator's Newton did not converge on this cascade: solve it with the independent

@@ -6,8 +6,8 @@ stages needed for given flows and outlet compositions follow by stepping from th
 upward: equilibrium y_i from x_i, then the operating line gives x_{i+1} from y_i. Below the feed (balance
 over stages 1…i): L_ext x_{i+1} = V_ext y_i + R x_R; above it (balance over stages i+1…n+m): V_scr y_i (+ F
 f_A when an organic feed joins at i = n) = W x_{i+1} + E y_E. The feed stage is placed where the scrub line
-first gives the larger step, which minimises the total for a concave equilibrium curve (the classic
-McCabe–Thiele rule, W. L. McCabe and E. W. Thiele, Ind. Eng. Chem. 17 (1925) 605). Derived here for
+first gives the larger step, i.e. where the step crosses the q-line (x = f_A for an aqueous feed, y = f_A
+for an organic one), which minimises the total for a concave equilibrium curve (the classic McCabe–Thiele rule, W. L. McCabe and E. W. Thiele, Ind. Eng. Chem. 17 (1925) 605). Derived here for
 extraction; exact for two components, an estimate for a multicomponent cut lumped into its two sides with
 the key-pair β.
 """
@@ -87,7 +87,10 @@ def step_stages(
             x_scr = (v_scr * y - extract * y_e) / l_scr if l_scr > 0.0 else math.inf
         else:
             x_scr = (v_ext * y + feed_a - extract * y_e) / l_scr if l_scr > 0.0 else math.inf
-        if not in_scrub and x_scr >= x_ext:
+        # switch to the scrub line where the step crosses the q-line: for an aqueous feed the lines meet on
+        # x = f_A and the scrub line then gives the larger step; for an organic feed they meet on y = f_A
+        crossed = x_scr >= x_ext if feed_phase == "aqueous" else y >= feed_a / feed
+        if not in_scrub and crossed:
             in_scrub, n = True, stage
             x_next = x_scr
         elif in_scrub:
