@@ -4,12 +4,12 @@ For the constant-mixed-extraction-ratio cascade (constant RE flows per section, 
 y = β x / (1 + (β − 1) x) of the aqueous leaving the same stage) the operating lines are straight, so the
 stages needed for given flows and outlet compositions follow by stepping from the raffinate end (stage 1)
 upward: equilibrium y_i from x_i, then the operating line gives x_{i+1} from y_i. Below the feed (balance
-over stages 1…i): L_ext x_{i+1} = V_ext y_i + R x_R; above it (balance over stages i+1…n+m): V_scr y_i (+ F
-f_A when an organic feed joins at i = n) = W x_{i+1} + E y_E. The feed stage is placed where the scrub line
-first gives the larger step, i.e. where the step crosses the q-line (x = f_A for an aqueous feed, y = f_A
-for an organic one), which minimises the total for a concave equilibrium curve (the classic McCabe–Thiele rule, W. L. McCabe and E. W. Thiele, Ind. Eng. Chem. 17 (1925) 605). Derived here for
-extraction; exact for two components, an estimate for a multicomponent cut lumped into its two sides with
-the key-pair β.
+over stages 1…i): L_ext x_{i+1} = V_ext y_i + R x_R; above it (balance over stages i+1…n+m):
+V_scr y_i (+ F f_A when an organic feed joins at i = n) = W x_{i+1} + E y_E. The feed stage is placed where
+the step crosses the q-line (x = f_A for an aqueous feed, y = f_A for an organic one), which minimises the
+total for a concave equilibrium curve (the McCabe–Thiele rule: W. L. McCabe and E. W. Thiele, Ind. Eng.
+Chem. 17 (1925) 605). Derived here for extraction; exact for two components, an estimate for a
+multicomponent cut lumped into its two sides.
 """
 
 from __future__ import annotations
