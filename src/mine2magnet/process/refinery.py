@@ -145,7 +145,7 @@ def _betas(fs: Flowsheet, unit_id: str, params: ParameterSet) -> dict[str, float
     except ImportError as exc:
         raise InfeasibleError(f"extractant parameter sets are not available ({exc})") from None
     ext = load_extractant(unit.extractant)
-    return dict(ext.separation_factors(list(RARE_EARTHS)))
+    return dict(ext.separation_factors(list(ext.order)))
 
 
 def resolve_feed(fs: Flowsheet, feed: str | Path | Composition | None, params: ParameterSet) -> Feed:
