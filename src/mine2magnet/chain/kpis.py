@@ -18,7 +18,8 @@ KPIs (units in brackets):
   of the refinery divided by this year's feed; ``feed_years_at_capacity`` [yr] the same at full capacity;
 - ``magnet_self_sufficiency`` [fraction] per element, rare earths reaching the focus country's magnet plants
   from facilities in that country over what the plants need at (available) nameplate capacity;
-- ``hhi`` [0-1] Herfindahl-Hirschman index of production by country, per stage (modelled facilities only);
+- ``hhi`` [0-1] Herfindahl-Hirschman index of production by country, per stage (modelled facilities only;
+  an aggregate supplier counts at the stage of what it supplies, e.g. China's oxide exports at separation);
 - ``residue_produced_t`` / ``residue_accumulated_t`` [t] and ``residue_produced_bq`` /
   ``residue_accumulated_bq`` [Bq] by facility (``detail`` = residue type);
 - ``reagent_t`` [t] by refinery and reagent; ``royalties_usd`` [USD] by mine;
@@ -92,6 +93,17 @@ def year_kpis(
     for name, (pol, _) in y.smuggled.items():
         country_of[name] = pol.country
         stage_of[name] = "mining"
+    supply_stage = {
+        "ore": "mining",
+        "concentrate": "mining",
+        "mrec": "cracking",
+        "mixed_oxide": "separation",
+        "oxide": "separation",
+        "metal": "metal",
+        "magnet": "magnet",
+    }
+    for f in net.of_kind("suppliers"):  # an aggregate supplier counts at the stage of what it supplies
+        stage_of[f.name] = supply_stage.get(f.attrs["commodity"], "supply")
     for fac, outs in produced.items():
         for c, arr in outs.items():
             for j, e in enumerate(E):
@@ -101,6 +113,8 @@ def year_kpis(
     va = dict.fromkeys(STAGES, 0.0)
     for fac, outs in produced.items():
         if fac not in net.facilities or country_of.get(fac) != focus or stage_of[fac] not in va:
+            continue
+        if net.facilities[fac].kind == "suppliers":  # bought in, not made here
             continue
         v_out = sum(float(np.dot(arr, [deck.value(c, e, year) for e in E])) for c, arr in outs.items())
         v_in = sum(

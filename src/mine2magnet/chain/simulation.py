@@ -167,17 +167,28 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
             )
         elif f.kind == "suppliers":
             cost = np.array([a["price_factor"] * deck.value(a["commodity"], e, year) for e in E])
-            procs.append(
-                Process(
+            mix = _vec(a["composition"], E, normalise=True)
+            cap = f.series("capacity", year) * avail
+            if a["commodity"] in MIXED:  # a mixed product comes in its fixed element mix
+                proc = Process(
                     f"{f.name}:supply",
                     f.name,
                     None,
                     {a["commodity"]: ones.copy()},
-                    mix=_vec(a["composition"], E, normalise=True),
-                    level_bounds=(0.0, f.series("capacity", year) * avail),
+                    mix=mix,
+                    level_bounds=(0.0, cap),
                     cost_use=cost,
                 )
-            )
+            else:  # separated products: each element up to its share of the capacity
+                proc = Process(
+                    f"{f.name}:supply",
+                    f.name,
+                    None,
+                    {a["commodity"]: ones.copy()},
+                    use_upper=mix * cap,
+                    cost_use=cost,
+                )
+            procs.append(proc)
         elif f.kind == "crackers":
             pname = f"{f.name}:{a['input']}"
             r = a["recovery"]
