@@ -9,9 +9,19 @@ Python API::
 The spec format is documented in ``docs/cascade-spec.md``.
 """
 
+from mine2magnet.separation.batch import BatchResult, simulate_batch
 from mine2magnet.separation.design import DesignResult, design
 from mine2magnet.separation.result import CascadeResult
 from mine2magnet.separation.simulate import simulate
 from mine2magnet.separation.spec import CascadeSpec, load_spec
 
-__all__ = ["CascadeResult", "CascadeSpec", "DesignResult", "design", "load_spec", "simulate"]
+__all__ = [
+    "BatchResult",
+    "CascadeResult",
+    "CascadeSpec",
+    "DesignResult",
+    "design",
+    "load_spec",
+    "simulate",
+    "simulate_batch",
+]

@@ -170,10 +170,18 @@ def solve_cascade_chains(E: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     (every pivot is >= 1) and every operation adds positive numbers, so even flows 1e-250 times the feed come
     out with full relative accuracy. (Eliminating from stage 1 up pivots and loses the tiny flows.)
     """
-    Er = np.flip(E, axis=-1)
-    # reversed order: row j (stage N-1-j) couples to row j-1 (stage above, coefficient -1) and to row j+1
-    # (stage below, coefficient -E of that stage)
-    lower = -np.ones_like(Er)
-    upper = -np.roll(Er, -1, axis=-1)
-    x = solve_tridiagonal(lower, 1.0 + Er, upper, np.flip(rhs, axis=-1))
-    return np.flip(x, axis=-1)
+    shape = rhs.shape
+    n = shape[-1]
+    Er = np.asarray(E, dtype=float)[..., ::-1]
+    d = (1.0 + Er).ravel()
+    # reversed order: row j couples to row j-1 (the stage above, coefficient -1) and to row j+1 (the stage
+    # below, coefficient -E of that stage); no coupling across chains
+    up = np.zeros(Er.shape)
+    up[..., :-1] = -Er[..., 1:]
+    dl = np.full(d.size - 1, -1.0)
+    dl[n - 1 :: n] = 0.0
+    b = np.ascontiguousarray(np.asarray(rhs, dtype=float)[..., ::-1]).reshape(-1, 1)
+    _, _, _, x, info = lapack.dgtsv(dl, d, up.ravel()[:-1], b, 1, 1, 1, 1)
+    if info != 0:
+        raise ConvergenceError(f"singular cascade chain (LAPACK dgtsv info={info})")
+    return x.reshape(shape)[..., ::-1]

@@ -21,13 +21,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import lapack
 
-from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal, solve_cascade_chains
+from mine2magnet.separation.block_tridiagonal import (
+    solve_block_tridiagonal,
+    solve_cascade_chains,
+)
 
 #: Convergence tolerance on the row-scaled stage residual (relative to each equation's throughput).
 TOLERANCE = 1e-12
 MAX_ITERATIONS = 200
 MAX_LOG_STEP = 2.0
+_dgtsv = lapack.dgtsv
+BINARY_START_SWEEPS = 3
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,116 @@ def _residual(
     return g / scale, scale, a, o, y
 
 
+def _expit(u: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-u) without overflow."""
+    e = np.exp(-np.abs(u))
+    return np.where(u >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _binary_state(u: np.ndarray, r: np.ndarray, A: np.ndarray, O: np.ndarray, f1: np.ndarray, f0: np.ndarray):
+    """Residual of the binary balances (in the smaller component's own flows), its scale, and x, 1 - x, den.
+
+    x is the aqueous fraction of component 1 (logit u), y = r x / den with den = 1 + (r - 1) x.
+    """
+    e = np.exp(-np.abs(u))
+    inv = 1.0 / (1.0 + e)
+    pos = u >= 0
+    x = np.where(pos, inv, e * inv)
+    x0 = np.where(pos, e * inv, inv)  # 1 - x, accurate when x -> 1
+    den = 1.0 + (r - 1.0) * x
+    Oden = O / den
+    ax, oy = A * x, Oden * r * x
+    ax0, oy0 = A * x0, Oden * x0  # O (1 - y)
+    # component 0's balance is minus component 1's (fixed totals); evaluate each row with the smaller
+    # component's own flows, so a trace component's balance is not lost in the rounding of the major one
+    g1 = ax + oy - f1
+    g1[:, :-1] -= ax[:, 1:]
+    g1[:, 1:] -= oy[:, :-1]
+    g0 = ax0 + oy0 - f0
+    g0[:, :-1] -= ax0[:, 1:]
+    g0[:, 1:] -= oy0[:, :-1]
+    s1 = ax + oy + f1
+    s1[:, :-1] += ax[:, 1:]
+    s1[:, 1:] += oy[:, :-1]
+    s0 = ax0 + oy0 + f0
+    s0[:, :-1] += ax0[:, 1:]
+    s0[:, 1:] += oy0[:, :-1]
+    trace0 = s0 < s1
+    return np.where(trace0, -g0, g1), np.where(trace0, s0, s1), x, x0, den
+
+
+def _solve_binary(
+    beta: np.ndarray, feed: np.ndarray, A: np.ndarray, O: np.ndarray, tolerance: float, max_iterations: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Two components: one unknown per stage, u_k = logit of component 1's aqueous fraction.
+
+    Totals are fixed, so component 0's balance follows from component 1's; the Jacobian is scalar tridiagonal
+    (one LAPACK ``dgtsv`` call per iteration for the whole batch). Rows are scaled by the smaller component's
+    throughput, so both components, including a trace one, converge relatively.
+    """
+    B = feed.shape[0]
+    r = (beta[:, 1] / beta[:, 0])[:, None]
+    f1, f0 = feed[..., 1], feed[..., 0]
+    a = _bubble_point_start(beta, feed, A, O, sweeps=BINARY_START_SWEEPS)
+    u = np.log(a[..., 1]) - np.log(a[..., 0])
+    converged = np.zeros(B, dtype=bool)
+    iterations = np.zeros(B, dtype=int)
+    residual = np.full(B, np.inf)
+    act = np.arange(B)
+    ua, ra, Aa, Oa, f1a, f0a = u, r, A, O, f1, f0
+    g, s, x, x0, den = _binary_state(ua, ra, Aa, Oa, f1a, f0a)
+    for it in range(max_iterations + 1):
+        rel = np.abs(g / s).max(axis=1)
+        residual[act] = rel
+        done = rel < tolerance
+        if done.any() or it == max_iterations:
+            u[act] = ua
+            converged[act[done]] = True
+            iterations[act] = it
+            if done.all() or it == max_iterations:
+                break
+            k = ~done
+            act = act[k]
+            ua, ra, Aa, Oa, f1a, f0a = ua[k], ra[k], Aa[k], Oa[k], f1a[k], f0a[k]
+            g, s, x, x0, den = g[k], s[k], x[k], x0[k], den[k]
+        dx = x * x0
+        adx = Aa * dx
+        ody = Oa * ra * dx / (den * den)
+        inv_s = 1.0 / s
+        upper = np.zeros_like(adx)  # upper[k]: row k-1's coefficient on u_k
+        upper[:, 1:] = -adx[:, 1:] * inv_s[:, :-1]
+        lower = np.zeros_like(ody)  # lower[k]: row k+1's coefficient on u_k
+        lower[:, :-1] = -ody[:, :-1] * inv_s[:, 1:]
+        _, _, _, du, info = _dgtsv(
+            lower.ravel()[:-1],
+            ((adx + ody) * inv_s).ravel(),
+            upper.ravel()[1:],
+            (-g * inv_s).reshape(-1, 1),
+            1,
+            1,
+            1,
+            1,
+        )
+        du = du.reshape(ua.shape) if info == 0 else np.zeros_like(ua)
+        t = np.minimum(1.0, MAX_LOG_STEP / np.maximum(np.abs(du).max(axis=1), 1e-300))
+        merit = np.sqrt(((g / s) ** 2).sum(axis=1))
+        trial = ua + du * t[:, None]
+        g2, s2, x2, x02, den2 = _binary_state(trial, ra, Aa, Oa, f1a, f0a)
+        for _ in range(10):
+            worse = np.sqrt(((g2 / s) ** 2).sum(axis=1)) > merit * (1.0 - 1e-4 * t)
+            if not worse.any():
+                break
+            t = np.where(worse, 0.5 * t, t)
+            trial = np.where(worse[:, None], ua + du * t[:, None], trial)
+            g2, s2, x2, x02, den2 = _binary_state(trial, ra, Aa, Oa, f1a, f0a)
+        ua, g, s, x, x0, den = trial, g2, s2, x2, x02, den2
+    x, x0 = _expit(u), _expit(-u)
+    den = 1.0 + (r - 1.0) * x
+    aq = np.stack([A * x0, A * x], axis=-1)
+    org = np.stack([O * x0 / den, O * r * x / den], axis=-1)
+    return aq, org, converged, iterations, residual
+
+
 def solve_lsf(
     beta: np.ndarray,
     feed_aq: np.ndarray,
@@ -136,6 +252,11 @@ def solve_lsf(
     feed = feed_aq + feed_org
     B, _, C = feed.shape
     A, O = stage_totals(np.asarray(S, float), np.asarray(W, float), feed_aq, feed_org)
+    if C == 2:
+        a, o, converged, iterations, residual = _solve_binary(beta, feed, A, O, tolerance, max_iterations)
+        fin = feed.sum(axis=1)
+        mbe = np.abs(fin - a[:, 0, :] - o[:, -1, :]).sum(-1) / fin.sum(-1)
+        return LsfSolution(a, o, converged, iterations, residual, mbe)
     u = np.log(_bubble_point_start(beta, feed, A, O))
     converged = np.zeros(B, dtype=bool)
     iterations = np.zeros(B, dtype=int)
