@@ -11,7 +11,7 @@ brought by reagents = products + residues + treated water + losses) is checked t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from mine2magnet.process.neutralisation import neutralisation
 from mine2magnet.process.parameters import ParameterSet
 from mine2magnet.process.purification import purification
 from mine2magnet.process.residue import Residue, combine
-from mine2magnet.process.separation_train import separation_train
+from mine2magnet.process.separation_train import CutSpec, separation_train
 from mine2magnet.process.stream import Stream, total
 from mine2magnet.process.unit import UnitResult
 
@@ -148,6 +148,76 @@ def _betas(fs: Flowsheet, unit_id: str, params: ParameterSet) -> dict[str, float
     return dict(ext.separation_factors(list(ext.order)))
 
 
+#: Rounds of target tightening the train may take to meet the product specs.
+MAX_TIGHTENING_ROUNDS = 6
+
+
+def _path_to(product: str, cuts: list[CutSpec]) -> list[tuple[int, str]]:
+    """(cut index, side) pairs from the train feed down to `product`."""
+    index = {c.id: k for k, c in enumerate(cuts)}
+    path: list[tuple[int, str]] = []
+    dest = product
+    while True:
+        hit = next(
+            (
+                (k, side)
+                for k, c in enumerate(cuts)
+                for side in ("raffinate", "extract")
+                if getattr(c, side) == dest
+            ),
+            None,
+        )
+        if hit is None:
+            return path
+        path.insert(0, hit)
+        feed = cuts[hit[0]].feed
+        if feed == "train":
+            return path
+        dest = cuts[index[feed.split(".")[0]]].id
+
+
+def _tightened(cut: CutSpec, side: str, factor: float) -> CutSpec:
+    targets = {k: dict(v) for k, v in cut.targets.items()}
+    side_t = targets.setdefault(side, {})
+    old = side_t.get("purity")
+    base_impurity = 1.0 - old if old is not None else 1e-2
+    side_t["purity"] = min(1.0 - base_impurity * factor, 1.0 - 1e-9)
+    return replace(cut, targets=targets)
+
+
+def _train_meeting_specs(
+    fs: Flowsheet, uid: str, stream: Stream, params: ParameterSet
+) -> tuple[UnitResult, dict[str, Stream], list[dict[str, Any]]]:
+    """Run the SX train; where a product misses its purity spec, tighten the purity targets of every cut on
+    the path to it (impurity allowance times (spec gap / achieved gap) x 0.5) and design again."""
+    unit = fs.spec.units[uid]
+    cuts = fs.cuts(uid)
+    betas = _betas(fs, uid, params)
+    for _round in range(MAX_TIGHTENING_ROUNDS + 1):
+        res, products_raw, circuits = separation_train(
+            uid, stream, cuts, betas, params, unit.saponification_base
+        )
+        failing = []
+        for name, pstream in products_raw.items():
+            pspec = fs.spec.products[name]
+            prod = _product(name, pstream, pspec, "oxide")
+            if prod.t_per_yr > 0.0 and pspec.min_purity is not None and prod.purity < pspec.min_purity:
+                failing.append((name, prod.purity, pspec.min_purity))
+        if not failing:
+            for c in circuits:
+                c["tightening_rounds"] = _round
+            return res, products_raw, circuits
+        for name, achieved, spec_p in failing:
+            factor = 0.5 * (1.0 - spec_p) / max(1.0 - achieved, 1e-15)
+            for k, side in _path_to(name, cuts):
+                cuts[k] = _tightened(cuts[k], side, factor)
+    worst = ", ".join(f"{n}: purity {a:.6f} < {p}" for n, a, p in failing)
+    raise InfeasibleError(
+        f"{fs.file}: the SX train cannot meet the product specs after {MAX_TIGHTENING_ROUNDS} rounds of "
+        f"tightening the cut targets ({worst})"
+    )
+
+
 def resolve_feed(fs: Flowsheet, feed: str | Path | Composition | None, params: ParameterSet) -> Feed:
     if isinstance(feed, Composition):
         return feed_from_composition("composition", feed)
@@ -195,9 +265,7 @@ def run_flowsheet(
         elif u.type == "purification":
             res = purification(uid, stream, params, u.residue or "WLP")
         else:
-            res, products_raw, circuits = separation_train(
-                uid, stream, fs.cuts(uid), _betas(fs, uid, params), params, u.saponification_base
-            )
+            res, products_raw, circuits = _train_meeting_specs(fs, uid, stream, params)
         first = False
         res.check_balance()
         units.append(res)
