@@ -5,8 +5,9 @@ In Xu's constant-mixed-extraction-ratio cascade the totals leaving every stage a
 stage, λ_k = O_k / Σ_j β_j a_jk. Given λ, each component's profile is linear: the stage balances
 a_ik (1 + β_i λ_k) − a_i,k+1 − β_i λ_{k−1} a_i,k−1 = f_ik form a tridiagonal M-matrix system, so the profiles
 are non-negative whatever λ > 0 is. The N unknowns ln λ_k are found by Newton's method on
-r_k = ln(λ_k Σ_i β_i a_ik) − ln O_k with the exact dense Jacobian, built from the inverse of each component's
-tridiagonal matrix (LAPACK banded solves); a backtracking line search on ‖r‖ keeps it globally convergent.
+r_k = ln(λ_k Σ_i β_i a_ik) − ln O_k with the exact dense Jacobian, built by solving each component's
+tridiagonal system for a bidiagonal right-hand side (LAPACK gtsv); a backtracking line search on ‖r‖₂ keeps
+the iteration globally convergent.
 Derived here; an independent algorithm from the block-tridiagonal Newton of
 :mod:`mine2magnet.separation.loaded_separation_factor`, and the design's chosen point is always re-checked
 with :func:`mine2magnet.separation.simulate`.
@@ -19,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import lu_factor, lu_solve, solve_banded
+from scipy.linalg import lu_factor, lu_solve
+from scipy.linalg.lapack import dgtsv
 
 TOLERANCE = 1e-11
 MAX_ITERATIONS = 60
@@ -60,20 +62,27 @@ def stage_totals(
     return aq, org
 
 
+def _tridiagonal(e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sub, diag, super) diagonals of one component's stage matrix for o = e·a (e = β_i λ), each a copy."""
+    return -e[:-1].copy(), 1.0 + e, -np.ones(e.size - 1)
+
+
+def _solve(e: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve the component's tridiagonal system (LAPACK gtsv, partial pivoting) for rhs (N,) or (N, K)."""
+    dl, d, du = _tridiagonal(e)
+    x, info = dgtsv(dl, d, du, np.array(rhs, dtype=float, order="F"), 1, 1, 1, 1)[3:]
+    if info != 0:
+        raise np.linalg.LinAlgError(f"singular stage matrix (gtsv info {info})")
+    return x
+
+
 def _profiles(beta: np.ndarray, lam: np.ndarray, feed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Aqueous profiles a (C, N) for mixing factors lam (N,), and the banded matrices (C, 3, N)."""
-    c, n = beta.size, lam.size
+    """Aqueous profiles a (C, N) for mixing factors lam (N,), and the per-component factors e = β λ (C, N)."""
     e = beta[:, None] * lam[None, :]  # (C, N): o = e * a
-    ab = np.empty((c, 3, n))
-    ab[:, 0, 0] = 0.0
-    ab[:, 0, 1:] = -1.0  # upper: a_{k+1}
-    ab[:, 1, :] = 1.0 + e
-    ab[:, 2, :-1] = -e[:, :-1]  # lower: o_{k-1} = e_{k-1} a_{k-1}
-    ab[:, 2, -1] = 0.0
-    a = np.empty((c, n))
-    for i in range(c):
-        a[i] = solve_banded((1, 1), ab[i], feed[:, i], check_finite=False)
-    return a, ab
+    a = np.empty((beta.size, lam.size))
+    for i in range(beta.size):
+        a[i] = _solve(e[i], feed[:, i])
+    return a, e
 
 
 def solve_cut(
@@ -130,7 +139,7 @@ def solve_cut(
             rhs = np.zeros((n, n))
             rhs[idx, idx] = col
             rhs[idx[1:], idx[:-1]] = -col[:-1]
-            da = solve_banded((1, 1), ab[i], rhs, check_finite=False)
+            da = _solve(ab[i], rhs)
             jac -= (beta[i] / s)[:, None] * da
         try:
             step = lu_solve(lu_factor(jac, check_finite=False), -r, check_finite=False)
