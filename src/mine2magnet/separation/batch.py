@@ -1,8 +1,8 @@
 """Many cascades of one topology in one vectorised call (Monte Carlo, sensitivity, design scans).
 
 ``simulate_batch(spec, **arrays)`` takes a spec for the topology (components, stages, feed stage and phase)
-and arrays that vary per case; every array is broadcast to the number of cases B. All cases are solved together:
-one banded LAPACK call per Newton iteration for the whole batch (see ``block_tridiagonal``).
+and arrays that vary per case; every array is broadcast to the number of cases B. All cases are solved
+together: one LAPACK call per Newton iteration for a whole chunk of cases.
 
 Supported models: ``loaded-separation-factor`` (arrays ``separation_factors``, ``organic_ree_flow`` (S),
 ``scrub_ree_flow`` (W), ``feed_flow``) and ``constant-distribution`` (arrays ``distribution_ratios`` for the

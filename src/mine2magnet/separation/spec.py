@@ -324,7 +324,7 @@ class CascadeSpec(_Strict):
             total = self.stages.extraction + self.stages.scrub
             if self.feed.stage > total:
                 raise ValueError(
-                    f"feed.stage {self.feed.stage} is beyond the extraction+scrub stages (1..{total})"
+                    f"feed.stage: stage {self.feed.stage} is beyond the extraction+scrub stages (1..{total})"
                 )
         return self
 
@@ -415,6 +415,9 @@ def load_spec(
         err = exc.errors()[0]
         field = _field_path(tuple(err["loc"]))
         msg = err["msg"].removeprefix("Value error, ")
+        head, sep, tail = msg.partition(": ")
+        if field == "(spec)" and sep and " " not in head:  # a cross-field check names its field first
+            field, msg = head, tail
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
