@@ -51,7 +51,7 @@ from mine2magnet.separation.result import CascadeResult
 from mine2magnet.separation.spec import CascadeSpec, LoadedSeparationFactorModel, load_spec
 
 #: Organic flows tried, as multiples of the minimum S_min (the trade-off curve).
-FLOW_LADDER = (1.03, 1.06, 1.1, 1.15, 1.22, 1.3, 1.4, 1.55, 1.75, 2.0, 2.4, 3.0, 4.0)
+FLOW_LADDER = (1.03, 1.07, 1.13, 1.22, 1.35, 1.5, 1.75, 2.1, 2.7, 4.0)
 #: Largest number of extraction + scrub stages a design may use.
 MAX_STAGES = 300
 #: Targets are designed with this relative margin on the allowed impurity, so that the verified simulation
