@@ -19,7 +19,11 @@ penalty) minus the value of sales.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -149,6 +153,24 @@ def _ports(problem: YearProblem) -> list[tuple[str, str, str]]:
     for fac, com in problem.stock:
         add((fac, com, "out"))
     return ports
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Send file descriptor 1 to the null device for the duration (keeps --json output clean)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real stdout (embedded use): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def solve_year(problem: YearProblem) -> YearSolution:
@@ -398,7 +420,8 @@ def solve_year(problem: YearProblem) -> YearSolution:
     )
     m.add_objective(obj)
     logging.getLogger("linopy").setLevel(logging.WARNING)
-    status, condition = m.solve(solver_name="highs", io_api="direct", output_flag=False)
+    with _quiet_stdout():  # HiGHS prints its banner on the C-level stdout even with output_flag off
+        status, condition = m.solve(solver_name="highs", io_api="direct", output_flag=False)
     if status != "ok" or condition != "optimal":
         raise ConvergenceError(
             f"allocation of {problem.year}: HiGHS ended with status {status!r} ({condition})"
