@@ -167,6 +167,31 @@ class DesignResult:
         feed = math.fsum(self.spec.feed.component_flow(self.spec.components).values())
         return math.log1p(feed / self.scrub_ree_flow) / math.log(self.beta_key)
 
+    def summary(self) -> str:
+        """A few lines for people: the design, its minimum, its verified performance, the trade-off."""
+        lk, hk = self.key_pair
+        lines = [
+            f"cut {self.cut} (key pair {lk}/{hk}, β = {self.beta_key:.4g}); objective {self.objective.name} "
+            f"= {self.objective_value:.6g}",
+            f"stages: extraction {self.stages_extraction}, scrub {self.stages_scrub}; "
+            f"feed stage {self.feed_stage}",
+            f"organic S = {self.organic_ree_flow:.6g} mol/h, scrub W = {self.scrub_ree_flow:.6g} mol/h "
+            f"(reflux W/E = {self.reflux:.4g})",
+            f"minimum: S_min = {self.minimum_organic_ree_flow:.6g}, "
+            f"W_min = {self.minimum_scrub_ree_flow:.6g} mol/h; "
+            f"{self.stages_total_reflux:.2f} stages at total reflux",
+        ]
+        for side in ("raffinate", "extract"):
+            p = self.performance[side]
+            lines.append(f"{side}: purity {p['purity']:.6f}, recovery {p['recovery']:.6f}")
+        lines.append(f"verified by {self.verification['solver']}")
+        lines.append("trade-off (S mol/h: extraction + scrub stages):")
+        lines.extend(
+            f"  {p.organic_ree_flow:10.6g}: {p.extraction:3d} + {p.scrub:3d} = {p.total:3d}"
+            for p in self.tradeoff
+        )
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; keys ``stages``, ``feed_stage``, ``organic``, ``scrub``, ``minimum``,
         ``tradeoff``, ``verified`` (the simulate schema) are the public contract."""
