@@ -64,8 +64,8 @@ def limiting_unit(
 ) -> dict[str, Any]:
     """The unit that limits throughput at `feed_rate` (t/yr feed REO), with every unit's utilisation.
 
-    Returns ``{limiting: {...} | None, units: [...], max_feed_reo_t_per_yr}``: the limiting unit is the one with
-    the highest utilisation; max feed is the rate at which it reaches 100 %.
+    Returns ``{limiting: {...} | None, units: [...], max_feed_reo_t_per_yr}``: the limiting unit is the one
+    with the highest utilisation; max feed is the rate at which it reaches 100 %.
     """
     fs = flowsheet if isinstance(flowsheet, Flowsheet) else load_flowsheet(flowsheet)
     result = run_flowsheet(fs, feed, feed_rate)

@@ -148,8 +148,9 @@ def compute_costs(
         prices_usd_per_kg=prices,
         unpriced=unpriced,
         method=(
-            "capex = reference capex x (capacity/reference capacity)^n, no escalation; opex = reagents x prices "
-            "+ headcount x cost per person + maintenance share of capex (energy not sourced, not included); "
+            "capex = reference capex x (capacity/reference capacity)^n, no escalation; "
+            "opex = reagents x prices + headcount x cost per person + maintenance share of capex "
+            "(energy not sourced, not included); "
             "revenue = saleable products x price deck (mixed concentrates: payability x contained value)"
         ),
     )

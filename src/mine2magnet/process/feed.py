@@ -5,7 +5,7 @@ A feed file (YAML) names its physical form and how to build it from sourced data
     name: mt-weld-concentrate
     title: Mt Weld concentrate (Lynas design feed)
     form: concentrate            # concentrate | mrec | leach-liquor | chloride-liquor
-    distribution: feed.mt_weld_concentrate      # dataset composition key (% of TREO), or a mapping (see below)
+    distribution: feed.mt_weld_concentrate   # dataset composition key (% of TREO), or a mapping (below)
     grade_treo: process.feed.mt_weld_concentrate.grade_treo   # t REO per t of material (dataset key)
     impurities_fraction_of_material: {Fe: process.feed...fe2o3_fraction, ...}  # oxide mass fraction keys
     th_ppm: process.feed.mt_weld_concentrate.th_ppm   # ppm of the material

@@ -5,7 +5,7 @@
   Th mostly stays (insoluble above ~300 °C bake); the acid that decomposes in the kiln leaves as SO2/SO3 and
   is scrubbed with limestone to flue-gas desulphurisation (FGD) gypsum.
 - :func:`hcl_dissolution` — hydrochloric-acid dissolution of mixed rare-earth carbonate (MREC).
-- :func:`carbonate_precipitation` — ammonium-bicarbonate precipitation of MREC from an ionic-clay leach liquor.
+- :func:`carbonate_precipitation` — ammonium-bicarbonate precipitation of MREC from an ionic-clay liquor.
 
 Reagent use is stoichiometric (derived) times sourced or assumed excess factors; every split fraction is a
 parameter with provenance.

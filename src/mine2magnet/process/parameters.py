@@ -89,10 +89,7 @@ class ParameterSet:
         """The parameter's magnitude in `unit` (dataset unit if None); records its use."""
         if key in self._overrides:
             par = self._overrides[key]
-            if unit is not None and unit != par.unit:
-                value = convert(par.value, par.unit, unit)
-            else:
-                value = par.value
+            value = convert(par.value, par.unit, unit) if unit is not None and unit != par.unit else par.value
             self.used[key] = par
             return value
         entry = self.dataset.get(key)

@@ -1,4 +1,4 @@
-"""A self-contained HTML page for one refinery run: element-flow Sankey and SX stage profiles (plotly, inline).
+"""A self-contained HTML page for one refinery run: element-flow Sankey, SX stage profiles (plotly inline).
 
 The Sankey shows rare-earth oxide flows (t/yr REO) from the feed through each unit to products, residues and
 treated water; hovering a link lists its main elements. One chart per SX cut shows the aqueous rare-earth flow
@@ -167,7 +167,8 @@ def write_page(result: RefineryResult, path: str | Path) -> Path:
         parts.append(prof.to_html(full_html=False, include_plotlyjs=False))
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in d["notes"])
     page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(result.flowsheet)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin:1em 0}}
+<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}
+table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}</style></head><body>
 <h1>Refinery run: {html.escape(result.flowsheet)}</h1>
 <p>Feed {html.escape(result.feed)} at {result.feed_reo_t_per_yr:,.0f} t/yr REO; saleable products

@@ -193,6 +193,12 @@ def _train_meeting_specs(
     unit = fs.spec.units[uid]
     cuts = fs.cuts(uid)
     betas = _betas(fs, uid, params)
+    for name, pspec in fs.spec.products.items():
+        if pspec.min_purity is not None and not any(stream.get(el) > 0.0 for el in pspec.elements):
+            raise InfeasibleError(
+                f"product {name!r} (spec {pspec.min_purity} of {'+'.join(pspec.elements)}) cannot be made: "
+                f"the feed to the SX train holds no {'/'.join(pspec.elements)}"
+            )
     for _round in range(MAX_TIGHTENING_ROUNDS + 1):
         res, products_raw, circuits = separation_train(
             uid, stream, cuts, betas, params, unit.saponification_base

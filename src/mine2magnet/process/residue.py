@@ -41,9 +41,10 @@ def speciate(elements: Mapping[str, float], sulphate_kmol: float = 0.0) -> dict[
     """
     kmol = {s: v * 1000.0 / ELEMENTS[s].atomic_weight for s, v in elements.items() if v > 0.0}
     out: dict[str, float] = {}
+    floor = 1e-9 * (sum(kmol.values()) + sulphate_kmol)  # rounding of atomic weights, not a compound
 
     def add(formula: str, kmol_formula: float) -> None:
-        if kmol_formula > 0.0:
+        if kmol_formula > floor:
             out[formula] = out.get(formula, 0.0) + kmol_formula * species.molar_mass(formula) / 1000.0
 
     p_left = kmol.pop("P", 0.0)

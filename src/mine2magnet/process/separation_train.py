@@ -7,12 +7,12 @@ components are kept. Non-rare-earth elements left after purification are not ext
 the first cut's raffinate to effluent treatment.
 
 Reagents follow from the designed flows (derived): loading S mol/h of RE on the organic exchanges 3S mol/h of
-protons, neutralised by pre-saponifying the organic (base = 3 S x degree); stripping it takes 3 S x excess mol/h
-of HCl. Circuit size: mixer-settler volume = stage count x phase flow x residence time, with volume flows from
-assumed organic loading and aqueous concentrations.
+protons, neutralised by pre-saponifying the organic (base = 3 S x degree); stripping it takes 3 S x excess
+mol/h of HCl. Circuit size: mixer-settler volume = stage count x phase flow x residence time, with volume
+flows from assumed organic loading and aqueous concentrations.
 
-The loaded-separation-factor model is homogeneous of degree one in the flows (only ratios enter), so each cut is
-designed for its feed normalised to 100 mol/h and scaled back; designs are cached by normalised feed.
+The loaded-separation-factor model is homogeneous of degree one in the flows (only ratios enter), so each cut
+is designed for its feed normalised to 100 mol/h and scaled back; designs are cached by normalised feed.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from mine2magnet.process.unit import UnitResult
 
 #: Feed flow the designs are normalised to, mol/h.
 DESIGN_BASIS_MOL_PER_H = 100.0
-#: Organic flows (multiples of the minimum) the refinery asks the cut designer to try: a coarser trade-off than
-#: the designer's default ladder, so a flowsheet of several cuts runs in seconds.
+#: Organic flows (multiples of the minimum) the refinery asks the cut designer to try: a coarser trade-off
+#: than the designer's default ladder, so a flowsheet of several cuts runs in seconds.
 REFINERY_FLOW_LADDER = (1.15, 1.4, 2.0)
 #: Components below this share of a cut's feed are dropped from the design and follow their side of the cut.
 TRACE_SHARE = 1e-9
@@ -265,6 +265,7 @@ def separation_train(
                     "iterations": verified.get("iterations"),
                     "mass_balance_error": verified.get("mass_balance_error"),
                     "stage_profile": _profile(verified, scale),
+                    "targets": {k: dict(v) for k, v in cs.targets.items()},
                     "raffinate_to": cs.raffinate,
                     "extract_to": cs.extract,
                 }
@@ -277,7 +278,8 @@ def separation_train(
     reagent_el = Stream("saponification")
     if saponification_base not in species.BASE_EQUIVALENTS:
         raise InputError(
-            f"unknown saponification base {saponification_base!r}; expected one of {sorted(species.BASE_EQUIVALENTS)}",
+            f"unknown saponification base {saponification_base!r}; "
+            f"expected one of {sorted(species.BASE_EQUIVALENTS)}",
             field=f"units.{unit_id}.saponification_base",
         )
     base_formula_kmol = base_kmol / species.BASE_EQUIVALENTS[saponification_base]

@@ -2,8 +2,8 @@
 
 A :class:`Stream` carries the flow of each element (rare earths, Th, U and the main impurities) in tonnes of
 *element* per year, plus a small ledger of the ions that are not elements of the periodic table module
-(sulphate, chloride: kmol/yr) so that the sulphate that ends up in gypsum residues balances too. Conversions to
-oxide (REO basis) and to mol/h go through :class:`mine2magnet.elements.Composition`, so they are exact.
+(sulphate, chloride: kmol/yr) so that the sulphate that ends up in gypsum residues balances too. Conversions
+to oxide (REO basis) and to mol/h go through :class:`mine2magnet.elements.Composition`, so they are exact.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Stream:
 
     # read-out -------------------------------------------------------------------------------------
     def composition(self) -> Composition:
-        """The element flows as a Composition (amounts in t/yr; moles then read as Mmol/yr... see mol_per_h)."""
+        """The element flows as a Composition (amounts read as t/yr; use mol_per_h for molar flows)."""
         return Composition.from_element_mass(self.elements)
 
     def oxide_t_per_yr(self) -> dict[str, float]:

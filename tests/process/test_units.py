@@ -1,0 +1,158 @@
+"""Unit operations: element balances, stoichiometry against hand calculations, residue chemistry."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mine2magnet.errors import InfeasibleError
+from mine2magnet.process import species
+from mine2magnet.process.feed import load_feed
+from mine2magnet.process.feed_preparation import acid_bake_leach, carbonate_precipitation, hcl_dissolution
+from mine2magnet.process.finishing import electrolysis, finishing
+from mine2magnet.process.neutralisation import neutralisation
+from mine2magnet.process.parameters import ParameterSet
+from mine2magnet.process.purification import purification
+from mine2magnet.process.residue import Residue, speciate
+from mine2magnet.process.stream import Stream
+
+P = ParameterSet()
+
+
+def test_molar_masses_match_handbook_values():
+    # CRC Handbook / PubChem: gypsum 172.17, sulphuric acid 98.08, oxalic acid dihydrate 126.07,
+    # MgO 40.30 g/mol
+    assert species.molar_mass("CaSO4·2H2O") == pytest.approx(172.17, abs=0.01)
+    assert species.molar_mass("H2SO4") == pytest.approx(98.08, abs=0.01)
+    assert species.molar_mass("H2C2O4·2H2O") == pytest.approx(126.07, abs=0.01)
+    assert species.molar_mass("MgO") == pytest.approx(40.30, abs=0.01)
+    assert species.molar_mass("Fe2(SO4)3") == pytest.approx(399.88, abs=0.05)
+
+
+def test_acid_bake_balances_elements_and_sulphate():
+    feed = load_feed("mt-weld-concentrate", P)
+    stream, mass = feed.at_rate(1000.0)
+    res = acid_bake_leach("cracking", stream, mass, P)
+    assert res.balance_error() < 1e-12
+    acid_kmol = res.reagents["H2SO4"] / species.molar_mass("H2SO4") * 1000.0
+    # sulphate: acid in = liquor + gypsum in the leach residue + SO2/SO3 scrubbed to FGD gypsum
+    wlp, fgd = res.residues
+    gyp_wlp = wlp.compounds["CaSO4·2H2O"] / species.molar_mass("CaSO4·2H2O") * 1000.0
+    gyp_fgd = fgd.compounds["CaSO4·2H2O"] / species.molar_mass("CaSO4·2H2O") * 1000.0
+    assert res.outlet.ions["SO4"] + gyp_wlp + gyp_fgd == pytest.approx(acid_kmol, rel=1e-12)
+    # the rare earths leach at the cracking recovery
+    rec = P.value("process.acid_bake.re_leach_recovery")
+    assert res.outlet.get("Nd") / stream.get("Nd") == pytest.approx(rec)
+    # Th stays mostly in the residue, so the WLP is radioactive (NORM), FGD is not
+    assert wlp.activity_bq_per_g()["Th-232"] > 1.0
+    assert fgd.exempt
+
+
+def test_acid_dose_too_low_is_a_clear_error():
+    feed = load_feed("mt-weld-concentrate", P)
+    stream, mass = feed.at_rate(1000.0)
+    low = ParameterSet(
+        overrides={
+            "process.acid_bake.acid_dose_t_per_t_concentrate": {
+                "value": 0.05,
+                "unit": "t/t",
+                "source": "mine2magnet-assumption",
+                "kind": "assumption",
+                "range": [0.01, 0.1],
+            }
+        }
+    )
+    with pytest.raises(InfeasibleError, match="acid dose too low"):
+        acid_bake_leach("cracking", stream, mass, low)
+
+
+def test_hcl_dissolution_stoichiometry_by_hand():
+    # 144.242 t/yr Nd = 1000 kmol/yr as carbonate: 3 HCl per RE, times the excess
+    res = hcl_dissolution("d", Stream("mrec", {"Nd": 144.242}), None, P)
+    excess = P.value("process.hcl_dissolution.hcl_excess", "mol/mol")
+    diss = P.value("process.hcl_dissolution.re_dissolution")
+    assert res.reagents["HCl"] == pytest.approx(3.0 * 1000.0 * diss * excess * 36.458 / 1000.0, rel=1e-4)
+    assert res.balance_error() < 1e-12
+
+
+def test_carbonate_precipitation_stoichiometry_by_hand():
+    res = carbonate_precipitation("p", Stream("liquor", {"La": 138.90547, "Al": 10.0}), P)
+    rec = P.value("process.carbonate_precipitation.re_recovery")
+    excess = P.value("process.carbonate_precipitation.nh4hco3_excess", "mol/mol")
+    assert res.reagents["NH4HCO3"] == pytest.approx(3.0 * 1000.0 * rec * excess * 79.056 / 1000.0, rel=1e-4)
+    assert res.balance_error() < 1e-12
+
+
+def test_purification_magnesia_from_charge_balance():
+    # 1000 kmol/yr Fe(III) as sulphate, no free acid: precipitating Fe releases 3 H+ per Fe -> 1.5 MgO per Fe
+    fe_t = 55.845
+    liquor = Stream("l", {"Fe": fe_t}, {"SO4": 1500.0})
+    res = purification("p", liquor, P)
+    removal = P.value("process.purification.fe_removal")
+    assert res.detail["mgo_kmol_per_yr"] == pytest.approx(1.5 * 1000.0 * removal)
+    assert res.balance_error() < 1e-12
+
+
+def test_neutralisation_of_sulphuric_acid_by_hand():
+    # 1000 kmol/yr H2SO4: 1000 kmol lime; gypsum = sulphate precipitated share
+    res = neutralisation("n", [Stream("acid", {}, {"SO4": 1000.0})], P)
+    share = P.value("process.neutralisation.sulphate_precipitated")
+    assert res.detail["lime_kmol_per_yr"] == pytest.approx(1000.0)
+    (nuf,) = res.residues
+    assert nuf.dry_t_per_yr == pytest.approx(share * 1000.0 * 172.17 / 1000.0, rel=1e-4)
+    assert res.balance_error() < 1e-12
+
+
+def test_oxalate_finishing_by_hand():
+    res = finishing("f", Stream("NdPr", {"Nd": 144.242}), P, "oxalate")
+    rec = P.value("process.finishing.precipitation_recovery")
+    excess = P.value("process.finishing.oxalate_excess", "mol/mol")
+    assert res.reagents["oxalic_acid"] == pytest.approx(
+        1.5 * 1000.0 * rec * excess * 126.07 / 1000.0, rel=1e-4
+    )
+    assert res.balance_error() < 1e-12
+    metal = electrolysis("m", res.outlet, P)
+    assert metal.balance_error() < 1e-12
+
+
+def test_thorium_activity_of_a_residue():
+    # 1,000 ppm Th: Th-232 specific activity 4.07 kBq/g (e.g. IAEA TRS-419) -> 4.07 Bq/g
+    r = Residue("x", Stream("x", {"Th": 1.0}), {"SiO2": 1000.0 - 1.0 * 1.3}, 0.0)
+    wet = r.wet_t_per_yr
+    assert r.activity_bq_per_g()["Th-232"] == pytest.approx(4.07 * 1.0 / wet * 1000.0, rel=0.01)
+    assert not r.exempt
+
+
+def test_speciation_conserves_elements():
+    out = speciate({"Fe": 55.845, "P": 30.973762, "Ca": 40.078}, sulphate_kmol=1000.0)
+    assert set(out) == {"FePO4·2H2O", "CaSO4·2H2O"}
+    assert out["FePO4·2H2O"] == pytest.approx(species.molar_mass("FePO4·2H2O"))
+
+
+flows = st.floats(min_value=0.0, max_value=1e4, allow_nan=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    re=flows,
+    fe=flows,
+    al=flows,
+    th=st.floats(0, 10),
+    p=flows,
+    mg=flows,
+    so4=st.floats(0, 1e6),
+    cl=st.floats(0, 1e6),
+)
+def test_purification_and_neutralisation_always_balance(re, fe, al, th, p, mg, so4, cl):
+    liquor = Stream(
+        "l", {"Nd": re, "Ce": re / 2, "Fe": fe, "Al": al, "Th": th, "P": p, "Mg": mg}, {"SO4": so4, "Cl": cl}
+    )
+    pur = purification("p", liquor, P)
+    assert pur.balance_error() < 1e-9
+    neu = neutralisation("n", [pur.outlet], P)
+    assert neu.balance_error() < 1e-9
+    assert all(v >= 0.0 for v in neu.reagents.values())
+    assert math.isfinite(neu.residues[0].wet_t_per_yr)
