@@ -208,3 +208,22 @@ def test_mixed_stockpile_is_drawn_in_proportion():
     sol = solve_year(problem)
     assert sol.flow["Mine -> Buyer (mrec)"] == pytest.approx([30.0, 10.0])  # La cannot be left behind
     assert sol.stock_out[("Mine", "mrec")] == pytest.approx([30.0, 10.0])
+
+
+def test_metal_plant_reduces_oxide_with_its_recovery():
+    from mine2magnet.chain import TradeLink
+
+    plant = fac("metal_plants", "Metal", country="A", recovery=0.95, capacity="50 t/yr", cost="500 USD/t")
+    buyers = fac("markets", "Metal buyers", country="B", commodity="metal", open=True, price_factor=1.5)
+    chain = small_chain(
+        extra=[plant, buyers],
+        extra_links=[
+            TradeLink("Refinery", "Metal", "oxide", 1.0),
+            TradeLink("Metal", "Metal buyers", "metal", 1.0),
+        ],
+    )
+    r = simulate(chain)
+    fed = flow(r, "Refinery", "Metal")
+    assert fed == pytest.approx(50.0, rel=1e-6)  # metal pays 1.5 x 1.05 x oxide: the plant runs full
+    assert flow(r, "Metal", "Metal buyers") == pytest.approx(0.95 * fed, rel=1e-6)
+    assert r.mass_balance_error < 1e-6

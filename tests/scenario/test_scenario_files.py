@@ -135,3 +135,19 @@ def test_unknown_data_key_and_unsourced_assumption(tmp_path):
 def test_unknown_scenario_name():
     with pytest.raises(InputError, match=r"unknown scenario 'malaysia-bse'.*malaysia-base"):
         load_scenario("malaysia-bse")
+
+
+def test_json_schema_names_the_sections():
+    from mine2magnet.scenario import scenario_json_schema
+
+    schema = scenario_json_schema()
+    assert {"name", "description", "years", "facilities", "trade_links", "policies"} <= set(
+        schema["properties"]
+    )
+    assert "name" in schema["required"]
+
+
+def test_ionic_clay_light_override_is_the_dy_bet():
+    sc = load_scenario("malaysia-base", ["ionic-clay-light"])
+    kenering = sc.model.network.facilities["Kenering ISL"].attrs["composition"]
+    assert kenering["Dy"] < 0.01 and kenering["Ce"] > 0.4

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from mine2magnet.chain import ChainResult, simulate
 from mine2magnet.scenario.loader import Scenario, list_scenarios, load_scenario, named_overrides
+from mine2magnet.scenario.schema import scenario_json_schema
 
 
 def run_scenario(
@@ -38,4 +39,12 @@ def run_scenario(
     return result
 
 
-__all__ = ["ChainResult", "Scenario", "list_scenarios", "load_scenario", "named_overrides", "run_scenario"]
+__all__ = [
+    "ChainResult",
+    "Scenario",
+    "list_scenarios",
+    "load_scenario",
+    "named_overrides",
+    "run_scenario",
+    "scenario_json_schema",
+]

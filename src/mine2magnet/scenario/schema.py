@@ -143,3 +143,10 @@ def validate(model: type[BaseModel], data: Any, *, file: str | None, where: str 
         loc = ".".join(str(p) for p in err["loc"])
         field = ".".join(p for p in (where, loc) if p)
         raise InputError(err["msg"], file=file, field=field or None) from None
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """JSON Schema of a scenario file (top level), for editors that lint YAML/JSON against a schema."""
+    schema = ScenarioFile.model_json_schema()
+    schema["title"] = "mine2magnet scenario"
+    return schema
