@@ -99,6 +99,14 @@ def _upper_blocks(upper: np.ndarray, nb: int, N: int, C: int) -> np.ndarray:
     return up.reshape(nb, C, C)[:-1].ravel()
 
 
+def gtsv(dl: np.ndarray, d: np.ndarray, du: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
+    """LAPACK ``dgtsv`` (arrays may be overwritten), including the one-unknown system it cannot take."""
+    if d.size == 1:
+        return b / d.reshape(1, 1), 0 if d[0] != 0 else 1
+    _, _, _, x, info = lapack.dgtsv(dl, d, du, b, 1, 1, 1, 1)
+    return x, info
+
+
 def solve_tridiagonal(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Solve independent scalar tridiagonal chains along the last axis (LAPACK ``dgtsv``, one call per batch).
 
@@ -112,9 +120,7 @@ def solve_tridiagonal(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rh
     up[:, -1] = 0.0
     lo[:, 0] = 0.0
     d = np.array(diag, dtype=float).reshape(-1)
-    _, _, _, x, info = lapack.dgtsv(
-        lo.ravel()[1:], d, up.ravel()[:-1], np.array(rhs, dtype=float).reshape(-1, 1), 1, 1, 1, 1
-    )
+    x, info = gtsv(lo.ravel()[1:], d, up.ravel()[:-1], np.array(rhs, dtype=float).reshape(-1, 1))
     if info != 0:
         raise ConvergenceError(f"singular tridiagonal system (LAPACK dgtsv info={info})")
     return x.reshape(shape)
@@ -180,8 +186,10 @@ def solve_cascade_chains(E: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     up[..., :-1] = -Er[..., 1:]
     dl = np.full(d.size - 1, -1.0)
     dl[n - 1 :: n] = 0.0
-    b = np.ascontiguousarray(np.asarray(rhs, dtype=float)[..., ::-1]).reshape(-1, 1)
-    _, _, _, x, info = lapack.dgtsv(dl, d, up.ravel()[:-1], b, 1, 1, 1, 1)
+    b = np.array(np.asarray(rhs, dtype=float)[..., ::-1], order="C").reshape(
+        -1, 1
+    )  # a copy: dgtsv overwrites
+    x, info = gtsv(dl, d, up.ravel()[:-1], b)
     if info != 0:
         raise ConvergenceError(f"singular cascade chain (LAPACK dgtsv info={info})")
     return x.reshape(shape)[..., ::-1]
