@@ -11,6 +11,7 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +42,18 @@ def one_pass(name: str, directory: Path) -> dict[str, float]:
     return times
 
 
+def cli_wall_time(name: str, directory: Path) -> float | None:
+    """Wall time of ``mine2magnet run NAME --out DIR`` in a fresh process (imports included), or None."""
+    command = Path(sys.executable).parent / "mine2magnet"
+    if not command.exists():
+        return None
+    t0 = time.perf_counter()
+    subprocess.run(
+        [str(command), "run", name, "--out", str(directory), "-q"], check=True, capture_output=True
+    )
+    return time.perf_counter() - t0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", default="malaysia-base")
@@ -48,6 +61,7 @@ def main() -> int:
     args = parser.parse_args()
     passes = []
     with tempfile.TemporaryDirectory() as tmp:
+        cli = cli_wall_time(args.scenario, Path(tmp) / "cli")
         for i in range(args.repeat):
             passes.append(one_pass(args.scenario, Path(tmp) / f"pass{i}"))
     first = passes[0]
@@ -61,7 +75,11 @@ def main() -> int:
         values = [p[step] for p in passes]
         print(f"{step:<8}{min(values):>10.2f}{statistics.median(values):>10.2f}{values[0]:>10.2f}")
     verdict = "within" if first["total"] < 30.0 else "OVER"
-    print(f"first pass (cold caches) {first['total']:.1f} s: {verdict} the 30 s target")
+    print(f"first pass in this process (cold caches) {first['total']:.1f} s: {verdict} the 30 s target")
+    if cli is not None:
+        verdict = "within" if cli < 30.0 else "OVER"
+        label = f"`mine2magnet run {args.scenario}` (fresh process, with imports)"
+        print(f"{label}: {cli:.1f} s wall: {verdict} the 30 s target")
     return 0
 
 
