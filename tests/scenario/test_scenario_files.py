@@ -151,3 +151,27 @@ def test_ionic_clay_light_override_is_the_dy_bet():
     sc = load_scenario("malaysia-base", ["ionic-clay-light"])
     kenering = sc.model.network.facilities["Kenering ISL"].attrs["composition"]
     assert kenering["Dy"] < 0.01 and kenering["Ce"] > 0.4
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"value": "5 kt/yr", "kind": "reported", "source": "no-such-source"}, "unknown source id"),
+        ({"value": "5 kt/yr", "kind": "reported"}, "needs a source"),
+        ({"value": "5 kt/yr", "kind": "guess", "source": "usgs-mcs-2025-ree"}, "kind must be one of"),
+        ({"value": "5 kt/yr", "kind": "assumption", "range": [6000, 9000], "note": "x"}, "does not contain"),
+        (
+            {"value": "5 kt/yr", "kind": "assumption", "range": [1000, 9000], "note": "x", "colour": 1},
+            "unknown field",
+        ),
+    ],
+)
+def test_bad_sourced_values(tmp_path, value, message):
+    msg = _error(tmp_path, {"facilities": {"mines": [{"name": "Kenering ISL", "capacity": value}]}})
+    assert "facilities.mines[" in msg and message in msg
+
+
+def test_scale_by_a_sourced_factor_is_recorded():
+    sc = load_scenario("malaysia-crackdown")
+    keys = set(sc.assumptions.data_key)
+    assert "chain.smuggling.crackdown_residual" in keys

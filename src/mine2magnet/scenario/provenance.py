@@ -4,7 +4,8 @@ range, note}`` entries to plain quantities, and record every one of them for the
 Forms accepted wherever a number goes in a scenario file:
 
 - ``{ref: facility.lynas_malaysia.ndpr_capacity}`` — a key of the sourced dataset (:mod:`mine2magnet.data`);
-  optional ``unit`` to convert to and ``scale`` (a plain factor, e.g. a share, stated in ``note``);
+  optional ``unit`` to convert to and ``scale`` (a factor: preferably itself a sourced value such as
+  ``{ref: chain.smuggling.crackdown_residual}``, else a plain number explained in ``note``);
 - ``{value: "12 kt/yr", source: <source id>, kind: reported, range: [..], note: ..}`` — an inline value citing
   a bibliography entry of the dataset;
 - ``{value: 3, unit: yr, kind: assumption, range: [2, 6], note: why}`` — an explicit assumption (the range and
@@ -117,6 +118,9 @@ class Provenance:
 
     def resolve(self, node: Any, where: str) -> Any:
         """A sourced-value node -> Quantity / text / int (recorded); other nodes are returned unchanged."""
+        if isinstance(node, Mapping) and ("ref" in node or "value" in node) and set(node) - _SOURCED_KEYS:
+            unknown = sorted(str(k) for k in set(node) - _SOURCED_KEYS)[0]
+            raise InputError(f"unknown field {unknown!r} in a sourced value", file=self.file, field=where)
         if not is_sourced(node):
             if (isinstance(node, str) and node[:1].isdigit() and " " in node) or (
                 isinstance(node, int | float) and not isinstance(node, bool)
@@ -156,8 +160,15 @@ class Provenance:
                 raise InputError(str(exc), file=self.file, field=f"{where}.unit") from None
             unit = str(node["unit"])
         scale = node.get("scale", 1.0)
+        if is_sourced(scale):  # a sourced factor, e.g. {ref: chain.smuggling.crackdown_residual}
+            q = self.resolve(scale, f"{where}.scale")
+            scale = convert(q.value, q.unit, "dimensionless") if isinstance(q, Quantity) else q
         if isinstance(scale, bool) or not isinstance(scale, int | float):
-            raise InputError(f"scale must be a number, got {scale!r}", file=self.file, field=f"{where}.scale")
+            raise InputError(
+                f"scale must be a number or a sourced factor, got {scale!r}",
+                file=self.file,
+                field=f"{where}.scale",
+            )
         value *= scale
         rng = tuple(r * scale for r in rng) if rng else None
         note = str(node.get("note") or sv.note or "")
