@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 
 from mine2magnet.errors import InputError
@@ -148,3 +149,18 @@ def test_a_run_without_kpis_or_flows_still_reports(tmp_path):
     html = render_report([bare], conflicts=())
     assert "reports none of the headline KPIs" in html and "No material flows in 2026" in html
     assert "The run lists no assumptions" in html
+
+
+def test_residue_headline_says_where_the_residue_accrues():
+    result = sample_result()
+    kpis = result.tables["kpis"]
+    extra = pd.DataFrame(
+        [(2024, "residue_produced_t", "Kalgoorlie cracker", "", 7_000.0, "t", "WLP")], columns=kpis.columns
+    )
+    result.tables["kpis"] = pd.concat([kpis, extra], ignore_index=True)
+    items = {h.kpi: h for h in headlines(run_view(result), 2024)}
+    # Lynas Malaysia (Malaysia) 0.5 x 9,000 t = 4,500 t; Kalgoorlie cracker (Australia) 7,000 t
+    assert items["residue_produced_t"].number == "11,500 t"
+    assert (
+        "Australia 7,000 t, Malaysia 4,500 t by country of the plant" in items["residue_produced_t"].sentence
+    )

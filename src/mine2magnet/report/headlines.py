@@ -70,7 +70,8 @@ def _value_added(view: RunView, year: int) -> Headline | None:
     capture = _total(view, "value_capture_ratio", year)
     if capture is not None:
         sentence += (
-            f" Value kept at home is {format_value(*capture)} of what that ore is worth as separated oxides."
+            f" Value added at home equals {format_value(*capture)} of what the country's own mined rare"
+            " earths are worth as separated oxides."
         )
     return Headline(kpi, "Value kept at home", format_value(*total), sentence)
 
@@ -120,25 +121,46 @@ def _hhi(view: RunView, year: int) -> Headline | None:
     return Headline("hhi", "Supply concentration (highest stage)", format_value(top[1], top[2]), sentence)
 
 
+def _by_country(view: RunView, kpi: str, year: int) -> list[tuple[str, float, str]]:
+    """``[(country, value, unit)]`` of an additive KPI reported per facility, largest first."""
+    facilities = view.table("facilities")
+    country_of = {
+        str(f): str(c or "") for f, c in zip(facilities["facility"], facilities["country"], strict=True)
+    }
+    rows = view.kpis.subjects
+    rows = rows[(rows["kpi"] == kpi) & (rows["year"] == year)]
+    sums: dict[str, float] = {}
+    for facility, value in zip(rows["facility"], rows["value"], strict=True):
+        country = country_of.get(str(facility), "") or "unknown"
+        sums[country] = sums.get(country, 0.0) + float(value)
+    unit = str(rows["unit"].iloc[0]) if len(rows) else ""
+    return sorted(((c, v, unit) for c, v in sums.items()), key=lambda p: -abs(p[1]))
+
+
 def _residue(view: RunView, year: int) -> Headline | None:
-    produced = _total(view, "residue_produced_t", year) or _total(view, "residue_t", year)
+    kpi = "residue_produced_t" if _total(view, "residue_produced_t", year) else "residue_t"
+    produced = _total(view, kpi, year)
     accumulated = _total(view, "residue_accumulated_t", year)
     if produced is None and accumulated is None:
         return None
-    kpi = "residue_produced_t" if _total(view, "residue_produced_t", year) else "residue_t"
     sentences = []
     if produced is not None:
+        text = f"{format_value(*produced)} of processing residue (tonnes of residue) produced in {year}"
+        countries = [p for p in _by_country(view, kpi, year) if p[1] > 0]
+        if len(countries) > 1:
+            text += f": {_listing(countries)} by country of the plant"
         parts = view.kpis.by_subject(kpi, year)
-        sentences.append(
-            f"{format_value(*produced)} of processing residue produced in {year}"
-            + (f" ({_listing(parts)})" if len(parts) > 1 else "")
-            + "."
-        )
+        if len(parts) > 1:
+            text += f" ({_listing(parts, limit=3)})"
+        sentences.append(text + ".")
     if accumulated is not None:
         text = f"{format_value(*accumulated)} held in residue stores by the end of {year}"
         activity = _total(view, "residue_accumulated_bq", year)
         if activity is not None:
             text += f", {format_value(*activity)} of activity"
+        countries = [p for p in _by_country(view, "residue_accumulated_t", year) if p[1] > 0]
+        if len(countries) > 1:
+            text += f" ({_listing(countries)})"
         sentences.append(text + ".")
     number = format_value(*(produced if produced is not None else accumulated))
     return Headline(kpi, "Residue produced", number, " ".join(sentences))

@@ -191,8 +191,9 @@ def render_report(
         "<p class='how'>How to read: value added is what each stage sells minus what it buys, counted "
         "where the plant is. Feed sufficiency is the share of a refinery's capacity that available ore or "
         "concentrate can fill. Magnet self-sufficiency is the share of the domestic magnet plants' "
-        "rare-earth needs met from domestic refining. Tonnes are of rare-earth oxide (REO). Every input "
-        "number is listed with its source under Assumptions; where sources disagree, see Conflicts.</p>"
+        "rare-earth needs met from domestic refining. Tonnes of material are tonnes of rare-earth oxide "
+        "(REO basis); residues are in tonnes of residue. Every input number is listed with its source under "
+        "Assumptions; where sources disagree, see Conflicts.</p>"
     )
     if len(views) > 1:
         body.append("<h2 id='compare'>Comparison of scenarios</h2>")
