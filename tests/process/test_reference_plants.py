@@ -169,3 +169,21 @@ def test_costs_are_positive_and_traceable(results):
         assert all(p["keys"] for p in c.prices_usd_per_kg.values())
         keys = {p["key"] for p in r.parameters}
         assert "process.capex.scaling_exponent" in keys
+
+
+def test_oxide_to_metal_unit(hre):
+    import yaml
+
+    from mine2magnet.process import load_flowsheet
+    from mine2magnet.process.flowsheet import FLOWSHEETS_DIR
+    from mine2magnet.process.parameters import ParameterSet
+
+    raw = yaml.safe_load((FLOWSHEETS_DIR / "hre-circuit.yaml").read_text())
+    raw["products"]["Tb oxide"]["metal"] = True
+    r = run_flowsheet(load_flowsheet(raw))
+    tb = r.products["Tb oxide"]
+    assert tb.form == "metal"
+    metal_yield = ParameterSet().value("process.electrolysis.metal_yield")
+    # Tb4O7 holds 4 x 158.925 / 747.70 = 0.8502 kg Tb per kg oxide (IUPAC atomic weights)
+    assert tb.t_per_yr == pytest.approx(hre.products["Tb oxide"].t_per_yr * 0.8502 * metal_yield, rel=1e-3)
+    assert r.mass_balance_error < 1e-6
