@@ -260,14 +260,19 @@ def compare_command(
         click.echo(json.dumps(to_json_safe(payload), indent=2, ensure_ascii=False, allow_nan=False))
         return
     console = Console()
+    if not console.is_terminal:  # piped or captured: no terminal width to fit, keep rows readable
+        console = Console(width=max(120, 32 + 16 * len(views)))
     grid = Table(title=f"Key figures in {shown}")
-    grid.add_column("KPI")
+    grid.add_column("KPI", no_wrap=True)
+    grid.add_column("of", overflow="fold")
     for v in views:
-        grid.add_column(f"{v.label}\n{v.run_id}", justify="right")
+        grid.add_column(v.label, justify="right", overflow="fold")
     for rec in table.to_dict("records"):
-        name = rec["kpi"] if rec["subject"] == "total" else f"{rec['kpi']} · {rec['subject']}"
-        grid.add_row(name, *(_cell(rec[v.label], rec["unit"]) for v in views))
+        subject = "" if rec["subject"] == "total" else rec["subject"]
+        grid.add_row(rec["kpi"], subject, *(_cell(rec[v.label], rec["unit"]) for v in views))
     console.print(grid)
+    for v in views:
+        click.echo(f"run {v.run_id}: {v.label}")
     click.echo(f"report: {report}")
     click.echo(f"store:  {store.path}")
 
