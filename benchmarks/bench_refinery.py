@@ -70,17 +70,19 @@ def sensitivity() -> None:
         "process.feed.mt_weld_concentrate.cao_fraction",
         "process.acid_bake.fe_leach_fraction",
         "process.acid_bake.re_leach_recovery",
-        "process.feed.mt_weld_concentrate.grade_treo",
+        "feed.mt_weld_concentrate.grade_treo",
     ):
         entry = ds.get(key)
-        for v in entry.range:
+        # the reported grade (~40 %) states no range: +-5 points is the sensitivity taken here
+        rng = entry.range if entry.range is not None else (entry.value - 5, entry.value + 5)
+        for v in rng:
             over = {
                 key: {
                     "value": v,
                     "unit": entry.unit,
                     "source": entry.source.id,
                     "kind": "assumption",
-                    "range": list(entry.range),
+                    "range": list(rng),
                 }
             }
             x = run(over)

@@ -6,9 +6,9 @@ A feed file (YAML) names its physical form and how to build it from sourced data
     title: Mt Weld concentrate (Lynas design feed)
     form: concentrate            # concentrate | mrec | leach-liquor | chloride-liquor
     distribution: feed.mt_weld_concentrate   # dataset composition key (% of TREO), or a mapping (below)
-    grade_treo: process.feed.mt_weld_concentrate.grade_treo   # t REO per t of material (dataset key)
+    grade_treo: feed.mt_weld_concentrate.grade_treo   # t REO per t of material (dataset key)
     impurities_fraction_of_material: {Fe: process.feed...fe2o3_fraction, ...}  # oxide mass fraction keys
-    th_ppm: process.feed.mt_weld_concentrate.th_ppm   # ppm of the material
+    th_ppm: feed.mt_weld_concentrate.th_ppm   # ppm of the material
     u_ppm: ...
     impurities_fraction_of_reo: {Al: process.feed.mrec.impurity_fraction_of_reo}  # oxide t per t REO
     phosphate_per_re: 1.0        # mol P per mol RE bound as REPO4 (monazite-type feeds; derived)

@@ -351,7 +351,9 @@ def run_flowsheet(
         notes.append(f"no price in the deck for {', '.join(costs.unpriced)}: they earn no revenue here")
     for n, p in products.items():
         if p.form == "metal" and spec.products[n].price.key is None:
-            notes.append(f"{n} is metal but is priced with its oxide's price key: give products.{n}.price.key")
+            notes.append(
+                f"{n} is metal but is priced with its oxide's price key: give products.{n}.price.key"
+            )
     notes.append("energy and water use are not reported: no sourced figures")
     return RefineryResult(
         flowsheet=fs.name,
