@@ -1,13 +1,12 @@
 """The scenarios differ where they should (issue acceptance), with the mass balance closed every year.
 
-Refinery performance is a test double here (see scenariokit.with_test_refineries): these tests are about the
-chain's response to policies, not about refinery numbers; test_scenario_end_to_end runs the real flowsheets.
+Real refinery flowsheets (mine2magnet.process), run once per session and shared; short horizon 2024-2031.
 """
 
 from __future__ import annotations
 
 import pytest
-from scenariokit import short, with_test_refineries
+from scenariokit import short
 
 from mine2magnet.scenario import run_scenario
 
@@ -15,7 +14,7 @@ YEARS = (2024, 2031)
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, flowsheet_cache):
     tmp = tmp_path_factory.mktemp("scenarios")
     names = [
         "malaysia-base",
@@ -25,7 +24,12 @@ def runs(tmp_path_factory):
         "malaysia-crackdown",
         "recycling",
     ]
-    return {n: run_scenario(with_test_refineries(short(tmp, n, *YEARS))) for n in names}
+    out = {}
+    for n in names:
+        sc = short(tmp, n, *YEARS)
+        sc.model.performances = flowsheet_cache
+        out[n] = run_scenario(sc)
+    return out
 
 
 def raw_exports(result, country="Malaysia"):

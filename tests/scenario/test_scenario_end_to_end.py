@@ -11,19 +11,17 @@ from __future__ import annotations
 import pytest
 from scenariokit import short
 
-from mine2magnet.chain import PerformanceCache
 from mine2magnet.data import load_dataset
 from mine2magnet.scenario import run_scenario
 
 
 @pytest.fixture(scope="module")
-def real_runs(tmp_path_factory):
+def real_runs(tmp_path_factory, flowsheet_cache):
     tmp = tmp_path_factory.mktemp("real")
-    cache = PerformanceCache()  # each flowsheet runs once for both scenarios
     out = {}
     for name in ("malaysia-base", "malaysia-china-refinery"):
         sc = short(tmp, name, 2024, 2031)
-        sc.model.performances = cache
+        sc.model.performances = flowsheet_cache
         out[name] = run_scenario(sc)
     return out
 
