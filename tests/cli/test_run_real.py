@@ -1,8 +1,8 @@
 """`mine2magnet run` / `compare` / `scenarios` over the real scenario and chain layers (short year ranges).
 
-The run and compare tests replace each refinery's flowsheet run by the scenario tests' refinery double
-(tests/scenario/scenariokit.py: 90 % of each element to oxide): they test the CLI, store and report on real
-scenario files and the real yearly allocation, not the refinery numbers (the benchmark runs those).
+The run and compare tests replace each refinery's flowsheet run by a test double (90 % of each element to
+separated oxide, 10 % to residue; a cold flowsheet design takes seconds): they test the CLI, store and report
+on real scenario files and the real yearly allocation, not the refinery numbers (the benchmark runs those).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from mine2magnet import scenario as scenario_layer
+from mine2magnet.chain import RefineryPerformance
 from mine2magnet.cli import main
 from mine2magnet.cli import run as run_module
+from mine2magnet.elements import RARE_EARTHS
 from mine2magnet.store import ResultsStore
-from scenario.scenariokit import with_test_refineries
 
 REQUIRED_KPIS = (
     "domestic_value_added_usd",
@@ -28,6 +29,24 @@ REQUIRED_KPIS = (
     "smuggling_loss_usd",
     "unmet_demand_t",
 )
+
+
+def _double(flowsheet: str, feed: str, rate: float | None = None) -> RefineryPerformance:
+    return RefineryPerformance(
+        flowsheet,
+        feed,
+        {"oxide": dict.fromkeys(RARE_EARTHS, 0.9), "mixed_oxide": {}},
+        {"residue": 1.0},
+        {"residue": 0.5},
+        {"HCl": 1.0},
+        3000.0,
+    )
+
+
+def with_test_refineries(loaded):
+    """A loaded scenario whose refineries use the test double instead of running their flowsheets."""
+    loaded.model.performances.get = _double
+    return loaded
 
 
 @pytest.fixture
