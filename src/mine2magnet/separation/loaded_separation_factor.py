@@ -30,9 +30,11 @@ from mine2magnet.separation.block_tridiagonal import (
 
 #: Convergence tolerance on the row-scaled stage residual (relative to each equation's throughput).
 TOLERANCE = 1e-12
-MAX_ITERATIONS = 200
+MAX_ITERATIONS = 60
 MAX_LOG_STEP = 2.0
 BINARY_START_SWEEPS = 3
+BINARY_MAX_STEP = 30.0
+PTC_MAX_STEP = 5.0
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ def _solve_binary(
 
         du = newton_correction(g)
         norm_du = np.sqrt((du * du).sum(axis=1))
-        t = np.minimum(1.0, MAX_LOG_STEP / np.maximum(np.abs(du).max(axis=1), 1e-300))
+        t = np.minimum(1.0, BINARY_MAX_STEP / np.maximum(np.abs(du).max(axis=1), 1e-300))
         trial = ua + du * t[:, None]
         g2, s2, x2, x02, den2 = _binary_state(trial, ra, Aa, Oa, f1a, f0a)
         for _ in range(12):
@@ -224,6 +226,89 @@ def _solve_binary(
     aq = np.stack([A * x0, A * x], axis=-1)
     org = np.stack([O * x0 / den, O * r * x / den], axis=-1)
     return aq, org, converged, iterations, residual
+
+
+def _chain_flows(beta: np.ndarray, lam: np.ndarray, feed: np.ndarray) -> np.ndarray:
+    """Aqueous flows (B, C, N) of the linear cascades o_ik = beta_i lam_k a_ik (positive, accurate)."""
+    E = beta[:, :, None] * lam[:, None, :]
+    return solve_cascade_chains(E, np.transpose(feed, (0, 2, 1)))
+
+
+def _solve_stage_factors(
+    beta: np.ndarray, feed: np.ndarray, A: np.ndarray, O: np.ndarray, max_iterations: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
+    """Robust fallback: Newton on the stage factors ln lam_k with the component flows eliminated.
+
+    For given lam every component's cascade is linear (o_ik = beta_i lam_k a_ik) and solved exactly; the N
+    unknowns ln lam_k must make the stage totals right, R_k = ln(sum_i a_ik / A_k) = 0 (which, by the summed
+    balances, also makes sum_i o_ik = O_k). The dense N x N Jacobian comes from the inverse of each
+    component's tridiagonal matrix: d a_i / d lam_l = -beta_i a_il T_i^-1 (e_l - e_l+1). This is the classic
+    Newton-on-stage-temperatures method for constant-flow columns; it is well conditioned where Newton on the
+    flows is not. Returns (flows (B, N, C), converged (B,)).
+    """
+    B, N, C = feed.shape
+    ftot = feed.sum(axis=1)
+    lam = O / (A * ((beta * ftot).sum(-1) / ftot.sum(-1))[:, None])
+    eye = np.eye(N)
+    ok = np.zeros(B, dtype=bool)
+    a = _chain_flows(beta, lam, feed)
+    for _ in range(max_iterations):
+        tot = a.sum(axis=1)  # (B, N)
+        R = np.log(tot / A)
+        if (np.abs(R).max(axis=1) < 1e-13).all():
+            ok[:] = True
+            break
+        # T_i^-1 for every case and component: the chains solved against the identity
+        E = np.repeat((beta[:, :, None] * lam[:, None, :])[:, :, None, :], N, axis=2)  # (B, C, N rhs, N)
+        Z = solve_cascade_chains(E, np.broadcast_to(eye, (B, C, N, N)))  # Z[b,i,l,:] = T_i^-1 e_l
+        v = beta[:, :, None] * a  # (B, C, N)
+        dZ = Z.copy()
+        dZ[:, :, :-1, :] -= Z[:, :, 1:, :]  # T^-1 (e_l - e_l+1)
+        # J[b, k, l] = d R_k / d ln lam_l = -(1/tot_k) sum_i v_il lam_l dZ[b, i, l, k]
+        J = -np.einsum("bil,bilk->bkl", v * lam[:, None, :], dZ) / tot[:, :, None]
+        try:
+            step = np.linalg.solve(J, -R[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            break
+        step = np.clip(step, -2.0, 2.0)
+        norm = np.sqrt((R * R).sum(1))
+        t = np.ones(B)
+        for _ in range(20):
+            trial = lam * np.exp(step * t[:, None])
+            a_new = _chain_flows(beta, trial, feed)
+            r_new = np.log(a_new.sum(axis=1) / A)
+            bad = ~(np.sqrt((r_new * r_new).sum(1)) < norm * (1 - 1e-4 * t))
+            if not bad.any():
+                break
+            t = np.where(bad, 0.5 * t, t)
+        lam, a = trial, a_new
+    tot = a.sum(axis=1)
+    ok = np.abs(np.log(tot / A)).max(axis=1) < 1e-10
+    return np.transpose(a, (0, 2, 1)), ok
+
+
+def _polish(
+    u: np.ndarray, beta: np.ndarray, feed: np.ndarray, O: np.ndarray, tolerance: float, iterations: int = 8
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A few plain Newton steps on the log flows from a converged stage-factor solution."""
+    C = feed.shape[2]
+    eye = np.eye(C)
+    b3, O3 = beta[:, None, :], O[:, :, None]
+    r, scale, a, o, y = _residual(u, b3, feed, O3)
+    for _ in range(iterations):
+        if np.abs(r).max() < tolerance:
+            break
+        dO = o[..., :, None] * (eye - y[..., None, :])
+        inv = 1.0 / scale[..., :, None]
+        diag = (dO + a[..., :, None] * eye) * inv
+        lower = np.zeros_like(dO)
+        lower[:, 1:] = -dO[:, :-1] * inv[:, 1:]
+        upper = np.zeros_like(dO)
+        upper[:, :-1] = -(a[:, 1:, :, None] * eye) * inv[:, :-1]
+        u = u + solve_block_tridiagonal(lower, diag, upper, -r)
+        r, scale, a, o, y = _residual(u, b3, feed, O3)
+    rel = np.abs(r).max(axis=(1, 2))
+    return u, rel < tolerance, rel
 
 
 def solve_lsf(
@@ -262,9 +347,10 @@ def solve_lsf(
     iterations = np.zeros(B, dtype=int)
     residual = np.full(B, np.inf)
     eye = np.eye(C)
-    # working set: the cases not yet converged
+    # working set: the cases not yet converged; dt = pseudo-time step (inf: plain damped Newton)
     act = np.arange(B)
     ua, b3, fa, O3 = u, beta[:, None, :], feed, O[:, :, None]
+    dt = np.full(B, np.inf)
     r, scale, a, o, y = _residual(ua, b3, fa, O3)
     for it in range(max_iterations + 1):
         rel = np.abs(r).max(axis=(1, 2))
@@ -278,7 +364,7 @@ def solve_lsf(
                 break
             keep = ~done
             act = act[keep]
-            ua, b3, fa, O3 = ua[keep], b3[keep], fa[keep], O3[keep]
+            ua, b3, fa, O3, dt = ua[keep], b3[keep], fa[keep], O3[keep], dt[keep]
             r, scale, a, o, y = r[keep], scale[keep], a[keep], o[keep], y[keep]
         dO = o[..., :, None] * (eye - y[..., None, :])  # d o_ik / d u_jk
         inv = 1.0 / scale[..., :, None]
@@ -287,23 +373,49 @@ def solve_lsf(
         lower[:, 1:] = -dO[:, :-1] * inv[:, 1:]
         upper = np.zeros_like(dO)
         upper[:, :-1] = -(a[:, 1:, :, None] * eye) * inv[:, :-1]
+        ptc = np.isfinite(dt)
+        if ptc.any():  # pseudo-transient cases: implicit Euler, every scaled row relaxing on the same time
+            diag = diag + (np.where(ptc, 1.0 / np.where(ptc, dt, 1.0), 0.0)[:, None, None, None] * eye)
         du = solve_block_tridiagonal(lower, diag, upper, -r)
         norm_du = np.sqrt((du * du).sum(axis=(1, 2)))
+        norm_r = np.sqrt((r * r).sum(axis=(1, 2)))
         t = np.minimum(1.0, MAX_LOG_STEP / np.maximum(np.abs(du).max(axis=(1, 2)), 1e-300))
+        t = np.where(ptc, np.minimum(1.0, PTC_MAX_STEP / np.maximum(np.abs(du).max(axis=(1, 2)), 1e-300)), t)
         trial = ua + du * t[:, None, None]
         state = _residual(trial, b3, fa, O3)
         for _ in range(12):
-            # natural monotonicity test (Deuflhard): the simplified Newton correction at the trial point,
-            # with this iteration's Jacobian and row scaling, must shrink
+            # Newton cases: natural monotonicity test (Deuflhard) - the simplified Newton correction at the
+            # trial point, with this iteration's Jacobian and row scaling, must shrink.
+            # Pseudo-transient cases: the residual must stay finite and not grow tenfold.
             bar = solve_block_tridiagonal(lower, diag, upper, -state[0] * state[1] / scale)
-            worse = ~(np.sqrt((bar * bar).sum(axis=(1, 2))) <= (1.0 - 0.25 * t) * norm_du)
+            ok_newton = np.sqrt((bar * bar).sum(axis=(1, 2))) <= (1.0 - 0.25 * t) * norm_du
+            new_r = np.sqrt((state[0] ** 2).sum(axis=(1, 2)))
+            ok_ptc = np.isfinite(new_r) & (new_r < 10.0 * norm_r)
+            worse = np.where(ptc, ~ok_ptc, ~ok_newton)
             if not worse.any():
                 break
             t = np.where(worse, 0.5 * t, t)
             trial = np.where(worse[:, None, None], ua + du * t[:, None, None], trial)
             state = _residual(trial, b3, fa, O3)
+        new_r = np.sqrt((state[0] ** 2).sum(axis=(1, 2)))
+        # pseudo-time update (switched evolution relaxation); back to Newton once the steps are long,
+        # and into pseudo-transient mode when Newton's step had to be cut below 1/64
+        dt = np.where(ptc, dt * np.clip(norm_r / np.maximum(new_r, 1e-300), 0.25, 10.0), dt)
+        dt = np.where(ptc & (t < 0.5), dt * 0.25, dt)
+        dt = np.where(ptc & (dt > 1e6), np.inf, dt)
+        dt = np.where(~ptc & (t < 1.0 / 64.0), 1.0, dt)
         ua = trial
         r, scale, a, o, y = state
+    failed = np.flatnonzero(~converged)
+    if failed.size:  # robust fallback, then polish with the flow Newton (relative accuracy of trace flows)
+        flows, ok = _solve_stage_factors(beta[failed], feed[failed], A[failed], O[failed])
+        good = failed[ok]
+        if good.size:
+            tiny = 1e-250 * feed[good].sum(axis=(1, 2))[:, None, None]
+            u[good] = np.log(np.maximum(flows[ok], tiny))
+            polished = _polish(u[good], beta[good], feed[good], O[good], tolerance)
+            u[good], converged[good], residual[good] = polished
+            iterations[good] += max_iterations
     a = np.exp(u)
     ba = beta[:, None, :] * a
     o = O[:, :, None] * ba / ba.sum(-1, keepdims=True)
