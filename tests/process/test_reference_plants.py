@@ -187,3 +187,16 @@ def test_oxide_to_metal_unit(hre):
     # Tb4O7 holds 4 x 158.925 / 747.70 = 0.8502 kg Tb per kg oxide (IUPAC atomic weights)
     assert tb.t_per_yr == pytest.approx(hre.products["Tb oxide"].t_per_yr * 0.8502 * metal_yield, rel=1e-3)
     assert r.mass_balance_error < 1e-6
+
+
+def test_ionic_clay_liquor_route_precipitates_mrec_first(ionic):
+    from mine2magnet.process.parameters import ParameterSet
+
+    liquor = run_flowsheet("ionic-clay-refinery", feed="malaysia-ionic-clay-liquor")
+    assert [u.unit for u in liquor.units][:2] == ["precipitation", "dissolution"]
+    assert liquor.reagents["NH4HCO3"] > ionic.reagents.get("NH4HCO3", 0.0)
+    # every unit after the precipitation is linear in the RE flows: products scale by its RE recovery
+    rec = ParameterSet().value("process.carbonate_precipitation.re_recovery")
+    for name in ("NdPr oxide", "Dy oxide", "Tb oxide"):
+        assert liquor.products[name].t_per_yr == pytest.approx(rec * ionic.products[name].t_per_yr, rel=1e-6)
+    assert liquor.mass_balance_error < 1e-6
