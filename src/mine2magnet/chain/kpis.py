@@ -7,6 +7,8 @@ stage name for by-stage KPIs (``mining``, ``cracking``, ``separation``, ``metal`
 KPIs (units in brackets):
 
 - ``production_t`` [t] output of each facility by element (``detail`` = commodity);
+  ``domestic_production_t`` [t] the focus country's output by stage and element (separation: separated
+  oxides only);
 - ``domestic_value_added_usd`` [USD] value of the focus country's output minus the value of its inputs, by
   stage (``total`` too), with commodities at price-deck values; ``raw_export_value_usd`` [USD] what the
   country's mined output would fetch exported raw (as mixed carbonate); ``value_capture_ratio`` [-] total
@@ -110,6 +112,17 @@ def year_kpis(
                 if arr[j] > 1e-9:
                     rows.append(_row(year, "production_t", fac, e, arr[j], "t", c))
     # value added by stage in the focus country ----------------------------------------------------------
+    by_stage: dict[str, np.ndarray] = {}  # the focus country's output by stage (main product of each stage)
+    for fac, outs in produced.items():
+        if fac in net.facilities and country_of.get(fac) == focus and net.facilities[fac].kind != "suppliers":
+            stage = stage_of[fac]
+            main = {"separation": ("oxide",)}.get(stage, tuple(outs))
+            total = sum((outs[c] for c in main if c in outs), np.zeros(n))
+            by_stage[stage] = by_stage.get(stage, np.zeros(n)) + total
+    for stage, arr in by_stage.items():
+        for j, e in enumerate(E):
+            if arr[j] > 1e-9:
+                rows.append(_row(year, "domestic_production_t", stage, e, arr[j], "t"))
     va = dict.fromkeys(STAGES, 0.0)
     for fac, outs in produced.items():
         if fac not in net.facilities or country_of.get(fac) != focus or stage_of[fac] not in va:

@@ -557,6 +557,17 @@ def simulate(
                         {"year": year, "facility": name, "stock": "scrap", "element": e, "t": float(arr[j])}
                     )
         kpis.extend(year_kpis(model, y, sol, state, start_resource, E))
+        kpis.append(
+            {
+                "year": year,
+                "kpi": "mass_balance_error",
+                "facility": "total",
+                "element": "",
+                "value": max(err, sol.balance_error),
+                "unit": "fraction",
+                "detail": "",
+            }
+        )
     if progress is not None:
         progress("done", total, total)
     facilities = _facility_table(model, years)

@@ -26,7 +26,8 @@ def run_scenario(
     """Run a loaded scenario year by year; `progress(message, done, total)` is called as it goes.
 
     The model is deterministic; `seed` is recorded with the result (for the store's catalogue) so that runs
-    stay reproducible when stochastic inputs are added.
+    stay reproducible when stochastic inputs are added. ``result.meta["inputs"]`` holds the merged scenario
+    (base + overrides) as plain data, so a run can record exactly what it ran.
     """
     result = simulate(
         scenario.model,
@@ -35,7 +36,9 @@ def run_scenario(
         overrides=scenario.overrides,
         assumptions=scenario.assumptions,
     )
-    result.meta.update({"seed": seed, "description": scenario.description, "file": scenario.file})
+    result.meta.update(
+        {"seed": seed, "description": scenario.description, "file": scenario.file, "inputs": scenario.data}
+    )
     return result
 
 
