@@ -112,11 +112,15 @@ def test_compare_mixes_stored_runs_and_scenarios(fake_api, tmp_path):
     assert value_added["values"]["demo-small"] == pytest.approx(0.5 * value_added["values"]["demo"])
     html = (tmp_path / "cmp" / "report.html").read_text()
     assert "Comparison of scenarios" in html
-    table = CliRunner().invoke(main, args)
-    assert (
-        table.exit_code == 0 and "Key figures in 2026" in table.stdout and "USD 148 M" in table.stdout
-    )  # (68 + 54) M x 1.1^2
-    assert len(ResultsStore(store).runs()) == 3  # the scenario was run and stored each time
+    assert len(ResultsStore(store).runs()) == 2  # the scenario was run and stored
+    again = [r["run_id"] for r in payload["runs"]]  # now both by run id: nothing is run again
+    table = CliRunner().invoke(
+        main, ["compare", *again, "--store", str(store), "--out", str(tmp_path / "c2")]
+    )
+    assert table.exit_code == 0 and "Key figures in 2026" in table.stdout
+    assert "USD 148 M" in table.stdout  # (68 + 54) M x 1.1^2
+    assert f"run {again[1]}: demo-small" in table.stdout
+    assert len(ResultsStore(store).runs()) == 2
 
 
 def test_compare_with_a_bad_argument_says_what_it_expected(fake_api, tmp_path):

@@ -236,9 +236,9 @@ def compare_command(
     store = ResultsStore(store_path or out / "results.duckdb")
     with progress_display(enabled=not quiet) as progress:
         stored = [_resolve(spec, store, seed, progress) for spec in runs]
+        views = distinct_labels([run_view(s) for s in stored])
         progress("writing the report", 0, 1)
-        report = write_report(stored, out / "report.html", year=year)
-    views = distinct_labels([run_view(s) for s in stored])
+        report = write_report(views, out / "report.html", year=year)
     shown = year if year is not None else max(views[0].years)
     table = kpi_comparison(views, shown)
     if as_json:

@@ -45,17 +45,23 @@ class KpiTable:
         units (t, USD, Bq) are summed over facilities/elements. Shares and indices of several subjects have no
         total and are left out.
         """
-        rows = []
-        for (kpi, year), group in self._groups.items():
-            unit = str(group["unit"].iloc[0] or "")
-            stated = group[group["subject"] == TOTAL]
-            if len(stated):
-                rows.append((year, kpi, float(stated["value"].sum()), unit))
-            elif is_additive(unit):
-                rows.append((year, kpi, float(group["value"].sum()), unit))
-            elif group["subject"].nunique() == 1:
-                rows.append((year, kpi, float(group["value"].iloc[0]), unit))
-        return pd.DataFrame(rows, columns=["year", "kpi", "value", "unit"])
+        valid = self.subjects.dropna(subset=["value"])
+        if valid.empty:
+            return pd.DataFrame(columns=["year", "kpi", "value", "unit"])
+        keys = ["kpi", "year"]
+        grouped = valid.groupby(keys, sort=True)
+        summary = grouped.agg(unit=("unit", "first"), total=("value", "sum"), subjects=("subject", "nunique"))
+        summary["first"] = grouped["value"].first()
+        stated = valid[valid["subject"] == TOTAL].groupby(keys)["value"].sum()
+        summary["stated"] = stated.reindex(summary.index)
+        additive = summary["unit"].map(lambda u: is_additive(str(u or "")))
+        value = summary["stated"].where(summary["stated"].notna())
+        value = value.fillna(summary["total"].where(additive))
+        value = value.fillna(summary["first"].where(summary["subjects"] == 1))
+        out = summary.assign(value=value).dropna(subset=["value"]).reset_index()
+        out["unit"] = out["unit"].fillna("").astype(str)
+        out["value"] = out["value"].astype(float)
+        return out[["year", "kpi", "value", "unit"]]
 
     @cached_property
     def _total_index(self) -> dict[tuple[str, int], tuple[float, str]]:

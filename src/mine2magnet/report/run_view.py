@@ -35,7 +35,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 class ReportableRun(Protocol):
-    """A ChainResult or a StoredRun: what ``write_report`` accepts."""
+    """A ChainResult or a StoredRun (or a RunView made from one): what ``write_report`` accepts."""
 
     scenario_name: str
     overrides: Sequence[str]
@@ -95,6 +95,8 @@ def _normalise(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
 
 def run_view(result: ReportableRun) -> RunView:
     """Read ``result`` (a ChainResult, a StoredRun or anything with the same attributes) into a RunView."""
+    if isinstance(result, RunView):
+        return result
     try:
         scenario = str(result.scenario_name)
         overrides = tuple(str(o) for o in result.overrides)
