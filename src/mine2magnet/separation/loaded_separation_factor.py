@@ -205,20 +205,22 @@ def _solve_binary(
             return x_.reshape(residual.shape) if info == 0 else np.full(residual.shape, np.nan)
 
         du = newton_correction(g)
+        du = np.clip(np.where(np.isfinite(du), du, 0.0), -1e6, 1e6)
         norm_du = np.sqrt((du * du).sum(axis=1))
         t = np.minimum(1.0, BINARY_MAX_STEP / np.maximum(np.abs(du).max(axis=1), 1e-300))
-        trial = ua + du * t[:, None]
+        trial = np.clip(ua + du * t[:, None], -600.0, 600.0)  # fractions down to 1e-260
         g2, s2, x2, x02, den2 = _binary_state(trial, ra, Aa, Oa, f1a, f0a)
         for _ in range(12):
             # natural monotonicity test (Deuflhard): the simplified Newton correction at the trial point, with
             # this iteration's Jacobian, must shrink; unlike a residual norm it is not fooled by the
             # ill-conditioning of high-reflux cascades
-            bar = newton_correction(g2)
+            bar = np.clip(np.nan_to_num(newton_correction(g2), nan=1e6), -1e6, 1e6)
             worse = ~(np.sqrt((bar * bar).sum(axis=1)) <= (1.0 - 0.25 * t) * norm_du)
             if not worse.any():
                 break
             t = np.where(worse, 0.5 * t, t)
             trial = np.where(worse[:, None], ua + du * t[:, None], trial)
+            trial = np.clip(trial, -600.0, 600.0)
             g2, s2, x2, x02, den2 = _binary_state(trial, ra, Aa, Oa, f1a, f0a)
         ua, g, s, x, x0, den = trial, g2, s2, x2, x02, den2
     x, x0 = _expit(u), _expit(-u)
@@ -339,9 +341,23 @@ def solve_lsf(
     A, O = stage_totals(np.asarray(S, float), np.asarray(W, float), feed_aq, feed_org)
     if C == 2:
         a, o, converged, iterations, residual = _solve_binary(beta, feed, A, O, tolerance, max_iterations)
+        failed = np.flatnonzero(~converged)
+        if failed.size:  # the general solver (pseudo-transient and stage-factor fallbacks) takes over
+            sub = _solve_general(beta[failed], feed[failed], A[failed], O[failed], tolerance, max_iterations)
+            a[failed], o[failed] = sub.aqueous, sub.organic
+            converged[failed], residual[failed] = sub.converged, sub.residual
+            iterations[failed] += sub.iterations
         fin = feed.sum(axis=1)
         mbe = np.abs(fin - a[:, 0, :] - o[:, -1, :]).sum(-1) / fin.sum(-1)
         return LsfSolution(a, o, converged, iterations, residual, mbe)
+    return _solve_general(beta, feed, A, O, tolerance, max_iterations)
+
+
+def _solve_general(
+    beta: np.ndarray, feed: np.ndarray, A: np.ndarray, O: np.ndarray, tolerance: float, max_iterations: int
+) -> LsfSolution:
+    """Any number of components: Newton on the log flows (block tridiagonal), with fallbacks."""
+    B, _, C = feed.shape
     u = np.log(_bubble_point_start(beta, feed, A, O))
     converged = np.zeros(B, dtype=bool)
     iterations = np.zeros(B, dtype=int)
