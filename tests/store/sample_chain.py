@@ -7,7 +7,7 @@ plant and to an export market; element shares are fixed so every flow splits the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -40,6 +40,7 @@ class SampleResult:
     tables: dict[str, pd.DataFrame]
     mass_balance_error: float = 0.0
     focus_country: str = "Malaysia"
+    meta: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         kpis = self.tables.get("kpis", pd.DataFrame(columns=["kpi", "year"]))

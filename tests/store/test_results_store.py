@@ -35,6 +35,7 @@ def _assert_same_table(stored: pd.DataFrame, original: pd.DataFrame) -> None:
 
 def test_round_trip_restores_every_table_exactly(tmp_path):
     result = sample_result()
+    result.meta = {"inputs": {"years": (2024, 2026)}, "seed": np.int64(7)}
     store = ResultsStore(tmp_path / "results.duckdb")
     run_id = store.save(result, seed=7)
     for name, original in result.tables.items():
@@ -43,6 +44,7 @@ def test_round_trip_restores_every_table_exactly(tmp_path):
     stored = store.get(run_id)
     assert stored.scenario_name == "sample-base" and stored.years == [2024, 2025, 2026] and stored.seed == 7
     assert stored.summary() == json.loads(json.dumps(to_json_safe(result.summary())))
+    assert stored.meta == {"inputs": {"years": [2024, 2026]}, "seed": 7}
     assert store.load_summary(run_id)["kpis"]["hhi"]["2025"] == {"separation": 1.0, "mining": 0.5}
 
 

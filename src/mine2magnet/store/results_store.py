@@ -4,7 +4,7 @@ Layout (see docs/store.md):
 
 - ``runs``: one row per run — run_id, scenario, overrides (JSON list), code_version, seed, status
   (``complete`` | ``failed``), started_utc, finished_utc, years (JSON list), mass_balance_error,
-  summary (JSON), error (message of a failed run).
+  summary (JSON), error (message of a failed run), meta (JSON: the result's ``meta``, e.g. its inputs).
 - ``run_tables``: which tables each run wrote, with their columns and original types (JSON) and row counts.
 - one table per tidy result table (``flows``, ``stocks``, ``kpis``, ``facilities``, ``assumptions``, ...),
   keyed by ``run_id`` and ``_row``.
@@ -75,8 +75,10 @@ _CATALOGUE_DDL = (
         years VARCHAR,
         mass_balance_error DOUBLE,
         summary VARCHAR,
-        error VARCHAR
+        error VARCHAR,
+        meta VARCHAR
     )""",
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS meta VARCHAR",
     """CREATE TABLE IF NOT EXISTS run_tables (
         run_id VARCHAR NOT NULL,
         table_name VARCHAR NOT NULL,
@@ -115,6 +117,7 @@ class StoredRun:
     mass_balance_error: float | None
     tables: dict[str, pd.DataFrame] = field(repr=False)
     summary_data: dict = field(repr=False)
+    meta: dict = field(default_factory=dict, repr=False)
 
     def summary(self) -> dict:
         """The run's summary (the content of its summary.json)."""
@@ -201,6 +204,7 @@ class ResultsStore:
         overrides = [str(o) for o in result.overrides]
         # Everything that can fail on the caller's data is prepared before the store is locked.
         summary_text = dumps_summary(result.summary(), indent=None)
+        meta_text = dumps_summary(dict(getattr(result, "meta", None) or {}), indent=None)
         years = [int(y) for y in result.years]
         mb = getattr(result, "mass_balance_error", None)
         mass_balance_error = float(mb) if mb is not None else None
@@ -214,7 +218,9 @@ class ResultsStore:
             con.begin()
             try:
                 con.execute(
-                    "INSERT INTO runs VALUES (?, ?, ?, ?, 'running', ?, NULL, ?, ?, ?, ?, NULL)",
+                    "INSERT INTO runs (run_id, scenario, overrides, seed, status, started_utc, code_version, "
+                    "years, mass_balance_error, summary, meta) "
+                    "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
                     [
                         run_id,
                         scenario,
@@ -225,6 +231,7 @@ class ResultsStore:
                         json.dumps(years),
                         mass_balance_error,
                         summary_text,
+                        meta_text,
                     ],
                 )
                 schema = _schema(con)
@@ -319,13 +326,13 @@ class ResultsStore:
                 self.path,
                 run_id,
                 "scenario, overrides, years, seed, status, code_version, started_utc, finished_utc, "
-                "mass_balance_error, summary",
+                "mass_balance_error, summary, meta",
             )
             tables = {
                 name: _read_table(con, run_id, name, layout)
                 for name, layout in _run_tables(con, self.path, run_id)
             }
-        scenario, overrides, years, seed, status, version, started, finished, mb, summary = row
+        scenario, overrides, years, seed, status, version, started, finished, mb, summary, meta = row
         return StoredRun(
             run_id=run_id,
             scenario_name=scenario,
@@ -339,6 +346,7 @@ class ResultsStore:
             mass_balance_error=mb,
             tables=tables,
             summary_data=json.loads(summary),
+            meta=json.loads(meta) if meta else {},
         )
 
     def export_parquet(self, run_id: str, directory: str | os.PathLike[str]) -> dict[str, Path]:
@@ -348,7 +356,7 @@ class ResultsStore:
         out.mkdir(parents=True, exist_ok=True)
         written: dict[str, Path] = {}
         with self._connect(write=False) as con:
-            row = _run_row(con, self.path, run_id, ", ".join(RUN_COLUMNS) + ", summary")
+            row = _run_row(con, self.path, run_id, ", ".join(RUN_COLUMNS) + ", summary, meta")
             for name, layout in _run_tables(con, self.path, run_id):
                 arrow = con.sql(_select_sql(name, layout), params=[run_id]).to_arrow_table()
                 target = out / f"{name}.parquet"
@@ -356,7 +364,8 @@ class ResultsStore:
                 pq.write_table(arrow, tmp)
                 tmp.replace(target)
                 written[name] = target
-        entry = dict(zip([*RUN_COLUMNS, "summary"], row, strict=True))
+        entry = dict(zip([*RUN_COLUMNS, "summary", "meta"], row, strict=True))
+        entry["meta"] = json.loads(entry["meta"]) if entry["meta"] else {}
         entry["overrides"] = json.loads(entry["overrides"])
         entry["years"] = json.loads(entry["years"]) if entry["years"] else []
         entry["summary"] = json.loads(entry["summary"])
@@ -481,7 +490,8 @@ def _record_failure(
     message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     with suppress(duckdb.Error):
         con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, NULL, NULL, '{}', ?)",
+            "INSERT INTO runs (run_id, scenario, overrides, seed, status, started_utc, finished_utc, "
+            "code_version, summary, error) VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, '{}', ?)",
             [run_id, scenario, json.dumps(overrides), seed, started, utc_now(), version, message[:2000]],
         )
 
