@@ -175,3 +175,12 @@ def test_scale_by_a_sourced_factor_is_recorded():
     sc = load_scenario("malaysia-crackdown")
     keys = set(sc.assumptions.data_key)
     assert "chain.smuggling.crackdown_residual" in keys
+
+
+def test_a_base_file_is_found_next_to_the_file_naming_it(tmp_path, monkeypatch):
+    write(tmp_path, "mybase", {"base": "malaysia-base", "years": [2024, 2026]})
+    child = write(tmp_path, "child", {"base": "mybase.yaml", "apply": ["crackdown"]})
+    monkeypatch.chdir("/")
+    sc = load_scenario(child)
+    assert sc.model.years == [2024, 2025, 2026]
+    assert sc.name == "child"

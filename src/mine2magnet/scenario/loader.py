@@ -122,7 +122,11 @@ def _resolve_chain(path: Path, seen: tuple[str, ...] = ()) -> tuple[dict[str, An
     spec = validate(ScenarioFile, raw, file=label)
     body = {k: v for k, v in raw.items() if k not in ("base", "apply", "overrides")}
     if spec.base:
-        base_data, _, _ = _resolve_chain(_path_of(spec.base), (*seen, str(path)))
+        base_path = Path(spec.base)
+        if base_path.suffix in (".yaml", ".yml", ".json") and not base_path.is_absolute():
+            sibling = path.parent / base_path  # a base file is looked up next to the file naming it first
+            base_path = sibling if sibling.exists() else base_path
+        base_data, _, _ = _resolve_chain(_path_of(str(base_path)), (*seen, str(path)))
         data = merge(base_data, body, file=label)
     else:
         data = body
