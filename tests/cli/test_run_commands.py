@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -161,3 +162,15 @@ def test_compare_with_a_run_id_from_another_store_says_so(fake_api, tmp_path):
     result = CliRunner().invoke(main, ["compare", "20261122T051502-3f9c2a1b", "--out", str(tmp_path), "-q"])
     assert result.exit_code == 1
     assert "results.duckdb: run_id: run 20261122T051502-3f9c2a1b is not a complete run" in result.stderr
+
+
+def test_export_writes_parquet_next_to_the_store(tmp_path):
+    store = tmp_path / "r.duckdb"
+    run_id = ResultsStore(store).save(sample_result("demo"))
+    result = CliRunner().invoke(main, ["export", run_id, "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "parquet" / run_id
+    assert f"flows: {folder / 'flows.parquet'}" in result.stdout
+    assert pq.read_table(folder / "kpis.parquet").num_rows == len(sample_result().tables["kpis"])
+    missing = CliRunner().invoke(main, ["export", "nope", "--store", str(store)])
+    assert missing.exit_code == 1 and "run_id: no run 'nope'" in missing.stderr

@@ -330,6 +330,32 @@ def runs_command(store_path: Path, as_json: bool) -> None:
     Console().print(grid)
 
 
-commands = [run_command, compare_command, scenarios_command, runs_command]
+@click.command("export")
+@click.argument("run_id")
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("out/malaysia-base/results.duckdb"),
+    show_default=True,
+    help="Results store holding the run.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the Parquet files [default: next to the store, parquet/<run id>].",
+)
+def export_command(run_id: str, store_path: Path, out: Path | None) -> None:
+    """Export run RUN_ID's tables to Parquet (one file per table) plus run.json."""
+    if not store_path.exists():
+        raise InputError("no results store here (run `mine2magnet run` first)", file=str(store_path))
+    out = out or store_path.parent / "parquet" / run_id
+    written = ResultsStore(store_path).export_parquet(run_id, out)
+    for name, path in written.items():
+        click.echo(f"{name}: {path}")
+
+
+commands = [run_command, compare_command, scenarios_command, runs_command, export_command]
 
 __all__ = ["commands", "parse_spec", "run_and_store", "scenario_api", "split_overrides"]
