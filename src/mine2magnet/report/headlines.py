@@ -67,6 +67,12 @@ def _value_added(view: RunView, year: int) -> Headline | None:
     raw = _total(view, "raw_export_value_usd", year)
     if raw is not None and raw[0] > 0:
         sentence += f" Exporting the same year's mined rare earths raw would fetch {format_value(*raw)}."
+    processed = _total(view, "domestic_processing_share", year)
+    if processed is not None:
+        sentence += (
+            f" {format_value(*processed)} of the rare earths mined legally in {_where(view)} are processed in"
+            " the country rather than exported raw."
+        )
     capture = _total(view, "value_capture_ratio", year)
     if capture is not None:
         sentence += (
@@ -224,6 +230,7 @@ HEADLINE_KPIS = (
     "domestic_value_added_usd",
     "raw_export_value_usd",
     "value_capture_ratio",
+    "domestic_processing_share",
     "feed_sufficiency",
     "feed_years_left",
     "magnet_self_sufficiency",

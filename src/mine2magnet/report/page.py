@@ -198,7 +198,8 @@ def render_report(
     if len(views) > 1:
         body.append("<h2 id='compare'>Comparison of scenarios</h2>")
         body.append(_comparison_table(views, year))
-        body.extend(_figure_html(figures.comparison_figure(views, kpi)) for kpi in _kpi_names(views))
+        present = set(_kpi_names(views))  # headline KPIs only: other totals would add up along the chain
+        body.extend(_figure_html(figures.comparison_figure(views, k)) for k in HEADLINE_KPIS if k in present)
     body.extend(_run_details(view, year) for view in views)
     body.append("<h2 id='assumptions'>Assumptions and their sources</h2>")
     body.append(
