@@ -184,3 +184,18 @@ def test_a_base_file_is_found_next_to_the_file_naming_it(tmp_path, monkeypatch):
     sc = load_scenario(child)
     assert sc.model.years == [2024, 2025, 2026]
     assert sc.name == "child"
+
+
+def test_export_quota_override_caps_raw_exports(flowsheet_cache):
+    from mine2magnet.scenario import run_scenario
+
+    sc = load_scenario("malaysia-base", ["export-quota"])
+    sc.model.years = [2030, 2031]
+    sc.model.performances = flowsheet_cache
+    seen = []
+    r = run_scenario(sc, progress=lambda msg, done, total: seen.append((done, total)))
+    f = r.tables["flows"]
+    fac = r.tables["facilities"].set_index("facility").country
+    raw = f[f.commodity.isin(["mrec"]) & f.export & ~f.informal & f.source.map(fac).eq("Malaysia")]
+    assert raw.groupby("year").t.sum().max() == pytest.approx(3000.0, rel=1e-6)
+    assert seen[-1][0] == seen[-1][1] and [d for d, _ in seen] == sorted(d for d, _ in seen)
