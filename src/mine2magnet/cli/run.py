@@ -164,9 +164,14 @@ def run_command(
     console = Console()
     view = run_view(stored)
     shown = year if year is not None else max(view.years)
-    console.print(f"[bold]{view.label}[/bold] — run {stored.run_id} ({min(view.years)}–{max(view.years)})")
+    console.print(
+        f"[bold]{view.label}[/bold] — run {stored.run_id} ({min(view.years)}–{max(view.years)})",
+        highlight=False,
+    )
     for item in headlines(view, shown):
-        console.print(f"  [bold]{item.title}[/bold] ({shown}): {item.number}", soft_wrap=True)
+        console.print(
+            f"  [bold]{item.title}[/bold] ({shown}): {item.number}", soft_wrap=True, highlight=False
+        )
     # plain echo: paths must never be wrapped by the terminal renderer
     click.echo(f"report:  {report}")
     click.echo(f"store:   {store.path} (run {stored.run_id})")
