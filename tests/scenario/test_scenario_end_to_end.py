@@ -62,11 +62,12 @@ def test_china_refinery_is_fed_from_malaysian_clays(real_runs):
 
 
 def test_malaysian_exports_to_china_match_chinas_import_statistics(real_runs):
-    # China reported 19,081 t REO imported from Malaysia in 2023 (legal Kenering + illegal); the 2024 model year
-    # ships Kenering's carbonate (ban exception) and the smuggled 16,000 t. Tolerance 15 % (year shift,
-    # Kenering output falling from ~3,000 t in 2023 to ~2,000 t in 2025).
+    # China reported 19,081 t REO of ore/carbonate imported from Malaysia in 2023 (legal Kenering + illegal);
+    # the 2024 model year ships Kenering's carbonate (ban exception) and the smuggled 16,000 t. Tolerance 15 %
+    # (year shift, Kenering output falling from ~3,000 t in 2023 to ~2,000 t in 2025).
     f = real_runs["malaysia-base"].tables["flows"]
     fac = real_runs["malaysia-base"].tables["facilities"].set_index("facility").country
-    to_china = f[(f.year == 2024) & f.source.map(fac).eq("Malaysia") & f.target.map(fac).eq("China")]
+    raw = f.commodity.isin(["ore", "concentrate", "mrec"])
+    to_china = f[(f.year == 2024) & raw & f.source.map(fac).eq("Malaysia") & f.target.map(fac).eq("China")]
     reported = load_dataset().value("trade.china_imports_from_malaysia.2023", "t/yr")
     assert to_china.t.sum() == pytest.approx(reported, rel=0.15)
