@@ -337,7 +337,7 @@ def solve_lsf(
     feed_aq = np.asarray(feed_aq, dtype=float)
     feed_org = np.asarray(feed_org, dtype=float)
     feed = feed_aq + feed_org
-    B, _, C = feed.shape
+    _, _, C = feed.shape
     A, O = stage_totals(np.asarray(S, float), np.asarray(W, float), feed_aq, feed_org)
     if C == 2:
         a, o, converged, iterations, residual = _solve_binary(beta, feed, A, O, tolerance, max_iterations)

@@ -6,6 +6,7 @@ the loaded organic, with its own aqueous loop), so it is solved after them with 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -338,12 +339,25 @@ def _extractant_parameters(model: MassActionModel) -> ExtractantParameters:
         raise InputError(
             f"unknown extractant {model.extractant!r} ({exc})", field="model.extractant"
         ) from None
+    kex = dict(ext.log10_kex)
+    comps = [c for c in ext.order if c in kex] if hasattr(ext, "order") else list(kex)
+    wanted = list(ext.order) if hasattr(ext, "order") else list(kex)
+    if not comps:
+        raise InputError(
+            f"the {model.extractant} parameter set has no sourced Kex; give log10_kex explicitly",
+            field="model.extractant",
+        )
+    # fill the elements without a sourced Kex from the sourced separation factors: Kex_i / Kex_ref = beta_i
+    if hasattr(ext, "separation_factors") and len(kex) < len(wanted):
+        beta = ext.separation_factors(wanted)
+        ref = comps[0]
+        for el in wanted:
+            kex.setdefault(el, kex[ref] + math.log10(beta[el] / beta[ref]))
+    sources = getattr(ext, "sources", ())
     return ExtractantParameters(
         name=str(getattr(ext, "name", model.extractant)),
-        log10_kex=dict(ext.log10_kex),
-        exponent=getattr(ext, "exponent", 3.0),
-        stoichiometry=getattr(ext, "stoichiometry", 3.0),
-        source=str(getattr(ext, "source", "")),
+        log10_kex=kex,
+        source="; ".join(str(getattr(src, "id", src)) for src in sources) or "shipped parameter set",
     )
 
 

@@ -29,7 +29,7 @@ relaxation sweeps (see ``_start``); pseudo-transient continuation is the fallbac
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -359,6 +359,38 @@ def _start(system: _System, sweeps: int = START_SWEEPS, tolerance: float = 1e-3)
     return x
 
 
+def _base_continuation(pb: StagewiseProblem, x0: np.ndarray) -> tuple[np.ndarray, bool, int, float]:
+    """Homotopy in the saponification base: solve without base, then add it in adaptive steps (warm starts)."""
+    total = 0
+    x = x0
+    last = float("inf")
+    done = 0.0
+    step = 1.0
+    first = True
+    while done < 1.0:
+        level = 0.0 if first else min(1.0, done + step)
+        system = _System(replace(pb, base_in=pb.base_in * level))
+        x_new, ok, it, res = _newton(system, x if not first else _start(system), NEWTON_ITERATIONS)
+        if not ok:
+            x_new, ok, it2, res = _pseudo_transient(system, x if not first else _start(system), 100)
+            it += it2
+        total += it
+        if ok:
+            x, last = x_new, res
+            if not first:
+                done = level
+                step = min(1.0, 2.0 * step)
+            first = False
+            step = min(step, 1.0 - done) if done < 1.0 else step
+        elif first:
+            return x, False, total, res
+        else:
+            step *= 0.25
+            if step < 1e-3:
+                return x, False, total, res
+    return x, True, total, last
+
+
 def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
     """Solve one chain of stages from a cold start.
 
@@ -375,6 +407,9 @@ def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
         )
     x0 = _start(system)
     x, ok, iterations, res = _newton(system, x0, NEWTON_ITERATIONS)
+    if not ok and pb.base_in.any():
+        x, ok, it, res = _base_continuation(pb, x0)
+        iterations += it
     if not ok:
         x, ok, it, res = _pseudo_transient(system, x0, PTC_ITERATIONS)
         iterations += it
