@@ -28,6 +28,7 @@ from mine2magnet.chain.policies import Embargo, ExportBan, Policy, Quota, Smuggl
 from mine2magnet.chain.prices import PriceDeck
 from mine2magnet.chain.result import ChainResult
 from mine2magnet.chain.stocks import ChainState, InUseStock
+from mine2magnet.chain.tables import FLOW_COLUMNS, facility_table, flow_rows, stock_rows
 from mine2magnet.elements import ELEMENTS, element
 from mine2magnet.errors import ConvergenceError, InputError, Mine2MagnetError
 
@@ -445,7 +446,6 @@ def simulate(
 ) -> ChainResult:
     """Run every year of `model`; returns the tidy tables and KPIs as a :class:`ChainResult`."""
     E = _elements(model)
-    n = len(E)
     state = _init_state(model, E)
     years = list(model.years)
     flows: list[dict] = []
@@ -468,94 +468,8 @@ def simulate(
         worst = max(worst, err, sol.balance_error)
         start_resource = dict(state.resource_left)
         _carry_over(model, state, y, sol)
-        # flows --------------------------------------------------------------------------------------
-        for link in y.problem.links:
-            t = sol.flow[link.name]
-            trade = y.link_of.get(link.name)
-            for j, e in enumerate(E):
-                if t[j] > 1e-9:
-                    flows.append(
-                        {
-                            "year": year,
-                            "source": link.source,
-                            "target": link.target,
-                            "commodity": link.commodity,
-                            "element": e,
-                            "t": float(t[j]),
-                            "value_usd": float(t[j] * deck.value(link.commodity, e, year)),
-                            "informal": trade is None,
-                            "export": _is_export(net, link.source, link.target),
-                        }
-                    )
-        for p in y.problem.processes:
-            use = sol.use[p.name]
-            if p.input is None and p.mix is not None:
-                continue
-            lost = use - sum((yld * use for yld in p.outputs.values()), np.zeros(n))
-            for j, e in enumerate(E):
-                if lost[j] > 1e-9:
-                    flows.append(
-                        {
-                            "year": year,
-                            "source": p.facility,
-                            "target": f"{p.facility} residue",
-                            "commodity": "residue",
-                            "element": e,
-                            "t": float(lost[j]),
-                            "value_usd": 0.0,
-                            "informal": False,
-                            "export": False,
-                        }
-                    )
-        for name in y.scrap_available:
-            f = net.facilities[name]
-            used = sol.use[f"{name}:scrap"]
-            for j, e in enumerate(E):
-                if used[j] > 1e-9:
-                    flows.append(
-                        {
-                            "year": year,
-                            "source": f.attrs["collects_from"],
-                            "target": name,
-                            "commodity": "scrap",
-                            "element": e,
-                            "t": float(used[j]),
-                            "value_usd": 0.0,
-                            "informal": False,
-                            "export": _is_export(net, f.attrs["collects_from"], name),
-                        }
-                    )
-        # stocks -------------------------------------------------------------------------------------
-        for (fac, com), arr in state.stockpile.items():
-            for j, e in enumerate(E):
-                if arr[j] > 1e-9:
-                    stocks.append(
-                        {
-                            "year": year,
-                            "facility": fac,
-                            "stock": f"stockpile:{com}",
-                            "element": e,
-                            "t": float(arr[j]),
-                        }
-                    )
-        for (fac, kind), t in state.residue_t.items():
-            stocks.append({"year": year, "facility": fac, "stock": f"residue:{kind}", "element": "", "t": t})
-        for name, stock in state.in_use.items():
-            arr = stock.in_use(year)
-            if arr is not None:
-                for j, e in enumerate(E):
-                    stocks.append(
-                        {"year": year, "facility": name, "stock": "in_use", "element": e, "t": float(arr[j])}
-                    )
-        for name, left in state.resource_left.items():
-            if math.isfinite(left):
-                stocks.append({"year": year, "facility": name, "stock": "resource", "element": "", "t": left})
-        for name, arr in state.scrap.items():
-            for j, e in enumerate(E):
-                if arr[j] > 1e-9:
-                    stocks.append(
-                        {"year": year, "facility": name, "stock": "scrap", "element": e, "t": float(arr[j])}
-                    )
+        flows.extend(flow_rows(net, deck, y, sol))
+        stocks.extend(stock_rows(state, year, E))
         kpis.extend(year_kpis(model, y, sol, state, start_resource, E))
         kpis.append(
             {
@@ -570,22 +484,9 @@ def simulate(
         )
     if progress is not None:
         progress("done", total, total)
-    facilities = _facility_table(model, years)
+    facilities = facility_table(model.network, model.policies, years)
     tables = {
-        "flows": pd.DataFrame(
-            flows,
-            columns=[
-                "year",
-                "source",
-                "target",
-                "commodity",
-                "element",
-                "t",
-                "value_usd",
-                "informal",
-                "export",
-            ],
-        ),
+        "flows": pd.DataFrame(flows, columns=FLOW_COLUMNS),
         "stocks": pd.DataFrame(stocks, columns=["year", "facility", "stock", "element", "t"]),
         "kpis": pd.DataFrame(kpis, columns=["year", "kpi", "facility", "element", "value", "unit", "detail"]),
         "facilities": facilities,
@@ -615,53 +516,3 @@ def simulate(
         mass_balance_error=worst,
         focus_country=model.focus_country,
     )
-
-
-def _is_export(net: ChainNetwork, a: str, b: str) -> bool:
-    fa, fb = net.facilities.get(a), net.facilities.get(b)
-    if fa is None or fb is None:
-        return True
-    return fa.country != fb.country
-
-
-def _facility_table(model: ChainModel, years: Sequence[int]) -> pd.DataFrame:
-    rows = []
-    for f in model.network.facilities.values():
-        a = f.attrs
-        cap_key = "demand" if f.kind == "markets" else "capacity"
-        cap = f.series(cap_key, years[-1]) if cap_key in a else math.nan
-        rows.append(
-            {
-                "facility": f.name,
-                "type": f.kind.rstrip("s") if f.kind != "refineries" else "refinery",
-                "country": f.country,
-                "owner": f.owner,
-                "state_linked": f.state_linked,
-                "technology_origin": f.technology_origin,
-                "capacity_t_per_yr": cap if math.isfinite(cap) else None,
-                "stage": f.stage,
-                "first_year": f.first_year(),
-                "end_year": a.get("end_year"),
-                "product": a.get("product") or a.get("output") or a.get("commodity") or "",
-                "flowsheet": a.get("flowsheet") or "",
-            }
-        )
-    for p in model.policies:
-        if isinstance(p, Smuggling):
-            rows.append(
-                {
-                    "facility": p.name,
-                    "type": "informal_mine",
-                    "country": p.country,
-                    "owner": "illegal miners",
-                    "state_linked": False,
-                    "technology_origin": "",
-                    "capacity_t_per_yr": p.volume.at(years[-1]),
-                    "stage": "mining",
-                    "first_year": None,
-                    "end_year": None,
-                    "product": p.commodity,
-                    "flowsheet": "",
-                }
-            )
-    return pd.DataFrame(rows)
