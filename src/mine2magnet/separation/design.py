@@ -617,13 +617,19 @@ def design(
     # --- closed forms
     e_flows = _key_flows(problem, extract, limit)
     hk, lk = problem.heavy_key, problem.light_key
-    n_min = fenske_min_stages_keys(
-        problem.beta_key,
+    key_flows = (
         e_flows[hk],
         problem.feed[hk] - e_flows[hk],
         e_flows[lk],
         problem.feed[lk] - e_flows[lk],
     )
+    # Fenske for the key pair with the losses on the keys; when a key's feed is too small to carry its side's
+    # whole loss, the side totals are used instead (then it is an estimate, not a floor for the search)
+    keys_carry = all(f > 0.0 for f in key_flows)
+    if keys_carry:
+        n_min = fenske_min_stages_keys(problem.beta_key, *key_flows)
+    else:
+        n_min = fenske_min_stages_keys(problem.beta_key, a_e, problem.feed_a - a_e, limit, b_r)
     if n_min > max_stages:
         raise InfeasibleError(
             f"the cut {cascade.cut} needs at least {n_min:.1f} stages even at total reflux (Fenske, key pair "
@@ -633,7 +639,10 @@ def design(
     minimum = minimum_flows_underwood(
         problem.betas, present, {c: e_flows[c] for c in present}, lk, hk, problem.feed_phase
     )
-    s_min = minimum.organic_ree_flow
+    # the flows must also leave metal in every stream: W = S − E > 0, and below an organic feed S − F > 0
+    s_floor = total_feed if problem.feed_phase == "organic" else extract
+    s_min = max(minimum.organic_ree_flow, s_floor)
+    w_min = s_min - extract
     e_frac = extract / total_feed
     opt = optimum_flows(problem.beta_key, e_frac, problem.feed_phase, total_feed)
     estimates: dict[str, Any] = {
@@ -644,6 +653,7 @@ def design(
             "controlling_section": opt.controlling_section,
         },
         "underwood_theta": minimum.theta,
+        "underwood_organic_ree_flow": minimum.organic_ree_flow,
     }
     fa_frac = problem.feed_a / total_feed
     try:
@@ -662,7 +672,7 @@ def design(
 
     # --- the ladder of organic flows
     ev = _Evaluator(problem)
-    n_floor = max(2, math.ceil(n_min))
+    n_floor = max(2, math.ceil(n_min)) if keys_carry else 2
     binary = int(ev.active.sum()) == 2
     # multicomponent estimates step the pseudo-binary cut with the Underwood-equivalent separation factor
     beta_step = problem.beta_key if binary else _stepping_beta(problem, s_min, extract)
@@ -671,9 +681,15 @@ def design(
     failures: list[str] = []
     frac_guess: float | None = None
     ratio = 0.9
-    for mult in flow_ladder:
+    # from the largest flow down: stages grow as the flow falls, so once a flow needs more than max_stages
+    # every smaller one does too and the search stops there
+    exhausted = False
+    for mult in sorted(flow_ladder, reverse=True):
         organic = s_min * mult
         scrub = organic - extract
+        if exhausted:
+            failures.append(f"S = {organic:.6g}")
+            continue
         if scrub <= 0.0 or organic - (total_feed if problem.feed_phase == "organic" else 0.0) <= 0.0:
             continue
         try:
@@ -693,6 +709,7 @@ def design(
             # two components: the McCabe-Thiele stepping is exact for this model (verified below by simulate)
             if stepped is None or stepped.total > max_stages or stepped.scrub < 1 or stepped.extraction < 1:
                 failures.append(f"S = {organic:.6g}")
+                exhausted = stepped is None or stepped.total > max_stages
                 continue
             n, m = stepped.extraction, stepped.scrub
             feed_stage = n if problem.feed_phase == "aqueous" else n + 1
@@ -706,9 +723,17 @@ def design(
                 frac = frac_guess
         else:
             start, frac = 2 * n_floor, frac_guess or 0.5
-        found = _fewest_stages(ev, organic, scrub, limit, n_floor, start, frac, max_stages)
+        if start > max_stages:
+            failures.append(f"S = {organic:.6g}")
+            exhausted = True
+            continue
+        # the climb is bounded at twice the calibrated estimate: beyond that the flow is too close to the
+        # minimum for this ladder and smaller flows are left out of the trade-off
+        ceiling = min(max_stages, max(2 * start, start + 20))
+        found = _fewest_stages(ev, organic, scrub, limit, n_floor, start, frac, ceiling)
         if found is None:
             failures.append(f"S = {organic:.6g}")
+            exhausted = True
             continue
         n_total, probe = found
         n, m = _sections(problem.feed_phase, n_total, probe.feed_stage)
@@ -762,7 +787,7 @@ def design(
                 organic_ree_flow=best.organic_ree_flow,
                 scrub_ree_flow=best.scrub_ree_flow,
                 minimum_organic_ree_flow=s_min,
-                minimum_scrub_ree_flow=minimum.scrub_ree_flow,
+                minimum_scrub_ree_flow=w_min,
                 stages_total_reflux=n_min,
                 tradeoff=tuple(sorted(points, key=lambda p: p.organic_ree_flow)),
                 verified=result,

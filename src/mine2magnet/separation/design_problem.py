@@ -109,32 +109,60 @@ class CutProblem:
     def choose_split(self) -> tuple[float, float]:
         """(E, b_E limit): the extract flow that minimises the severity, and the impurity bound there (mol/h).
 
-        Raises InfeasibleError when no split meets the targets (e.g. recoveries and purities that
-        contradict the mass balance).
+        The feasible extract flows form an interval (the impurity bound is a minimum of linear functions of E,
+        hence concave, and must exceed max(0, E − F_A)): it is bracketed exactly by bisection around the
+        most feasible E, then the severity is minimised on it. Raises InfeasibleError when the interval is
+        empty (targets that contradict the mass balance).
         """
-        f = self.feed_total
-        grid = np.linspace(0.0, f, 2001)[1:-1]
-        sev = np.array([self.severity(float(e)) for e in grid])
-        if not np.isfinite(sev).any():
+        f, fa = self.feed_total, self.feed_a
+
+        def slack(e: float) -> float:
+            u = self.impurity_limit(e)
+            return min(u, u - (e - fa), f - e, e)
+
+        # golden-section maximisation of the concave slack
+        g = (math.sqrt(5.0) - 1.0) / 2.0
+        a, b = 0.0, f
+        for _ in range(200):
+            c, d = b - g * (b - a), a + g * (b - a)
+            if slack(c) >= slack(d):
+                b = d
+            else:
+                a = c
+        top = (a + b) / 2.0
+        if not slack(top) > 0.0:
             raise InfeasibleError(
                 "the targets contradict the mass balance: no extract flow gives both outlets their purity "
                 f"and recovery (feed {self.feed_a:.6g} mol/h extract side, {self.feed_b:.6g} mol/h "
                 "raffinate side)"
             )
+
+        def edge(lo: float, hi: float) -> float:
+            # lo infeasible (or the bound), hi feasible: the boundary, to 1e-15 of the feed
+            for _ in range(200):
+                mid = (lo + hi) / 2.0
+                if slack(mid) > 0.0:
+                    hi = mid
+                else:
+                    lo = mid
+                if abs(hi - lo) <= 1e-15 * f:
+                    break
+            return hi
+
+        e_lo, e_hi = edge(0.0, top), edge(f, top)
+        grid = np.linspace(e_lo, e_hi, 401)
+        sev = np.array([self.severity(float(e)) for e in grid])
         i = int(np.argmin(sev))
-        lo = grid[max(i - 1, 0)]
-        hi = grid[min(i + 1, len(grid) - 1)]
-        # golden-section refinement on the bracketing cell (severity is unimodal on the feasible interval)
-        g = (math.sqrt(5.0) - 1.0) / 2.0
-        a, b = float(lo), float(hi)
-        c, d = b - g * (b - a), a + g * (b - a)
-        for _ in range(60):
+        a, b = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, len(grid) - 1)])
+        for _ in range(80):
+            c, d = b - g * (b - a), a + g * (b - a)
             if self.severity(c) <= self.severity(d):
                 b = d
             else:
                 a = c
-            c, d = b - g * (b - a), a + g * (b - a)
         best = min((float(grid[i]), (a + b) / 2.0), key=self.severity)
+        if not math.isfinite(self.severity(best)):
+            best = top
         return best, self.impurity_limit(best)
 
 
