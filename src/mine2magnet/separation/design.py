@@ -20,6 +20,7 @@ Units: mol/h for flows (the feed's unit), stage counts dimensionless.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping
@@ -311,6 +312,7 @@ class _Evaluator:
         self.seconds = 0.0
         self.fallbacks = 0
         self.failures = 0
+        self.iterations = SEARCH_ITERATIONS
         self._last: np.ndarray | None = None
 
     def _warm_start(self, n_total: int) -> np.ndarray | None:
@@ -346,10 +348,10 @@ class _Evaluator:
                 placed[i],
                 *totals,
                 lam0=self._warm_start(n_total),
-                max_iterations=SEARCH_ITERATIONS,
+                max_iterations=self.iterations,
             )
             if not mine.converged:
-                mine = solve_cut(self.beta_a, placed[i], *totals, max_iterations=SEARCH_ITERATIONS)
+                mine = solve_cut(self.beta_a, placed[i], *totals, max_iterations=self.iterations)
             if mine.converged:
                 out[i] = mine.organic[-1, self.raff_mask].sum()
                 self._last = mine.mixing_factors
@@ -364,7 +366,7 @@ class _Evaluator:
                     org[i : i + 1],
                     np.array([organic]),
                     np.array([scrub]),
-                    max_iterations=SEARCH_ITERATIONS,
+                    max_iterations=self.iterations,
                 )
             self.fallbacks += 1
             if other.converged[0]:
@@ -382,6 +384,11 @@ class _Probe:
     feasible: bool
     feed_stage: int
     impurity: float
+
+    @property
+    def failed(self) -> bool:
+        """No feed stage tried converged."""
+        return not math.isfinite(self.impurity)
 
 
 def _probe(ev: _Evaluator, organic: float, scrub: float, n_total: int, frac: float, limit: float) -> _Probe:
@@ -426,18 +433,22 @@ def _fewest_stages(
     """Fewest total stages meeting ``limit`` at these flows; None if more than ``max_stages`` are needed.
 
     Starts at ``start`` (an estimate), walks down while feasible or climbs in growing steps until feasible,
-    then bisects. Cascades far more powerful than the split needs have extreme profiles that stage solvers
-    converge on slowly, so the search stays near the answer and approaches it from below when climbing.
+    then bisects. Cascades far more powerful than the split needs have extreme profiles on which the stage
+    solvers converge slowly or not at all; a probe on which no solve converged is therefore taken as "more
+    than enough stages" for bracketing, and the answer is re-solved with a larger iteration budget.
     """
     lo = max(n_floor - 1, 1)  # below Fenske: infeasible at any flow
     n = min(max(start, lo + 1), max_stages)
     p = _probe(ev, organic, scrub, n, frac, limit)
-    if p.feasible:
+    while p.failed and n - 1 > lo:  # start probably far above the answer: come down to solvable cascades
+        n = max(lo + 1, (2 * n) // 3)
+        p = _probe(ev, organic, scrub, n, frac, limit)
+    if p.feasible or p.failed:
         best = (n, p)
         step = 1
         while n - step > lo:
             q = _probe(ev, organic, scrub, n - step, p.feed_stage / n, limit)
-            if not q.feasible:
+            if not (q.feasible or q.failed):
                 lo = n - step
                 break
             n, p = n - step, q
@@ -453,17 +464,26 @@ def _fewest_stages(
             n = min(max_stages, n + step)
             step *= 2
             p = _probe(ev, organic, scrub, n, p.feed_stage / lo, limit)
-            if p.feasible:
+            if p.feasible or p.failed:
                 hi, best = n, (n, p)
                 break
             lo = n
     while hi - lo > 1:
         mid = (lo + hi) // 2
         q = _probe(ev, organic, scrub, mid, best[1].feed_stage / best[0], limit)
-        if q.feasible:
+        if q.feasible or q.failed:
             best, hi = (mid, q), mid
         else:
             lo = mid
+    if best[1].failed:
+        ev.iterations, saved = 10 * SEARCH_ITERATIONS, ev.iterations
+        try:
+            q = _probe(ev, organic, scrub, best[0], best[1].feed_stage / best[0], limit)
+        finally:
+            ev.iterations = saved
+        if not q.feasible:
+            return None
+        best = (best[0], q)
     return best
 
 
@@ -609,8 +629,9 @@ def design(
         file,
     )
     total_feed = problem.feed_total
-    extract, impurity_max = problem.choose_split()
-    limit = impurity_max * (1.0 - IMPURITY_MARGIN)
+    problem = dataclasses.replace(problem, margin=IMPURITY_MARGIN)
+    extract, limit = problem.choose_split()
+    impurity_max = limit / (1.0 - IMPURITY_MARGIN)
     a_e = extract - limit
     b_r = problem.feed_b - limit
 

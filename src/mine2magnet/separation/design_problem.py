@@ -77,6 +77,9 @@ class CutProblem:
         present)."""
         return self.betas[self.heavy_key] / self.betas[self.light_key]
 
+    #: relative margin on the allowed impurity (set by the designer; 0 = the targets exactly)
+    margin: float = 0.0
+
     def impurity_limit(self, extract: float) -> float:
         """The largest raffinate-side flow allowed in the extract (mol/h) when the extract flow is
         ``extract``.
@@ -93,7 +96,7 @@ class CutProblem:
             bounds.append(fb - self.raffinate.purity * (f - extract))
         if self.raffinate.recovery is not None:
             bounds.append(fb * (1.0 - self.raffinate.recovery))
-        return min(bounds)
+        return min(bounds) * (1.0 - self.margin)
 
     def severity(self, extract: float) -> float:
         """Fenske severity ln[(a_E/a_R)(b_R/b_E)] at the largest allowed b_E (inf when infeasible)."""
