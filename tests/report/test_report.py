@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mine2magnet.errors import InputError
-from mine2magnet.report import headlines, render_report, run_view, write_report
+from mine2magnet.report import headlines, render_report, run_view, what_changes, write_report
 from mine2magnet.report.figures import sankey_figure, value_added_from_flows
 from mine2magnet.report.quantities import format_value
 from mine2magnet.store import ResultsStore
@@ -164,3 +164,17 @@ def test_residue_headline_says_where_the_residue_accrues():
     assert (
         "Australia 7,000 t, Malaysia 4,500 t by country of the plant" in items["residue_produced_t"].sentence
     )
+
+
+def test_what_changes_names_the_moved_figures_in_words():
+    base, half = run_view(sample_result()), run_view(sample_result("sample-half", 0.5))
+    changes = what_changes([base, half], 2024)["sample-half"]
+    # by hand: value added (68 + 54) M -> half; over 3 years (1 + 1.1 + 1.21) x 122 M = 403.8 M -> 201.9 M
+    assert (
+        "domestic value added in 2024: USD 122 M → USD 61 M; over 2024–2026: USD 404 M → USD 202 M" in changes
+    )
+    # feed: 9,000 t / 10,500 t = 86 % -> 4,500 / 10,500 = 43 %; unmet: 2,000 - 1,400 = 600 t -> 2,000 - 700
+    assert "refinery feed (Lynas Malaysia) in 2024: 86 % → 43 %" in changes
+    assert any(c.startswith("unmet demand in 2024: 600 t → 1,300 t") for c in changes)
+    assert not any(c.startswith("magnet needs met") for c in changes)  # 80 % / 60 % in both
+    assert what_changes([base, base], 2024) == {"sample-base (#2)": []}

@@ -15,7 +15,7 @@ from plotly.offline import get_plotlyjs
 from mine2magnet import __version__
 from mine2magnet.errors import InputError, Mine2MagnetError
 from mine2magnet.report import figures
-from mine2magnet.report.comparison import kpi_comparison
+from mine2magnet.report.comparison import kpi_comparison, what_changes
 from mine2magnet.report.headlines import HEADLINE_KPIS, headlines
 from mine2magnet.report.kpi_table import TOTAL
 from mine2magnet.report.quantities import format_value
@@ -89,6 +89,15 @@ def _comparison_table(views: Sequence[RunView], year: int) -> str:
         "<p class='muted'>Totals where values add up (tonnes, USD, Bq); shares and indices per facility, "
         "stage or element. n/a means not reported.</p>"
     )
+
+
+def _changes(views: Sequence[RunView], year: int) -> str:
+    """What changes against the first run, in words (headline KPIs moving by 5 % or more)."""
+    parts = []
+    for label, sentences in what_changes(views, year).items():
+        items = "".join(f"<li>{escape(s)}</li>" for s in sentences) or "<li>no headline figure changes</li>"
+        parts.append(f"<h3>{escape(label)} against {escape(views[0].label)}</h3><ul>{items}</ul>")
+    return "".join(parts)
 
 
 def _kpi_names(views: Sequence[RunView]) -> list[str]:
@@ -197,6 +206,7 @@ def render_report(
     )
     if len(views) > 1:
         body.append("<h2 id='compare'>Comparison of scenarios</h2>")
+        body.append(_changes(views, year))
         body.append(_comparison_table(views, year))
         present = set(_kpi_names(views))  # headline KPIs only: other totals would add up along the chain
         body.extend(_figure_html(figures.comparison_figure(views, k)) for k in HEADLINE_KPIS if k in present)
