@@ -326,7 +326,7 @@ class ResultsStore:
                 self.path,
                 run_id,
                 "scenario, overrides, years, seed, status, code_version, started_utc, finished_utc, "
-                "mass_balance_error, summary, meta",
+                "mass_balance_error, summary, " + _meta_column(con),
             )
             tables = {
                 name: _read_table(con, run_id, name, layout)
@@ -356,7 +356,7 @@ class ResultsStore:
         out.mkdir(parents=True, exist_ok=True)
         written: dict[str, Path] = {}
         with self._connect(write=False) as con:
-            row = _run_row(con, self.path, run_id, ", ".join(RUN_COLUMNS) + ", summary, meta")
+            row = _run_row(con, self.path, run_id, ", ".join(RUN_COLUMNS) + ", summary, " + _meta_column(con))
             for name, layout in _run_tables(con, self.path, run_id):
                 arrow = con.sql(_select_sql(name, layout), params=[run_id]).to_arrow_table()
                 target = out / f"{name}.parquet"
@@ -494,6 +494,17 @@ def _record_failure(
             "code_version, summary, error) VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, '{}', ?)",
             [run_id, scenario, json.dumps(overrides), seed, started, utc_now(), version, message[:2000]],
         )
+
+
+def _meta_column(con: duckdb.DuckDBPyConnection | None) -> str:
+    """``meta``, or ``NULL`` for a store written before runs had a meta column (read-only: not migrated)."""
+    if con is None:
+        return "NULL"
+    found = con.execute(
+        "SELECT 1 FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = 'runs' "
+        "AND column_name = 'meta'"
+    ).fetchone()
+    return "meta" if found else "NULL"
 
 
 def _run_row(con: duckdb.DuckDBPyConnection | None, path: Path, run_id: str, columns: str) -> tuple:
