@@ -121,6 +121,7 @@ def test_compare_mixes_stored_runs_and_scenarios(fake_api, tmp_path):
     assert table.exit_code == 0 and "Key figures in 2026" in table.stdout
     assert "USD 148 M" in table.stdout  # (68 + 54) M x 1.1^2
     assert f"run {again[1]}: demo-small" in table.stdout
+    assert "demo-small against demo:" in table.stdout and "  - domestic value added in 2026" in table.stdout
     assert len(ResultsStore(store).runs()) == 2
 
 

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mine2magnet.errors import InputError, Mine2MagnetError
-from mine2magnet.report import headlines, kpi_comparison, run_view, write_report
+from mine2magnet.report import headlines, kpi_comparison, run_view, what_changes, write_report
 from mine2magnet.report.quantities import format_value
 from mine2magnet.report.run_view import distinct_labels
 from mine2magnet.store import ResultsStore, StoredRun, code_version, to_json_safe, write_summary
@@ -276,6 +276,10 @@ def compare_command(
         subject = "" if rec["subject"] == "total" else rec["subject"]
         grid.add_row(rec["kpi"], subject, *(_cell(rec[v.label], rec["unit"]) for v in views))
     console.print(grid)
+    for label, sentences in what_changes(views, shown).items():
+        click.echo(f"{label} against {views[0].label}:")
+        for sentence in sentences or ["no headline figure changes"]:
+            click.echo(f"  - {sentence}")
     for v in views:
         click.echo(f"run {v.run_id}: {v.label}")
     click.echo(f"report: {report}")
