@@ -30,10 +30,10 @@ from mine2magnet.separation.block_tridiagonal import (
 
 #: Convergence tolerance on the row-scaled stage residual (relative to each equation's throughput).
 TOLERANCE = 1e-12
-MAX_ITERATIONS = 60
+MAX_ITERATIONS = 100
 MAX_LOG_STEP = 2.0
 BINARY_START_SWEEPS = 3
-BINARY_MAX_STEP = 30.0
+BINARY_MAX_STEP = 5.0
 PTC_MAX_STEP = 5.0
 
 
@@ -353,11 +353,110 @@ def solve_lsf(
     return _solve_general(beta, feed, A, O, tolerance, max_iterations)
 
 
+def _alr_state(
+    u: np.ndarray, ref: np.ndarray, beta: np.ndarray, A: np.ndarray, O: np.ndarray, feed: np.ndarray
+):
+    """Compositions from additive log-ratios u (B, N, C) (0 for the reference), balances and scales."""
+    m = u.max(axis=-1, keepdims=True)
+    e = np.exp(u - m)
+    x = e / e.sum(-1, keepdims=True)
+    bx = beta[:, None, :] * x
+    y = bx / bx.sum(-1, keepdims=True)
+    a = A[:, :, None] * x
+    o = O[:, :, None] * y
+    g = a + o - feed
+    g[:, :-1] -= a[:, 1:]
+    g[:, 1:] -= o[:, :-1]
+    sc = a + o + feed
+    sc[:, :-1] += a[:, 1:]
+    sc[:, 1:] += o[:, :-1]
+    return g, sc, x, y
+
+
+def _solve_compositions(
+    beta: np.ndarray, feed: np.ndarray, A: np.ndarray, O: np.ndarray, tolerance: float, max_iterations: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Newton on the stage compositions (additive log-ratios to a reference component), totals fixed.
+
+    The C-1 balances of the non-reference components are the equations (the reference's follows from the
+    fixed totals); d x_i/d u_j = x_i (delta_ij - x_j) and d y_i/d u_j = y_i (delta_ij - y_j). Same damping
+    as the binary solver (natural monotonicity test). Returns (log flows (B, N, C), converged, iterations,
+    residual); convergence also checks the reference component's own balance relative to its own flows.
+    """
+    B, N, C = feed.shape
+    ref = feed.sum(axis=1).argmax(axis=1)  # (B,)
+    a0 = _bubble_point_start(beta, feed, A, O, sweeps=BINARY_START_SWEEPS)
+    la = np.log(a0)
+    u = la - np.take_along_axis(la, ref[:, None, None].repeat(N, 1), axis=2)
+    mask = np.ones((B, C), dtype=bool)
+    mask[np.arange(B), ref] = False
+    idx = np.array([np.flatnonzero(mask[b]) for b in range(B)])  # (B, C-1) non-reference components
+    eyeP = np.eye(C - 1)
+    bidx = np.arange(B)[:, None, None]
+    nidx = np.arange(N)[None, :, None]
+
+    def take(arr: np.ndarray) -> np.ndarray:
+        return arr[bidx, nidx, idx[:, None, :]]
+
+    converged = np.zeros(B, dtype=bool)
+    iterations = np.full(B, max_iterations)
+    residual = np.full(B, np.inf)
+    g, sc, x, y = _alr_state(u, ref, beta, A, O, feed)
+    for it in range(max_iterations + 1):
+        rel = np.abs(g / sc).max(axis=(1, 2))
+        newly = (rel < tolerance) & ~converged
+        iterations[newly] = it
+        converged |= rel < tolerance
+        residual = np.where(converged, np.minimum(residual, rel), rel)
+        if converged.all() or it == max_iterations:
+            break
+        xs, ys = take(x), take(y)
+        dxa = A[:, :, None, None] * xs[..., :, None] * (eyeP - xs[..., None, :])
+        dyo = O[:, :, None, None] * ys[..., :, None] * (eyeP - ys[..., None, :])
+        s_nr = take(sc)
+        inv = 1.0 / s_nr[..., :, None]
+        diag = (dxa + dyo) * inv
+        lower = np.zeros_like(diag)
+        lower[:, 1:] = -dyo[:, :-1] * inv[:, 1:]
+        upper = np.zeros_like(diag)
+        upper[:, :-1] = -dxa[:, 1:] * inv[:, :-1]
+        r = take(g) / s_nr
+        du_nr = np.clip(np.nan_to_num(solve_block_tridiagonal(lower, diag, upper, -r), nan=0.0), -1e6, 1e6)
+        du_nr[converged] = 0.0
+        norm_du = np.sqrt((du_nr * du_nr).sum(axis=(1, 2)))
+        t = np.minimum(1.0, BINARY_MAX_STEP / np.maximum(np.abs(du_nr).max(axis=(1, 2)), 1e-300))
+        du = np.zeros_like(u)
+        du[bidx, nidx, idx[:, None, :]] = du_nr
+        trial = np.clip(u + du * t[:, None, None], -600.0, 600.0)
+        g2, sc2, x2, y2 = _alr_state(trial, ref, beta, A, O, feed)
+        for _ in range(12):
+            bar = solve_block_tridiagonal(lower, diag, upper, -take(g2) / s_nr)
+            bar = np.clip(np.nan_to_num(bar, nan=1e6), -1e6, 1e6)
+            worse = ~(np.sqrt((bar * bar).sum(axis=(1, 2))) <= (1.0 - 0.25 * t) * norm_du) & ~converged
+            if not worse.any():
+                break
+            t = np.where(worse, 0.5 * t, t)
+            trial = np.where(worse[:, None, None], np.clip(u + du * t[:, None, None], -600.0, 600.0), trial)
+            g2, sc2, x2, y2 = _alr_state(trial, ref, beta, A, O, feed)
+        u, g, sc, x, y = trial, g2, sc2, x2, y2
+    la = np.log(np.maximum(A[:, :, None] * x, 1e-300))
+    return la, converged, iterations, residual
+
+
 def _solve_general(
     beta: np.ndarray, feed: np.ndarray, A: np.ndarray, O: np.ndarray, tolerance: float, max_iterations: int
 ) -> LsfSolution:
-    """Any number of components: Newton on the log flows (block tridiagonal), with fallbacks."""
+    """Any number of components: Newton on the compositions, then on the log flows, with fallbacks."""
     B, _, C = feed.shape
+    if C >= 2:
+        la, ok, its, res = _solve_compositions(beta, feed, A, O, tolerance, max_iterations)
+        if ok.all():
+            a = np.exp(la)
+            ba = beta[:, None, :] * a
+            o = O[:, :, None] * ba / ba.sum(-1, keepdims=True)
+            fin = feed.sum(axis=1)
+            mbe = np.abs(fin - a[:, 0, :] - o[:, -1, :]).sum(-1) / fin.sum(-1)
+            return LsfSolution(a, o, ok, its, res, mbe)
     u = np.log(_bubble_point_start(beta, feed, A, O))
     converged = np.zeros(B, dtype=bool)
     iterations = np.zeros(B, dtype=int)

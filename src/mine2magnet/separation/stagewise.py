@@ -360,7 +360,7 @@ def _start(system: _System, sweeps: int = START_SWEEPS, tolerance: float = 1e-3)
 
 
 def _base_continuation(pb: StagewiseProblem, x0: np.ndarray) -> tuple[np.ndarray, bool, int, float]:
-    """Homotopy in the saponification base: solve without base, then add it in adaptive steps (warm starts)."""
+    """Homotopy in the saponification base: solve without base, then add it in adaptive steps."""
     total = 0
     x = x0
     last = float("inf")
