@@ -150,13 +150,14 @@ def run_command(
     all_overrides = [*inline, *split_overrides(overrides)]
     out = out or Path("out") / _label(name, all_overrides)
     store = ResultsStore(out / "results.duckdb")
+    report = out / "report.html"
     with progress_display(enabled=not quiet) as progress:
         stored = run_and_store(name, all_overrides, store, seed=seed, progress=progress)
+        outputs = {"report": str(report), "store": str(store.path), "summary": str(out / "summary.json")}
+        summary = _summary_payload(stored, outputs)
+        write_summary(summary, out / "summary.json")  # first: kept even if the report fails
         progress("writing the report", 0, 1)
-        report = write_report([stored], out / "report.html", year=year)
-    outputs = {"report": str(report), "store": str(store.path), "summary": str(out / "summary.json")}
-    summary = _summary_payload(stored, outputs)
-    write_summary(summary, out / "summary.json")
+        write_report([stored], report, year=year)
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
         click.echo(f"report: {report}", err=True)
