@@ -113,13 +113,14 @@ def test_headlines_speak_plain_words():
 
 def test_a_stored_run_reports_like_the_fresh_result(tmp_path):
     result = sample_result()
+    result.meta = {"description": "Sample chain <for> tests"}
     store = ResultsStore(tmp_path / "r.duckdb")
     stored = store.get(store.save(result))
     fresh = [(h.kpi, h.number, h.sentence) for h in headlines(run_view(result), 2025)]
     again = [(h.kpi, h.number, h.sentence) for h in headlines(run_view(stored), 2025)]
     assert fresh == again
     html = render_report([stored], conflicts=())
-    assert stored.run_id in html
+    assert stored.run_id in html and "Sample chain &lt;for&gt; tests" in html
 
 
 def test_bad_year_and_empty_input_are_refused():

@@ -195,6 +195,8 @@ def render_report(
     for view in views:
         if len(views) > 1:
             body.append(f"<h3>{escape(view.label)}</h3>")
+        if view.description:
+            body.append(f"<p class='muted'>{escape(view.description)}</p>")
         body.append(_cards(view, year))
     body.append(
         "<p class='how'>How to read: value added is what each stage sells minus what it buys, counted "

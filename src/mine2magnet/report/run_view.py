@@ -57,6 +57,7 @@ class RunView:
     tables: dict[str, pd.DataFrame] = field(repr=False)
     summary: dict = field(repr=False)
     focus_country: str = ""
+    description: str = ""
 
     @cached_property
     def kpis(self) -> KpiTable:
@@ -121,6 +122,7 @@ def run_view(result: ReportableRun) -> RunView:
         tables=normalised,
         summary=summary,
         focus_country=str(getattr(result, "focus_country", "") or summary.get("focus_country", "") or ""),
+        description=str((getattr(result, "meta", None) or {}).get("description", "") or ""),
     )
 
 
@@ -146,6 +148,7 @@ def distinct_labels(views: Sequence[RunView]) -> list[RunView]:
                 view.tables,
                 view.summary,
                 view.focus_country,
+                view.description,
             )
         )
     return out
