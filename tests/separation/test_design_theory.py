@@ -148,3 +148,34 @@ def test_bad_inputs_raise():
         fenske_min_stages(1.0, 0.9, 0.9)
     with pytest.raises(InfeasibleError):
         minimum_flows_binary(1.5, 0.5, 0.4, 0.99)
+
+
+@pytest.mark.parametrize(
+    ("beta", "p_a", "p_b"),
+    [(1.5, 0.9999, 0.9999), (1.5, 0.999, 0.999), (3.0, 0.9999, 0.9999), (2.0, 0.999, 0.9999)],
+)
+def test_total_reflux_minimum_reduces_to_fenske(beta, p_a, p_b):
+    """The exact multicomponent total-reflux minimum equals Fenske's equation for two components."""
+    from mine2magnet.separation.design_problem import build_problem, total_reflux_stages
+
+    p = build_problem(
+        ("Pr", "Nd"),
+        {"Pr": 1.0, "Nd": beta},
+        {"Pr": 0.5, "Nd": 0.5},
+        "aqueous",
+        "Pr|Nd",
+        {"raffinate": {"purity": p_b}, "extract": {"purity": p_a}},
+    )
+    assert total_reflux_stages(p) == pytest.approx(fenske_min_stages(beta, p_a, p_b), rel=1e-6)
+
+
+def test_total_reflux_minimum_below_key_pair_fenske_when_non_keys_dominate():
+    """Easy non-key components make the multicomponent minimum smaller than the key-pair estimate."""
+    from mine2magnet.separation.design_problem import build_problem, total_reflux_stages
+
+    betas = {"Dy": 1.0, "Ho": 1.68, "Y": 2.352, "Er": 3.2928, "Tm": 6.5856, "Yb": 13.1712}
+    feed = {"Dy": 0.1, "Ho": 0.001, "Y": 0.01, "Er": 0.0001, "Tm": 0.001, "Yb": 0.5}
+    targets = {"raffinate": {"purity": 0.99, "recovery": 0.95}, "extract": {"purity": 0.99}}
+    p = build_problem(tuple(betas), betas, feed, "aqueous", "Er|Tm", targets)
+    n = total_reflux_stages(p)
+    assert 0 < n < 13  # the key pair alone (beta 2, side totals) would claim ~13

@@ -38,6 +38,7 @@ from mine2magnet.separation.design_problem import (
     CutProblem,
     build_problem,
     outlet_performance,
+    total_reflux_stages,
     unmet_targets,
 )
 from mine2magnet.separation.design_stepping import step_stages
@@ -646,15 +647,18 @@ def design(
     )
     # Fenske for the key pair with the losses on the keys; when a key's feed is too small to carry its side's
     # whole loss, the side totals are used instead (then it is an estimate, not a floor for the search)
+    # Fenske for the key pair with the losses on the keys (an estimate when a key cannot carry them), and
+    # the exact multicomponent minimum at total reflux, a true floor for the stage search
     keys_carry = all(f > 0.0 for f in key_flows)
     if keys_carry:
-        n_min = fenske_min_stages_keys(problem.beta_key, *key_flows)
+        n_fenske = fenske_min_stages_keys(problem.beta_key, *key_flows)
     else:
-        n_min = fenske_min_stages_keys(problem.beta_key, a_e, problem.feed_a - a_e, limit, b_r)
+        n_fenske = fenske_min_stages_keys(problem.beta_key, a_e, problem.feed_a - a_e, limit, b_r)
+    n_min = total_reflux_stages(problem, n_max=float(max_stages) + 1.0)
     if n_min > max_stages:
         raise InfeasibleError(
-            f"the cut {cascade.cut} needs at least {n_min:.1f} stages even at total reflux (Fenske, key pair "
-            f"{lk}/{hk}, β = {problem.beta_key:.4g}), more than max_stages = {max_stages}"
+            f"the cut {cascade.cut} needs more than max_stages = {max_stages} stages even at total reflux "
+            f"(key pair {lk}/{hk}, β = {problem.beta_key:.4g}, Fenske estimate {n_fenske:.1f})"
         )
     present = {c: v for c, v in problem.feed.items() if v > 0.0}
     minimum = minimum_flows_underwood(
@@ -667,7 +671,8 @@ def design(
     e_frac = extract / total_feed
     opt = optimum_flows(problem.beta_key, e_frac, problem.feed_phase, total_feed)
     estimates: dict[str, Any] = {
-        "fenske_stages": n_min,
+        "fenske_stages_key_pair": n_fenske,
+        "total_reflux_stages": n_min,
         "xu_optimum": {
             "organic_ree_flow": opt.organic_ree_flow,
             "scrub_ree_flow": opt.scrub_ree_flow,
@@ -693,7 +698,7 @@ def design(
 
     # --- the ladder of organic flows
     ev = _Evaluator(problem)
-    n_floor = max(2, math.ceil(n_min)) if keys_carry else 2
+    n_floor = max(2, math.ceil(n_min - 1e-9))
     binary = int(ev.active.sum()) == 2
     # multicomponent estimates step the pseudo-binary cut with the Underwood-equivalent separation factor
     beta_step = problem.beta_key if binary else _stepping_beta(problem, s_min, extract)
@@ -765,9 +770,9 @@ def design(
     if not points:
         raise InfeasibleError(
             f"no design of the cut {cascade.cut} meets the targets within {max_stages} stages at organic "
-            f"flows up to {flow_ladder[-1]:g}·S_min = {s_min * flow_ladder[-1]:.6g} mol/h "
-            f"(S_min = {s_min:.6g}, Fenske minimum {n_min:.1f} stages); allow more stages or relax the "
-            "targets"
+            f"flows up to {max(flow_ladder):g}·S_min = {s_min * max(flow_ladder):.6g} mol/h "
+            f"(S_min = {s_min:.6g}, minimum {n_min:.1f} stages at total reflux); allow more stages or relax "
+            "the targets"
         )
 
     # --- the optimum, verified by simulation
