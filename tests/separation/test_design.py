@@ -373,3 +373,42 @@ def test_non_converged_verification_raises(monkeypatch):
     monkeypatch.setattr(design_module, "solve_cut", failing_after_search)
     with pytest.raises(ConvergenceError, match="did not converge"):
         design(binary_spec())
+
+
+ORDER = ["La", "Ce", "Pr", "Nd", "Sm", "Eu", "Gd", "Tb"]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    n=st.integers(2, 4),
+    purity=st.sampled_from([0.95, 0.99, 0.999]),
+    phase=st.sampled_from(["aqueous", "organic"]),
+)
+def test_random_cuts_are_verified_or_refused_cleanly(data, n, purity, phase):
+    """Any design returned meets its targets in its own verified simulation (mass balance closed)."""
+    start = data.draw(st.integers(0, len(ORDER) - n))
+    comps = ORDER[start : start + n]
+    steps = data.draw(st.lists(st.floats(1.3, 4.0), min_size=n - 1, max_size=n - 1))
+    betas = dict(zip(comps, np.cumprod([1.0, *steps]), strict=True))
+    flows = {c: data.draw(st.sampled_from([0.001, 0.05, 0.3, 1.0])) for c in comps}
+    j = data.draw(st.integers(0, n - 2))
+    spec = {
+        "components": comps,
+        "model": {"type": "loaded-separation-factor", "separation_factors": betas},
+        "feed": {"phase": phase, "flow": flows},
+        "cut": f"{comps[j]}|{comps[j + 1]}",
+        "targets": {"raffinate": {"purity": purity}, "extract": {"purity": purity}},
+    }
+    try:
+        r = design(spec, max_stages=150)
+    except InfeasibleError:
+        return
+    v = r.verified.to_dict()
+    assert v["converged"] and v["mass_balance_error"] <= 1e-9
+    out = v["outlets"]
+    _meets(
+        _performance_from_flows(spec, out["raffinate"]["flow"], out["loaded_organic"]["flow"]),
+        spec["targets"],
+    )
+    assert r.stages_extraction + r.stages_scrub >= r.stages_total_reflux
