@@ -209,7 +209,7 @@ def total_reflux_stages(problem: CutProblem, n_max: float = 2000.0) -> float:
         gap = lim - b_e
         return np.where((extract > 0.0) & (extract - b_e <= fa * (1.0 + 1e-12)), gap, -np.inf)
 
-    grid = np.linspace(-80.0, 80.0, 641)
+    grid = np.linspace(-80.0, 80.0, 161)
     g = (math.sqrt(5.0) - 1.0) / 2.0
 
     def feasible(n: float) -> bool:
@@ -218,7 +218,7 @@ def total_reflux_stages(problem: CutProblem, n_max: float = 2000.0) -> float:
         if m[i] >= 0.0:
             return True
         a, b = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-        for _ in range(60):
+        for _ in range(36):
             c, d = b - g * (b - a), a + g * (b - a)
             mc, md = margin(n, np.array([c, d]))
             if mc >= 0.0 or md >= 0.0:
@@ -231,16 +231,20 @@ def total_reflux_stages(problem: CutProblem, n_max: float = 2000.0) -> float:
 
     if feasible(0.0):
         return 0.0
-    if not feasible(n_max):
-        return math.inf
-    lo, hi = 0.0, n_max
+    # bracket by doubling from a few stages (cheaper than bisecting down from n_max)
+    lo, hi = 0.0, 4.0
+    while not feasible(hi):
+        lo = hi
+        if hi >= n_max:
+            return math.inf
+        hi = min(2.0 * hi, n_max)
     for _ in range(80):
         mid_n = (lo + hi) / 2.0
         if feasible(mid_n):
             hi = mid_n
         else:
             lo = mid_n
-        if hi - lo < 1e-7 * max(1.0, hi):
+        if hi - lo < 1e-6 * max(1.0, hi):
             break
     return hi
 
