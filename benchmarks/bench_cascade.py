@@ -82,7 +82,8 @@ def main() -> int:
     )
     res2 = simulate(stiff2)
     print(
-        f"  harder variant (b0 = -2): raffinate pH {res2.outlet_pH['raffinate']:.3f}, iterations {res2.iterations}"
+        f"  harder variant (b0 = -2): raffinate pH {res2.outlet_pH['raffinate']:.3f}, "
+        f"iterations {res2.iterations}"
     )
     report("empirical-pH 12 x 60, b0 = -2 variant", timed(lambda: simulate(stiff2), 30))
 
@@ -93,7 +94,7 @@ def main() -> int:
     times = timed(lambda: simulate_batch(lsf, separation_factors=beta), 3)
     batch = simulate_batch(lsf, separation_factors=beta)
     print(
-        f"batch LSF 2 x 45, {B} cases (beta_Nd/Pr uniform 1.3-2.0): median {B / statistics.median(times):,.0f} "
+        f"batch LSF 2 x 45, {B} cases (beta Nd/Pr 1.3-2.0): median {B / statistics.median(times):,.0f} "
         f"cases/s, best {B / min(times):,.0f} cases/s; converged {batch.converged.mean():.4f}, "
         f"max mass-balance error {np.nanmax(batch.mass_balance_error):.1e}"
     )
