@@ -70,10 +70,9 @@ def _print_summary(d: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the design as JSON.")
 def design_command(spec: str, as_json: bool) -> None:
     """Design a cascade for the `cut:` and `targets:` in SPEC (stages and flows)."""
-    from mine2magnet.separation import load_spec
     from mine2magnet.separation.design import design
 
-    result = design(load_spec(spec))
+    result = design(spec)  # design reads the file itself: feed.stage may be absent, objective is allowed
     payload = result.to_dict()
     if as_json:
         click.echo(json.dumps(payload, indent=2))
