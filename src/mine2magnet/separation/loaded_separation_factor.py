@@ -206,6 +206,7 @@ def _solve_binary(
 
         du = newton_correction(g)
         du = np.clip(np.where(np.isfinite(du), du, 0.0), -1e6, 1e6)
+        merit = np.sqrt(((g / s) ** 2).sum(axis=1))
         norm_du = np.sqrt((du * du).sum(axis=1))
         t = np.minimum(1.0, BINARY_MAX_STEP / np.maximum(np.abs(du).max(axis=1), 1e-300))
         trial = np.clip(ua + du * t[:, None], -600.0, 600.0)  # fractions down to 1e-260
@@ -214,8 +215,11 @@ def _solve_binary(
             # natural monotonicity test (Deuflhard): the simplified Newton correction at the trial point, with
             # this iteration's Jacobian, must shrink; unlike a residual norm it is not fooled by the
             # ill-conditioning of high-reflux cascades
-            bar = np.clip(np.nan_to_num(newton_correction(g2), nan=1e6), -1e6, 1e6)
-            worse = ~(np.sqrt((bar * bar).sum(axis=1)) <= (1.0 - 0.25 * t) * norm_du)
+            # a step that cuts the scaled residual norm is taken at once; the others must pass the test
+            worse = ~(np.sqrt(((g2 / s) ** 2).sum(axis=1)) < 0.5 * merit)
+            if worse.any():
+                bar = np.clip(np.nan_to_num(newton_correction(g2), nan=1e6), -1e6, 1e6)
+                worse &= ~(np.sqrt((bar * bar).sum(axis=1)) <= (1.0 - 0.25 * t) * norm_du)
             if not worse.any():
                 break
             t = np.where(worse, 0.5 * t, t)
