@@ -412,3 +412,39 @@ def test_random_cuts_are_verified_or_refused_cleanly(data, n, purity, phase):
         spec["targets"],
     )
     assert r.stages_extraction + r.stages_scrub >= r.stages_total_reflux
+
+
+def test_fallback_verification_is_reported(monkeypatch):
+    """When simulate does not converge, the independent solver verifies the design and says so."""
+
+    def no_simulate(spec):
+        raise ConvergenceError("forced", residual=1.0, iterations=1)
+
+    monkeypatch.setattr(separation, "simulate", no_simulate)
+    r = design(LREE)
+    assert r.verification["solver"].startswith("design_lsf")
+    assert "forced" in r.verification["simulate_error"]
+    out = r.to_dict()["verified"]["outlets"]
+    _meets(
+        _performance_from_flows(LREE, out["raffinate"]["flow"], out["loaded_organic"]["flow"]),
+        LREE["targets"],
+    )
+
+
+def test_cli_design_end_to_end(tmp_path):
+    from click.testing import CliRunner
+
+    from mine2magnet.cli import main
+
+    path = tmp_path / "cut.yaml"
+    path.write_text(yaml.safe_dump({**binary_spec(), "objective": "flow-stages"}))
+    res = CliRunner().invoke(main, ["cascade", "design", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    d = json.loads(res.output)
+    assert d["stages"]["extraction"] >= 1 and d["verified"]["converged"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**binary_spec(), "cut": "Nd|Pr"}))
+    res = CliRunner().invoke(main, ["cascade", "design", str(bad)])
+    assert res.exit_code == 1 and "cut" in res.output
