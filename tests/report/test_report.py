@@ -6,6 +6,8 @@ import re
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mine2magnet.errors import InputError
 from mine2magnet.report import headlines, render_report, run_view, what_changes, write_report
@@ -179,3 +181,32 @@ def test_what_changes_names_the_moved_figures_in_words():
     assert any(c.startswith("unmet demand in 2024: 600 t → 1,300 t") for c in changes)
     assert not any(c.startswith("magnet needs met") for c in changes)  # 80 % / 60 % in both
     assert what_changes([base, base], 2024) == {"sample-base (#2)": []}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(min_value=0.0, max_value=1e5), min_size=1, max_size=4),
+    st.floats(min_value=0.0, max_value=1.0),
+)
+def test_sankey_conserves_material_through_every_plant(mined, split):
+    """Property: mines -> refinery -> (magnet plant, export) by element; in = out at the refinery node."""
+    flows = []
+    for i, t in enumerate(mined):
+        for el, share in (("Nd", 0.3), ("La", 0.7)):
+            flows.append((2030, f"mine {i}", "refinery", "mrec", el, t * share, t))
+            flows.append((2030, "refinery", "magnets", "oxide", el, t * share * split, 0.0))
+            flows.append((2030, "refinery", "export", "oxide", el, t * share * (1 - split), 0.0))
+    result = sample_result(years=(2030,))
+    result.tables["flows"] = pd.DataFrame(
+        flows, columns=["year", "source", "target", "commodity", "element", "t", "value_usd"]
+    )
+    figure = sankey_figure(run_view(result), 2030)
+    if figure is None:  # no positive flow at all
+        assert sum(mined) * min(0.3, 0.7) == 0.0
+        return
+    link, labels = figure["data"][0]["link"], figure["data"][0]["node"]["label"]
+    node = labels.index("refinery")
+    inflow = sum(v for v, t in zip(link["value"], link["target"], strict=True) if t == node)
+    outflow = sum(v for v, s in zip(link["value"], link["source"], strict=True) if s == node)
+    assert inflow == pytest.approx(sum(mined), rel=1e-12)
+    assert outflow == pytest.approx(inflow, rel=1e-9, abs=1e-9)
