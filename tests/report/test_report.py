@@ -185,7 +185,7 @@ def test_what_changes_names_the_moved_figures_in_words():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(st.floats(min_value=0.0, max_value=1e5), min_size=1, max_size=4),
+    st.lists(st.floats(min_value=0.0, max_value=1e5, allow_subnormal=False), min_size=1, max_size=4),
     st.floats(min_value=0.0, max_value=1.0),
 )
 def test_sankey_conserves_material_through_every_plant(mined, split):
@@ -208,5 +208,5 @@ def test_sankey_conserves_material_through_every_plant(mined, split):
     node = labels.index("refinery")
     inflow = sum(v for v, t in zip(link["value"], link["target"], strict=True) if t == node)
     outflow = sum(v for v, s in zip(link["value"], link["source"], strict=True) if s == node)
-    assert inflow == pytest.approx(sum(mined), rel=1e-12)
+    assert inflow == pytest.approx(sum(mined), rel=1e-12, abs=1e-9)
     assert outflow == pytest.approx(inflow, rel=1e-9, abs=1e-9)
