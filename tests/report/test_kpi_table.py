@@ -31,8 +31,10 @@ def test_totals_are_stated_or_summed_or_absent(records):
     frame["unit"] = frame["kpi"].map(UNITS)
     table = KpiTable(frame)
     for (kpi, year), group in frame.groupby(["kpi", "year"]):
+        # a row is about (facility, element); ("", "") and ("total", "") are both the stated total
         subjects = {
-            (f if f != "total" else "", e) for f, e in zip(group.facility, group.element, strict=True)
+            ("" if (f, e) == ("total", "") else f, e)
+            for f, e in zip(group.facility, group.element, strict=True)
         }
         stated = group[(group.facility.isin(["", "total"])) & (group.element == "")]
         found = table.total(kpi, year)
