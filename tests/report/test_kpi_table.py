@@ -24,7 +24,7 @@ rows = st.lists(
 UNITS = {"residue_t": "t", "feed_sufficiency": "fraction", "value_added": "USD"}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(rows)
 def test_totals_are_stated_or_summed_or_absent(records):
     frame = pd.DataFrame(records, columns=["year", "kpi", "facility", "element", "value"])

@@ -183,7 +183,7 @@ def test_what_changes_names_the_moved_figures_in_words():
     assert what_changes([base, base], 2024) == {"sample-base (#2)": []}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     st.lists(st.floats(min_value=0.0, max_value=1e5, allow_subnormal=False), min_size=1, max_size=4),
     st.floats(min_value=0.0, max_value=1.0),
