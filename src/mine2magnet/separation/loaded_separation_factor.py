@@ -383,7 +383,13 @@ def _alr_state(
 
 
 def _solve_compositions(
-    beta: np.ndarray, feed: np.ndarray, A: np.ndarray, O: np.ndarray, tolerance: float, max_iterations: int
+    beta: np.ndarray,
+    feed: np.ndarray,
+    A: np.ndarray,
+    O: np.ndarray,
+    tolerance: float,
+    max_iterations: int,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Newton on the stage compositions (additive log-ratios to a reference component), totals fixed.
 
@@ -394,18 +400,13 @@ def _solve_compositions(
     """
     B, N, C = feed.shape
     ref = feed.sum(axis=1).argmax(axis=1)  # (B,)
-    a0 = _bubble_point_start(beta, feed, A, O, tolerance=1e-3, sweeps=200)
-    la = np.log(a0)
+    la = np.log(_bubble_point_start(beta, feed, A, O, tolerance=1e-3, sweeps=200)) if start is None else start
     u = la - np.take_along_axis(la, ref[:, None, None].repeat(N, 1), axis=2)
-    mask = np.ones((B, C), dtype=bool)
-    mask[np.arange(B), ref] = False
-    idx = np.array([np.flatnonzero(mask[b]) for b in range(B)])  # (B, C-1) non-reference components
     eyeP = np.eye(C - 1)
-    bidx = np.arange(B)[:, None, None]
-    nidx = np.arange(N)[None, :, None]
+    comps = np.arange(C)
 
-    def take(arr: np.ndarray) -> np.ndarray:
-        return arr[bidx, nidx, idx[:, None, :]]
+    def take(arr: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(arr, index, axis=-1)
 
     converged = np.zeros(B, dtype=bool)
     iterations = np.full(B, max_iterations)
@@ -420,29 +421,50 @@ def _solve_compositions(
         residual = np.where(converged, np.minimum(residual, rel), rel)
         if converged.all() or it == max_iterations:
             break
-        xs, ys = take(x), take(y)
+        # per stage, the dominant component is the reference: its balance (implied by the fixed totals) is
+        # then the best resolved one, and every trace component has its own equation
+        ref_k = x.argmax(axis=-1)  # (B, N)
+        u = u - take(u, ref_k[..., None])
+        idx = np.sort(np.where(comps == ref_k[..., None], C, comps), axis=-1)[..., : C - 1]  # (B, N, C-1)
+        xs, ys = take(x, idx), take(y, idx)
         dxa = A[:, :, None, None] * xs[..., :, None] * (eyeP - xs[..., None, :])
         dyo = O[:, :, None, None] * ys[..., :, None] * (eyeP - ys[..., None, :])
-        s_nr = take(sc)
+        s_nr = take(sc, idx)
         inv = 1.0 / s_nr[..., :, None]
         diag = (dxa + dyo) * inv
         lower = np.zeros_like(diag)
-        lower[:, 1:] = -dyo[:, :-1] * inv[:, 1:]
         upper = np.zeros_like(diag)
-        upper[:, :-1] = -dxa[:, 1:] * inv[:, :-1]
-        r = take(g) / s_nr
+        if N > 1:
+            x_rows = take(x[:, 1:], idx[:, :-1])  # x at stage k+1, rows of stage k
+            x_cols = take(x[:, 1:], idx[:, 1:])
+            same = (idx[:, :-1, :, None] == idx[:, 1:, None, :]).astype(float)
+            upper[:, :-1] = (
+                -A[:, 1:, None, None] * x_rows[..., :, None] * (same - x_cols[..., None, :]) * inv[:, :-1]
+            )
+            y_rows = take(y[:, :-1], idx[:, 1:])  # y at stage k-1, rows of stage k
+            y_cols = take(y[:, :-1], idx[:, :-1])
+            same = (idx[:, 1:, :, None] == idx[:, :-1, None, :]).astype(float)
+            lower[:, 1:] = (
+                -O[:, :-1, None, None] * y_rows[..., :, None] * (same - y_cols[..., None, :]) * inv[:, 1:]
+            )
+        r = take(g, idx) / s_nr
         du_nr = np.clip(np.nan_to_num(solve_block_tridiagonal(lower, diag, upper, -r), nan=0.0), -1e6, 1e6)
         du_nr[converged] = 0.0
         norm_du = np.sqrt((du_nr * du_nr).sum(axis=(1, 2)))
         t = np.minimum(1.0, BINARY_MAX_STEP / np.maximum(np.abs(du_nr).max(axis=(1, 2)), 1e-300))
         du = np.zeros_like(u)
-        du[bidx, nidx, idx[:, None, :]] = du_nr
+        np.put_along_axis(du, idx, du_nr, axis=-1)
         trial = np.clip(u + du * t[:, None, None], -600.0, 600.0)
         g2, sc2, x2, y2 = _alr_state(trial, ref, beta, A, O, feed)
         for _ in range(12):
-            bar = solve_block_tridiagonal(lower, diag, upper, -take(g2) / s_nr)
-            bar = np.clip(np.nan_to_num(bar, nan=1e6), -1e6, 1e6)
-            worse = ~(np.sqrt((bar * bar).sum(axis=(1, 2))) <= (1.0 - 0.25 * t) * norm_du) & ~converged
+            merit_ok = np.sqrt(((take(g2, idx) / s_nr) ** 2).sum(axis=(1, 2))) < 0.5 * np.sqrt(
+                (r * r).sum(axis=(1, 2))
+            )
+            worse = ~merit_ok & ~converged
+            if worse.any():
+                bar = solve_block_tridiagonal(lower, diag, upper, -take(g2, idx) / s_nr)
+                bar = np.clip(np.nan_to_num(bar, nan=1e6), -1e6, 1e6)
+                worse &= ~(np.sqrt((bar * bar).sum(axis=(1, 2))) <= (1.0 - 0.25 * t) * norm_du)
             if not worse.any():
                 break
             t = np.where(worse, 0.5 * t, t)
@@ -453,6 +475,35 @@ def _solve_compositions(
     return la, converged, iterations, residual
 
 
+def _beta_homotopy(
+    beta: np.ndarray, feed: np.ndarray, A: np.ndarray, O: np.ndarray, tolerance: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Continuation in the spread of the separation factors: beta^s for s from 0 to 1.
+
+    At s = 0 every component behaves alike and each stage holds the feed composition (exact); the solution
+    moves smoothly with s, so each step starts Newton (on the compositions) next to its answer. Steps double
+    after a success and shrink fourfold after a failure. For wide spreads (P507 La..Lu spans beta ~ 6000)
+    where the bubble-point start diverges. Returns (log flows, converged, Newton iterations).
+    """
+    fcomp = feed.sum(axis=1) / feed.sum(axis=(1, 2))[:, None]
+    la = np.log(np.maximum(A[:, :, None] * fcomp[:, None, :], 1e-300))
+    level, step, total = 0.0, 0.25, 0
+    ok = np.ones(beta.shape[0], dtype=bool)
+    while level < 1.0:
+        target = min(1.0, level + step)
+        lb, okb, its, _ = _solve_compositions(beta**target, feed, A, O, tolerance, 40, start=la)
+        total += int(its.max())
+        if okb.all():
+            la, level = lb, target
+            step = min(1.0, 2.0 * step)
+        else:
+            step *= 0.25
+            if step < 1e-3:
+                ok[:] = False
+                break
+    return la, ok, total
+
+
 def _solve_general(
     beta: np.ndarray, feed: np.ndarray, A: np.ndarray, O: np.ndarray, tolerance: float, max_iterations: int
 ) -> LsfSolution:
@@ -460,6 +511,11 @@ def _solve_general(
     B, _, C = feed.shape
     if C >= 2:
         la, ok, its, res = _solve_compositions(beta, feed, A, O, tolerance, max_iterations)
+        if not ok.all():
+            lh, okh, ith = _beta_homotopy(beta, feed, A, O, tolerance)
+            if okh.all():
+                la, ok, its = lh, okh, its + ith
+                res = np.zeros_like(res)
         if ok.all():
             a = np.exp(la)
             ba = beta[:, None, :] * a
