@@ -491,7 +491,7 @@ def _beta_homotopy(
     ok = np.ones(beta.shape[0], dtype=bool)
     while level < 1.0:
         target = min(1.0, level + step)
-        lb, okb, its, _ = _solve_compositions(beta**target, feed, A, O, tolerance, 40, start=la)
+        lb, okb, its, _ = _solve_compositions(beta**target, feed, A, O, tolerance, 25, start=la)
         total += int(its.max())
         if okb.all():
             la, level = lb, target
@@ -510,7 +510,7 @@ def _solve_general(
     """Any number of components: Newton on the compositions, then on the log flows, with fallbacks."""
     B, _, C = feed.shape
     if C >= 2:
-        la, ok, its, res = _solve_compositions(beta, feed, A, O, tolerance, max_iterations)
+        la, ok, its, res = _solve_compositions(beta, feed, A, O, tolerance, min(max_iterations, 30))
         if not ok.all():
             lh, okh, ith = _beta_homotopy(beta, feed, A, O, tolerance)
             if okh.all():
