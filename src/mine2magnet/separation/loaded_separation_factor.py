@@ -515,7 +515,8 @@ def _solve_general(
             lh, okh, ith = _beta_homotopy(beta, feed, A, O, tolerance)
             if okh.all():
                 la, ok, its = lh, okh, its + ith
-                res = np.zeros_like(res)
+                g, sc, _, _ = _alr_state(lh, None, beta, A, O, feed)
+                res = np.abs(g / (sc + NEGLIGIBLE * feed.sum(axis=(1, 2))[:, None, None])).max(axis=(1, 2))
         if ok.all():
             a = np.exp(la)
             ba = beta[:, None, :] * a
