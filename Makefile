@@ -20,7 +20,7 @@ run: install
 
 ## run the test suite (fails if a test fails or none ran)
 test: install
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
