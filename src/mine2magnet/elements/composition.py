@@ -159,9 +159,9 @@ class Composition:
 
     __rmul__ = __mul__
 
-    def normalised(self, basis: Basis | str = Basis.OXIDE_MASS, elements: Iterable[str] | None = None) -> (
-        Composition
-    ):
+    def normalised(
+        self, basis: Basis | str = Basis.OXIDE_MASS, elements: Iterable[str] | None = None
+    ) -> Composition:
         """Scaled so that the total over `elements` on `basis` is 1 (default: TREO-free total of all)."""
         total = self.total(basis, elements)
         if total <= 0.0:

@@ -18,7 +18,8 @@ AVOGADRO = 6.02214076e23  # 1/mol, exact (SI 2019)
 SECONDS_PER_YEAR = 365.2422 * 86400.0  # tropical year, as in the nuclear-data evaluations
 
 HALF_LIFE_SOURCE = {
-    "title": "Table de Radionucléides / Recommended Data: Th-232 T1/2 = 1.40(1)E10 a; U-238 T1/2 = 4.468(5)E9 a",
+    "title": "Table de Radionucléides / Recommended Data: "
+    "Th-232 T1/2 = 1.40(1)E10 a; U-238 T1/2 = 4.468(5)E9 a",
     "url": "http://www.lnhb.fr/nuclear-data/nuclear-data-table/",
     "publisher": "Laboratoire National Henri Becquerel (DDEP evaluation)",
     "date": "2023",
