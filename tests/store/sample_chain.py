@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from mine2magnet.chain import TABLE_COLUMNS
+
 SHARES = {"La": 0.25, "Ce": 0.45, "Pr": 0.05, "Nd": 0.25}
 #: (source, target, commodity, t REO per year, USD per t)
 ARCS = [
@@ -155,19 +157,7 @@ def sample_result(
                     "test assumption <with> markup & ampersand",
                 ),
             ],
-            columns=[
-                "key",
-                "value",
-                "unit",
-                "kind",
-                "source_id",
-                "source_title",
-                "source_url",
-                "source_date",
-                "range_low",
-                "range_high",
-                "note",
-            ],
+            columns=list(TABLE_COLUMNS["assumptions"]),
         ),
     }
     return SampleResult(scenario, list(overrides), list(years), tables)

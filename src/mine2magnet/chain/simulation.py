@@ -26,7 +26,7 @@ from mine2magnet.chain.network import ChainNetwork, Facility, TradeLink
 from mine2magnet.chain.performance import PerformanceCache, RefineryPerformance
 from mine2magnet.chain.policies import Embargo, ExportBan, Policy, Quota, Smuggling, TechnologyRestriction
 from mine2magnet.chain.prices import PriceDeck
-from mine2magnet.chain.result import ChainResult
+from mine2magnet.chain.result import TABLE_COLUMNS, ChainResult
 from mine2magnet.chain.stocks import ChainState, InUseStock
 from mine2magnet.chain.tables import FLOW_COLUMNS, facility_table, flow_rows, stock_rows
 from mine2magnet.elements import ELEMENTS, element
@@ -492,21 +492,7 @@ def simulate(
         "facilities": facilities,
         "assumptions": assumptions
         if assumptions is not None
-        else pd.DataFrame(
-            columns=[
-                "key",
-                "value",
-                "unit",
-                "kind",
-                "source_id",
-                "source_title",
-                "source_url",
-                "source_date",
-                "range_low",
-                "range_high",
-                "note",
-            ]
-        ),
+        else pd.DataFrame(columns=list(TABLE_COLUMNS["assumptions"])),
     }
     return ChainResult(
         scenario_name=scenario_name or model.name,

@@ -9,29 +9,9 @@ from typing import Protocol
 
 import pandas as pd
 
+from mine2magnet.chain import TABLE_COLUMNS
 from mine2magnet.errors import InputError
 from mine2magnet.report.kpi_table import KpiTable
-
-#: The tidy tables of a run and the columns the report reads from each (extra columns are ignored).
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "flows": ("year", "source", "target", "commodity", "element", "t", "value_usd"),
-    "stocks": ("year", "facility", "stock", "element", "t"),
-    "kpis": ("year", "kpi", "facility", "element", "value", "unit"),
-    "facilities": ("facility", "type", "country", "owner", "state_linked", "technology_origin"),
-    "assumptions": (
-        "key",
-        "value",
-        "unit",
-        "kind",
-        "source_id",
-        "source_title",
-        "source_url",
-        "source_date",
-        "range_low",
-        "range_high",
-        "note",
-    ),
-}
 
 
 class ReportableRun(Protocol):

@@ -21,24 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mine2magnet.chain.attributes import Quantity
+from mine2magnet.chain.result import TABLE_COLUMNS
 from mine2magnet.data import Dataset
 from mine2magnet.data.units import convert, parse_unit
 from mine2magnet.errors import InputError
 
-ASSUMPTION_COLUMNS = (
-    "key",
-    "value",
-    "unit",
-    "kind",
-    "source_id",
-    "source_title",
-    "source_url",
-    "source_date",
-    "range_low",
-    "range_high",
-    "note",
-    "data_key",
-)
+#: The assumptions table of a run: the chain's columns plus the data-layer key a value came from.
+ASSUMPTION_COLUMNS = (*TABLE_COLUMNS["assumptions"], "data_key")
 KINDS = ("measured", "reported", "estimate", "derived", "assumption")
 _SOURCED_KEYS = {"ref", "value", "unit", "source", "kind", "range", "note", "scale", "year"}
 
