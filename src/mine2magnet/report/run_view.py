@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol
 
 import pandas as pd
 
 from mine2magnet.chain import TABLE_COLUMNS
 from mine2magnet.errors import InputError
 from mine2magnet.report.kpi_table import KpiTable
+from mine2magnet.store import RunResult
 
-
-class ReportableRun(Protocol):
-    """A ChainResult or a StoredRun (or a RunView made from one): what ``write_report`` accepts."""
-
-    scenario_name: str
-    overrides: Sequence[str]
-    years: Sequence[int]
-    tables: Mapping[str, pd.DataFrame]
-
-    def summary(self) -> dict: ...
+#: What the report accepts: a ChainResult or a StoredRun (the store's view of a run result).
+ReportableRun = RunResult
 
 
 @dataclass(frozen=True)
