@@ -7,14 +7,14 @@ and the field, e.g. ``values/prices.yaml: values[3].source: unknown source id 'u
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mine2magnet.data.dataset import Dataset
 from mine2magnet.data.schema import SourcesFile, ValuesFile
@@ -23,6 +23,8 @@ from mine2magnet.data.sourced_composition import SourcedComposition
 from mine2magnet.data.sourced_value import SourcedValue
 from mine2magnet.data.units import compatible
 from mine2magnet.errors import InputError
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 #: The package's own data folder.
 PACKAGE_DATA = Path(__file__).parent
@@ -110,18 +112,24 @@ def _raise_validation(exc: ValidationError, label: str) -> None:
     raise InputError(message, file=label, field=field or None) from None
 
 
-def _load_sources(root: Path, into: dict[str, Source]) -> None:
-    folder = root / "sources"
-    for path in _data_files(folder):
+def _parsed_files(
+    root: Path, folder: str, schema: type[_Model], expected: str
+) -> Iterator[tuple[str, _Model]]:
+    """Each non-empty YAML file of ``root/folder`` validated against ``schema``, with its label."""
+    for path in _data_files(root / folder):
         label = _label(root, path)
         raw = _read_yaml(path, label)
         if raw is None:
             continue
-        _expect_mapping(raw, label, "'sources:'")
+        _expect_mapping(raw, label, expected)
         try:
-            parsed = SourcesFile.model_validate(raw)
+            yield label, schema.model_validate(raw)
         except ValidationError as exc:
             _raise_validation(exc, label)
+
+
+def _load_sources(root: Path, into: dict[str, Source]) -> None:
+    for label, parsed in _parsed_files(root, "sources", SourcesFile, "'sources:'"):
         for sid, entry in parsed.sources.items():
             if sid in into:
                 raise InputError(
@@ -146,17 +154,7 @@ def _load_values(
     values: dict[str, list[SourcedValue]],
     compositions: dict[str, list[SourcedComposition]],
 ) -> None:
-    folder = root / "values"
-    for path in _data_files(folder):
-        label = _label(root, path)
-        raw = _read_yaml(path, label)
-        if raw is None:
-            continue
-        _expect_mapping(raw, label, "'values:' and/or 'compositions:'")
-        try:
-            parsed = ValuesFile.model_validate(raw)
-        except ValidationError as exc:
-            _raise_validation(exc, label)
+    for label, parsed in _parsed_files(root, "values", ValuesFile, "'values:' and/or 'compositions:'"):
         for i, entry in enumerate(parsed.values):
             field = f"values[{i}]"
             source = _resolve_source(sources, entry.source, label, f"{field}.source")
