@@ -16,7 +16,7 @@ install: $(BIN)/mine2magnet
 
 ## run the flagship scenario end to end and write its report
 run: install
-	$(BIN)/mine2magnet run malaysia-base --out $(OUT)
+	$(BIN)/mine2magnet run malaysia-base --compare all --out $(OUT)
 
 ## run the test suite (fails if a test fails or none ran)
 test: install

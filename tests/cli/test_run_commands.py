@@ -175,3 +175,28 @@ def test_export_writes_parquet_next_to_the_store(tmp_path):
     assert pq.read_table(folder / "kpis.parquet").num_rows == len(sample_result().tables["kpis"])
     missing = CliRunner().invoke(main, ["export", "nope", "--store", str(store)])
     assert missing.exit_code == 1 and "run_id: no run 'nope'" in missing.stderr
+
+
+def test_run_compare_all_runs_the_other_scenarios_into_one_report(fake_api, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", "demo", "--compare", "all", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "compared with: demo-small" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == "demo"  # the summary stays the main scenario's
+    runs = ResultsStore(out / "results.duckdb").runs()
+    assert runs.label.tolist() == ["demo", "demo-small"]
+    assert [c["run_id"] for c in summary["compared_with"]] == runs.run_id.tolist()[1:]
+    html = (out / "report.html").read_text()
+    assert "id='compare'" in html and "id='run-demo-small'" in html
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("all,demo", "'all' cannot be combined"), ("demo+", "is not SCENARIO or SCENARIO+OVERRIDE")],
+)
+def test_run_compare_refuses_a_bad_list_before_running(fake_api, tmp_path, value, message):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", "demo", "--compare", value, "--out", str(out), "-q"])
+    assert result.exit_code == 1 and message in result.output
+    assert not (out / "results.duckdb").exists()  # nothing was run or stored

@@ -117,6 +117,18 @@ def _summary_payload(run: StoredRun, outputs: dict[str, str]) -> dict[str, Any]:
     return summary
 
 
+def comparison_specs(text: str, reference: str) -> list[str]:
+    """The scenarios ``run --compare`` adds: a comma list of specs, or ``all`` built-ins but ``reference``."""
+    specs = split_overrides(text)
+    if specs == ["all"]:
+        return [n for n, _ in scenario_api().list_scenarios() if n != reference]
+    if "all" in specs:
+        raise InputError("'all' cannot be combined with scenario names", field="--compare")
+    for spec in specs:
+        parse_spec(spec)  # refuse a malformed spec before any run starts
+    return [s for s in specs if s != reference]
+
+
 @click.command("run")
 @click.argument("scenario")
 @click.option(
@@ -138,17 +150,36 @@ def _summary_payload(run: StoredRun, outputs: dict[str, str]) -> dict[str, Any]:
 @click.option(
     "--year", type=int, default=None, help="Year of the report's Sankey and key figures [default: last]."
 )
+@click.option(
+    "--compare",
+    "compare_with",
+    default="",
+    metavar="SCENARIOS",
+    help="Also run these scenarios (comma-separated NAME or NAME+OVERRIDE, or 'all' for every other "
+    "built-in scenario), store them and compare them with SCENARIO in the report.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run_command(
-    scenario: str, overrides: str, out: Path | None, as_json: bool, seed: int, year: int | None, quiet: bool
+    scenario: str,
+    overrides: str,
+    out: Path | None,
+    as_json: bool,
+    seed: int,
+    year: int | None,
+    compare_with: str,
+    quiet: bool,
 ) -> None:
     """Run SCENARIO (a built-in name, NAME+OVERRIDE..., or a YAML file) end to end.
 
-    Writes OUT/report.html, OUT/summary.json and appends the run to OUT/results.duckdb.
+    Writes OUT/report.html, OUT/summary.json and appends the run to OUT/results.duckdb. With --compare, the
+    other scenarios are run and stored too, and the report compares them with SCENARIO (summary.json stays
+    SCENARIO's).
     """
     name, inline = parse_spec(scenario)
     all_overrides = [*inline, *split_overrides(overrides)]
-    out = out or Path("out") / _label(name, all_overrides)
+    label = _label(name, all_overrides)
+    others = comparison_specs(compare_with, label)
+    out = out or Path("out") / label
     store = ResultsStore(out / "results.duckdb")
     report = out / "report.html"
     with progress_display(enabled=not quiet) as progress:
@@ -156,8 +187,14 @@ def run_command(
         outputs = {"report": str(report), "store": str(store.path), "summary": str(out / "summary.json")}
         summary = _summary_payload(stored, outputs)
         write_summary(summary, out / "summary.json")  # first: kept even if the report fails
+        compared = [run_and_store(*parse_spec(spec), store, seed=seed, progress=progress) for spec in others]
+        if compared:
+            summary["compared_with"] = [
+                {"label": _label(c.scenario_name, c.overrides), "run_id": c.run_id} for c in compared
+            ]
+            write_summary(summary, out / "summary.json")
         progress("writing the report", 0, 1)
-        write_report([stored], report, year=year)
+        write_report([stored, *compared], report, year=year)
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
         click.echo(f"report: {report}", err=True)
@@ -174,6 +211,8 @@ def run_command(
             f"  [bold]{item.title}[/bold] ({shown}): {item.number}", soft_wrap=True, highlight=False
         )
     # plain echo: paths must never be wrapped by the terminal renderer
+    if compared:
+        click.echo("compared with: " + ", ".join(_label(c.scenario_name, c.overrides) for c in compared))
     click.echo(f"report:  {report}")
     click.echo(f"store:   {store.path} (run {stored.run_id})")
     click.echo(f"summary: {out / 'summary.json'}")
