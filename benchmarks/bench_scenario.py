@@ -42,14 +42,14 @@ def one_pass(name: str, directory: Path) -> dict[str, float]:
     return times
 
 
-def cli_wall_time(name: str, directory: Path) -> float | None:
-    """Wall time of ``mine2magnet run NAME --out DIR`` in a fresh process (imports included), or None."""
+def cli_wall_time(name: str, directory: Path, *extra: str) -> float | None:
+    """Wall time of ``mine2magnet run NAME --out DIR [EXTRA...]`` in a fresh process (imports included)."""
     command = Path(sys.executable).parent / "mine2magnet"
     if not command.exists():
         return None
     t0 = time.perf_counter()
     subprocess.run(
-        [str(command), "run", name, "--out", str(directory), "-q"], check=True, capture_output=True
+        [str(command), "run", name, "--out", str(directory), "-q", *extra], check=True, capture_output=True
     )
     return time.perf_counter() - t0
 
@@ -62,6 +62,7 @@ def main() -> int:
     passes = []
     with tempfile.TemporaryDirectory() as tmp:
         cli = cli_wall_time(args.scenario, Path(tmp) / "cli")
+        main_job = cli_wall_time(args.scenario, Path(tmp) / "main", "--compare", "all")
         for i in range(args.repeat):
             passes.append(one_pass(args.scenario, Path(tmp) / f"pass{i}"))
     first = passes[0]
@@ -80,6 +81,8 @@ def main() -> int:
         verdict = "within" if cli < 30.0 else "OVER"
         label = f"`mine2magnet run {args.scenario}` (fresh process, with imports)"
         print(f"{label}: {cli:.1f} s wall: {verdict} the 30 s target")
+    if main_job is not None:
+        print(f"`mine2magnet run {args.scenario} --compare all` (`make run`): {main_job:.1f} s wall")
     return 0
 
 
