@@ -8,12 +8,14 @@ extractant fraction, when D depends on it). With Va_k, Vo_k the aqueous/organic 
     metal i:   Va_k c_ik + Vo_k y_ik - Va_{k+1} c_i,k+1 - Vo_{k-1} y_i,k-1 = feed_ik
     protons:   Va_k h_k - Va_{k+1} h_k+1 - acid_k + base_k = sum_i z_i T_ik,
                T_ik = Vo_k y_ik - Vo_{k-1} y_i,k-1 - organic feed_ik  (net metal extracted in stage k)
-    extractant: phi_k + sum_i nu_i y_ik / T - 1 = 0
+    extractant: phi_k + sum_i nu_i y_ik / T - 1 = 0   (or - 1 - sum_i nu_i y_i,inlet / T: inlet metal on top)
 
 (each ion of charge z extracted releases z H+; a saponified organic brings its base into stage 1, where it
-neutralises acid). Adding z_i times the metal balances to the proton balance gives the conservation of the
-aqueous anions (chloride, nitrate: they do not extract), so the proton balance is equivalent to
-electroneutrality of each outgoing aqueous phase with a known anion profile:
+neutralises acid). In sulfate media h_k is the total acidic proton concentration [H+] + [HSO4-] and the free
+[H+] that sets D follows from the bisulfate equilibrium (see :func:`free_proton`). Adding z_i times the
+metal balances to the proton balance gives the conservation of the aqueous anions (chloride, nitrate,
+sulfate: they do not extract), so the proton balance is equivalent to electroneutrality of each outgoing
+aqueous phase with a known anion profile:
 
     h_k = Q_k - sum_i z_i c_ik,   Va_k Q_k = sum_{j>=k} (acid_j - base_j + sum_i z_i aqueous feed_ij) + inlet
 
@@ -66,6 +68,34 @@ class StagewiseProblem:
     charge: np.ndarray  # (C,)
     model: EmpiricalPh | MassAction
     proton_balance: bool = True
+    #: (N,) total sulfate ([SO4 2-] + [HSO4-]) entering each stage with aqueous streams, mol/h; None: no
+    #: sulfate speciation (the acid is all free H+). With sulfate, ``acid_in`` counts [H+] + [HSO4-].
+    sulfate_in: np.ndarray | None = None
+    #: HSO4- <=> H+ + SO4 2- dissociation constant, mol/L (concentration basis)
+    bisulfate_ka: float = 10.0**-1.99
+    #: if true, the extractant capacity T is the free extractant of the inlet organic and the metal it
+    #: carries is held on top (PrOMMiS's convention); if false the inlet metal occupies part of T.
+    inlet_extractant_free: bool = False
+
+
+def free_proton(total: np.ndarray, sulfate: np.ndarray, ka: float) -> tuple[np.ndarray, np.ndarray]:
+    """Free [H+] (mol/L) and d[H+]/d(total) from the total acidic protons and the total sulfate.
+
+    Solves h + S h / (h + Ka) = H_T (H_T = [H+] + [HSO4-], S = [SO4 2-] + [HSO4-], Ka = [H+][SO4 2-]/[HSO4-]),
+    the positive root of h^2 + (Ka + S - H_T) h - Ka H_T = 0, in the cancellation-free form
+    2 Ka H_T / (b + sqrt(b^2 + 4 Ka H_T)) for b >= 0. Without sulfate h = H_T. Not positive for H_T <= 0.
+    """
+    b = ka + sulfate - total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        root = np.sqrt(b * b + 4.0 * ka * total)
+        h = np.where(b >= 0.0, 2.0 * ka * total / (b + root), 0.5 * (root - b))
+        slope = 1.0 / (1.0 + sulfate * ka / (h + ka) ** 2)
+    return h, slope
+
+
+def total_acidity(h: np.ndarray | float, sulfate: np.ndarray | float, ka: float) -> np.ndarray | float:
+    """Total acidic protons [H+] + [HSO4-], mol/L, of a solution at free [H+] = h with total sulfate S."""
+    return h + sulfate * h / (h + ka)
 
 
 @dataclass(frozen=True)
@@ -96,16 +126,37 @@ class _System:
         inflow = pb.acid_in - pb.base_in + (pb.feed_aq * z).sum(1)
         inflow[-1] += float((pb.aq_inlet * z).sum())
         self.Q = np.cumsum(inflow[::-1])[::-1] / pb.Va
+        # total sulfate in the aqueous leaving each stage (it does not extract), mol/L
+        self.sulfate = None
+        if pb.sulfate_in is not None and np.any(pb.sulfate_in > 0):
+            if not pb.bisulfate_ka > 0:
+                raise InputError("the bisulfate dissociation constant must be positive", field="bisulfate_ka")
+            self.sulfate = np.cumsum(pb.sulfate_in[::-1])[::-1] / pb.Va
         # [H+] from mixing the acid inlets alone (used without a proton balance, and for the start)
-        self.h_mix = np.maximum(np.cumsum(pb.acid_in[::-1])[::-1] / pb.Va, 1e-14)
+        self.h_mix = self.free(np.maximum(np.cumsum(pb.acid_in[::-1])[::-1] / pb.Va, 1e-14))[0]
+        # free-extractant balance: phi + sum nu y / T = phi_total (1, or more if the inlet metal comes on top)
+        self.phi_total = 1.0
+        if self.cap is not None and pb.inlet_extractant_free and pb.vo_in > 0:
+            nu, T = self.cap
+            self.phi_total = 1.0 + float((nu * pb.org_inlet).sum()) / pb.vo_in / T
         total = self.feed.sum() + pb.aq_inlet.sum() + pb.org_inlet.sum()
         # metal rows whose throughput is below this (mol/h) are physically nil (see NEGLIGIBLE)
         self.floor = NEGLIGIBLE * float(total)
 
+    def free(self, total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Free [H+] and d[H+]/d(total acidity) per stage (sulfate speciation, if any)."""
+        if self.sulfate is None:
+            return total, np.ones_like(total)
+        return free_proton(total, self.sulfate, self.pb.bisulfate_ka)
+
+    def total_acid(self, h: np.ndarray) -> np.ndarray:
+        """Total acidic protons per stage, mol/L, at free [H+] = h."""
+        return h if self.sulfate is None else total_acidity(h, self.sulfate, self.pb.bisulfate_ka)
+
     def hydrogen(self, c: np.ndarray) -> np.ndarray:
-        """[H+] per stage, mol/L (electroneutrality with the proton balance, else the mixed inlet acidity)."""
+        """Free [H+] per stage, mol/L (electroneutrality with the proton balance, else the inlet acidity)."""
         if self.neutral:
-            return self.Q - c @ self.pb.charge
+            return self.free(self.Q - c @ self.pb.charge)[0]
         return self.h_mix
 
     def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -134,15 +185,16 @@ class _System:
         s[:, :C] = aq + og + aq_next + og_prev + self.feed
         if self.cap is not None:
             nu, T = self.cap
-            r[:, C] = np.exp(ln_phi) + (nu * y).sum(1) / T - 1.0
+            r[:, C] = np.exp(ln_phi) + (nu * y).sum(1) / T - self.phi_total
             s[:, C] = 1.0
         if not jacobian:
             return r, s, None
         eye = np.eye(C)
         if self.neutral:
             h = np.exp(ln_h)
-            # d ln D_i / d ln c_j through [H+] = Q - sum z c
-            G = dh[:, :, None] * (-(pb.charge * c) / h[:, None])[:, None, :]
+            slope = self.free(self.Q - c @ pb.charge)[1] if self.sulfate is not None else 1.0
+            # d ln D_i / d ln c_j through [H+] = free(Q - sum z c)
+            G = dh[:, :, None] * (-(pb.charge * c) * np.reshape(slope / h, (-1, 1)))[:, None, :]
             dog = og[:, :, None] * (eye + G)
         else:
             G = None
@@ -287,20 +339,21 @@ def _pseudo_transient(
 
 
 def _local_free_extractant(system: _System, c: np.ndarray, ln_h: np.ndarray) -> np.ndarray:
-    """ln phi per stage solving phi + sum_i nu_i D_i(phi) c_i / T = 1 at given aqueous c and [H+].
+    """ln phi per stage solving phi + sum_i nu_i D_i(phi) c_i / T = phi_total at given aqueous c and [H+].
 
-    The left side increases with phi (D never falls as free extractant rises), is -1 at phi = 0 and >= 0 at
-    phi = 1, so safeguarded Newton on phi (bisection bracket [0, 1]) converges for every stage at once.
+    The left side increases with phi (D never falls as free extractant rises), is -phi_total at phi = 0 and
+    >= 0 at phi = phi_total (1 unless the inlet metal comes on top), so safeguarded Newton on phi (bisection
+    bracket [0, phi_total]) converges for every stage at once.
     """
     nu, T = system.cap  # type: ignore[misc]
     N = system.N
     lo = np.zeros(N)
-    hi = np.ones(N)
-    phi = np.ones(N)
+    hi = np.full(N, system.phi_total)
+    phi = hi.copy()
     for _ in range(60):
         lnd, _, dphi = system.pb.model.log_d(ln_h, np.log(phi))
         load = nu * np.exp(np.minimum(lnd, 700.0)) * c / T  # (N, C)
-        f = phi + load.sum(1) - 1.0
+        f = phi + load.sum(1) - system.phi_total
         hi = np.where(f > 0, phi, hi)
         lo = np.where(f <= 0, phi, lo)
         df = 1.0 + (load * dphi).sum(1) / phi
@@ -325,8 +378,9 @@ def _start(system: _System, sweeps: int = START_SWEEPS, tolerance: float = 1e-3)
     Newton within its quadratic range; pseudo-transient continuation takes over where they do not.
     """
     pb, N, C = system.pb, system.N, system.C
-    ln_h = np.log(system.Q) if system.neutral else np.log(system.h_mix)
-    ln_phi = np.zeros(N)
+    ln_h_max = np.log(system.free(system.Q)[0]) if system.neutral else np.log(system.h_mix)
+    ln_h = ln_h_max.copy()
+    ln_phi = np.full(N, math.log(system.phi_total))
     omega_h = np.full(N, 1.0)
     last_h = np.zeros(N)
     c = system.metal_at(ln_h, ln_phi)
@@ -334,11 +388,11 @@ def _start(system: _System, sweeps: int = START_SWEEPS, tolerance: float = 1e-3)
         moved = 0.0
         if system.neutral:
             free_acid = system.Q - c @ pb.charge
-            target = np.log(np.maximum(free_acid, 1e-3 * system.Q))
+            target = np.log(system.free(np.maximum(free_acid, 1e-3 * system.Q))[0])
             d = np.clip(target - ln_h, -3.0, 3.0)
             flip = d * last_h < 0
             omega_h = np.where(flip, 0.5 * omega_h, np.minimum(1.0, 1.5 * omega_h))
-            ln_h = np.minimum(ln_h + omega_h * d, np.log(system.Q))
+            ln_h = np.minimum(ln_h + omega_h * d, ln_h_max)
             last_h = d
             moved = float(np.abs(d).max())
         if system.cap is not None:
@@ -426,7 +480,7 @@ def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
         extracted = (pb.charge * (pb.Vo[-1] * y[-1] - pb.org_inlet - pb.feed_org.sum(0))).sum()
         h_in = pb.acid_in.sum() - pb.base_in.sum() + extracted
         scale = pb.acid_in.sum() + pb.base_in.sum() + abs(extracted)
-        pbe = float(abs(h_in - pb.Va[0] * h[0]) / max(scale, 1e-300))
+        pbe = float(abs(h_in - pb.Va[0] * system.total_acid(h)[0]) / max(scale, 1e-300))
     else:
         pbe = 0.0
     return StagewiseSolution(c, y, h, np.exp(ln_phi), iterations, res, mbe, pbe)
