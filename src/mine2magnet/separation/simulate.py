@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from mine2magnet.errors import ConvergenceError, InputError
+from mine2magnet.separation.binary_lsf import BinaryCascade, binary_profiles, solve_binary_lsf
 from mine2magnet.separation.distribution import EmpiricalPh, MassAction
 from mine2magnet.separation.linear_cascade import solve_linear_cascade
-from mine2magnet.separation.loaded_separation_factor import solve_lsf, stage_totals
+from mine2magnet.separation.loaded_separation_factor import TOLERANCE, solve_lsf
 from mine2magnet.separation.result import CascadeResult
 from mine2magnet.separation.spec import (
     CascadeSpec,
@@ -72,25 +73,60 @@ def _feed_vector(spec: CascadeSpec) -> np.ndarray:
 
 
 def _check_balance(result_in: np.ndarray, terminal: list[np.ndarray]) -> float:
-    out = np.sum(terminal, axis=0)
+    out = terminal[0]
+    for flow in terminal[1:]:
+        out = out + flow
     return float(np.abs(result_in - out).sum() / result_in.sum())
 
 
 # ---------------------------------------------------------------------------------------------- LSF
 
 
+def _lsf_totals(spec: CascadeSpec, S: float, W: float, f: np.ndarray) -> None:
+    """Check that the fixed stage totals are all positive (the flows can carry the feed); InputError if not.
+
+    Same totals as :func:`stage_totals`, in scalars: raffinate W + F - S, loaded organic S - W, organic
+    S - F below an organic feed, aqueous W above the feed.
+    """
+    assert spec.stages is not None
+    N = spec.stages.extraction + spec.stages.scrub
+    fs = spec.feed.stage
+    F = float(f.sum())
+    raffinate = W + F - S
+    if raffinate <= 0:
+        raise InputError(
+            f"the flows cannot carry the feed: the raffinate would carry W + F - S = {raffinate:.6g} mol/h "
+            f"(S = {S:g}, W = {W:g}, F = {F:g}); lower S or raise W",
+            field="organic.ree_flow",
+        )
+    if S - W <= 0:
+        raise InputError(
+            f"the loaded organic would carry S - W = {S - W:.6g} mol/h; S must exceed W",
+            field="scrub.ree_flow",
+        )
+    organic_feed = spec.feed.phase == "organic"
+    if organic_feed and fs > 1 and S - F <= 0:
+        raise InputError(
+            "the organic feed exceeds S: the organic below the feed stage would carry no metal",
+            field="organic.ree_flow",
+        )
+    # aqueous above the feed (or above stage 1 for an organic feed) carries W
+    if W <= 0 and (1 if organic_feed else fs) < N:
+        raise InputError("an aqueous stage flow is not positive", field="scrub.ree_flow")
+
+
 def _simulate_lsf(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> CascadeResult:
     assert spec.stages is not None
     comps = spec.components
-    n, m, p = spec.stages.extraction, spec.stages.scrub, spec.stages.strip
-    N = n + m
-    for sec in ("extraction", "scrub"):
-        if spec.efficiency.of(sec) != 1.0:
-            raise InputError(
-                "the loaded-separation-factor model has ideal stages; Murphree efficiency is supported by "
-                "the other models",
-                field=f"efficiency.{sec}",
-            )
+    m, p = spec.stages.scrub, spec.stages.strip
+    eff = spec.efficiency
+    if eff.extraction != 1.0 or eff.scrub != 1.0:
+        sec = "extraction" if eff.extraction != 1.0 else "scrub"
+        raise InputError(
+            "the loaded-separation-factor model has ideal stages; Murphree efficiency is supported by "
+            "the other models",
+            field=f"efficiency.{sec}",
+        )
     if spec.organic is None or spec.organic.ree_flow is None:
         raise InputError("the loaded-separation-factor model needs S, mol/h", field="organic.ree_flow")
     S = spec.organic.ree_flow
@@ -101,55 +137,26 @@ def _simulate_lsf(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> Casc
     if m == 0 and W > 0:
         raise InputError("scrub liquor W > 0 but there are no scrub stages", field="scrub.ree_flow")
     f = _feed_vector(spec)
+    _lsf_totals(spec, S, W, f)
     present = f > 0
     beta = np.array([model.separation_factors[c] for c in comps])
-    fa = np.zeros((1, N, int(present.sum())))
-    fo = np.zeros_like(fa)
-    (fa if spec.feed.phase == "aqueous" else fo)[0, spec.feed.stage - 1] = f[present]
-    A, O = stage_totals(np.array([S]), np.array([W]), fa, fo)
-    F = float(f.sum())
-    if A[0, 0] <= 0:
-        raise InputError(
-            f"the flows cannot carry the feed: the raffinate would carry W + F - S = {A[0, 0]:.6g} mol/h "
-            f"(S = {S:g}, W = {W:g}, F = {F:g}); lower S or raise W",
-            field="organic.ree_flow",
-        )
-    if O[0, -1] <= 0:
-        raise InputError(
-            f"the loaded organic would carry S - W = {O[0, -1]:.6g} mol/h; S must exceed W",
-            field="scrub.ree_flow",
-        )
-    if (O[0, :-1] <= 0).any():
-        raise InputError(
-            "the organic feed exceeds S: the organic below the feed stage would carry no metal",
-            field="organic.ree_flow",
-        )
-    if (A[0] <= 0).any():
-        raise InputError("an aqueous stage flow is not positive", field="scrub.ree_flow")
-    sol = solve_lsf(beta[None, present], fa, fo, np.array([S]), np.array([W]))
-    if not sol.converged[0]:
-        raise ConvergenceError(
-            "loaded-separation-factor cascade did not converge",
-            residual=float(sol.residual[0]),
-            iterations=int(sol.iterations[0]),
-        )
-    aq = np.zeros((N, len(comps)))
-    org = np.zeros((N, len(comps)))
-    aq[:, present] = sol.aqueous[0]
-    org[:, present] = sol.organic[0]
+    solved = _solve_lsf_binary(spec, beta, f, S, W) if int(present.sum()) == 2 else None
+    if solved is None:
+        solved = _solve_lsf_general(spec, beta, f, present, S, W)
+    aq, org, iterations, residual = solved
     outlets = {"raffinate": aq[0].copy(), "loaded_organic": org[-1].copy()}
-    terminal = ["raffinate", "loaded_organic"]
+    terminal: tuple[str, ...] = ("raffinate", "loaded_organic")
+    inlet = None
     if p > 0:
         s_aq, s_org = _lsf_strip(spec, org[-1], p)
         aq = np.vstack([aq, s_aq])
         org = np.vstack([org, s_org])
         outlets["strip_liquor"] = s_aq[0].copy()
         outlets["stripped_organic"] = s_org[-1].copy()
-        terminal = ["raffinate", "strip_liquor", "stripped_organic"]
-    inlet = np.zeros(len(comps))
-    if p > 0 and spec.strip is not None and spec.strip.volume_flow:
-        inlet += np.array([spec.strip.concentration.get(c, 0.0) for c in comps]) * spec.strip.volume_flow
-    mbe = _check_balance(f + inlet, [outlets[t] for t in terminal])
+        terminal = ("raffinate", "strip_liquor", "stripped_organic")
+        if spec.strip is not None and spec.strip.volume_flow:
+            inlet = np.array([spec.strip.concentration.get(c, 0.0) for c in comps]) * spec.strip.volume_flow
+    mbe = _check_balance(f if inlet is None else f + inlet, [outlets[t] for t in terminal])
     if mbe > MASS_BALANCE_TOLERANCE:
         raise ConvergenceError(f"mass balance not closed (relative error {mbe:.2e})", residual=mbe)
     return CascadeResult(
@@ -159,14 +166,71 @@ def _simulate_lsf(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> Casc
         organic=org,
         feed=f,
         outlets=outlets,
-        terminal_outlets=tuple(terminal),
+        terminal_outlets=terminal,
         converged=True,
-        iterations=int(sol.iterations[0]),
+        iterations=iterations,
         mass_balance_error=mbe,
-        residual=float(sol.residual[0]),
+        residual=residual,
         model=model.type,
-        inlet_metal=inlet if inlet.any() else None,
+        inlet_metal=inlet if inlet is not None and inlet.any() else None,
     )
+
+
+def _solve_lsf_binary(
+    spec: CascadeSpec, beta: np.ndarray, f: np.ndarray, S: float, W: float
+) -> tuple[np.ndarray, np.ndarray, int, float] | None:
+    """Two components with feed: the exact scalar formulation (binary_lsf); None if it did not converge."""
+    assert spec.stages is not None
+    N = spec.stages.extraction + spec.stages.scrub
+    fs = spec.feed.stage
+    i0, i1 = (int(i) for i in np.flatnonzero(f > 0))
+    ia, ib = (i1, i0) if beta[i1] >= beta[i0] else (i0, i1)
+    F = float(f[i0] + f[i1])
+    cascade = BinaryCascade(
+        beta=float(beta[ia] / beta[ib]),
+        feed_a=float(f[ia]),
+        feed_b=float(f[ib]),
+        stages=N,
+        feed_stage=fs,
+        raffinate_total=W + F - S,
+        loaded_total=S - W,
+        organic_below=S - F if spec.feed.phase == "organic" else S,
+        aqueous_above=W,
+    )
+    sol = solve_binary_lsf(cascade)
+    if not sol.converged:
+        return None
+    a_ab, o_ab, residual = binary_profiles(cascade, sol)
+    if not residual < TOLERANCE:
+        return None
+    aq = np.zeros((N, len(f)))
+    org = np.zeros((N, len(f)))
+    aq[:, [ia, ib]] = a_ab
+    org[:, [ia, ib]] = o_ab
+    return aq, org, sol.iterations, residual
+
+
+def _solve_lsf_general(
+    spec: CascadeSpec, beta: np.ndarray, f: np.ndarray, present: np.ndarray, S: float, W: float
+) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Any number of components: the block-tridiagonal Newton solver (loaded_separation_factor)."""
+    assert spec.stages is not None
+    N = spec.stages.extraction + spec.stages.scrub
+    fa = np.zeros((1, N, int(present.sum())))
+    fo = np.zeros_like(fa)
+    (fa if spec.feed.phase == "aqueous" else fo)[0, spec.feed.stage - 1] = f[present]
+    sol = solve_lsf(beta[None, present], fa, fo, np.array([S]), np.array([W]))
+    if not sol.converged[0]:
+        raise ConvergenceError(
+            "loaded-separation-factor cascade did not converge",
+            residual=float(sol.residual[0]),
+            iterations=int(sol.iterations[0]),
+        )
+    aq = np.zeros((N, len(f)))
+    org = np.zeros((N, len(f)))
+    aq[:, present] = sol.aqueous[0]
+    org[:, present] = sol.organic[0]
+    return aq, org, int(sol.iterations[0]), float(sol.residual[0])
 
 
 def _lsf_strip(spec: CascadeSpec, loaded: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
