@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from types import MappingProxyType
 
 import pytest
@@ -44,12 +46,35 @@ def test_range_must_contain_value(value: float, other: float) -> None:
             )
 
 
+#: A table is drawn in hundredths of a per cent, as data files print it: integer parts summing to 10,000.
+#: (Normalising random float weights instead gave one-element tables of 100.00000000000001 %, outside
+#: [0, 100], so the acceptance property failed on a rounding artefact rather than on the schema.)
+HUNDREDTHS = 10_000
+
+
 @st.composite
 def distributions(draw: st.DrawFn) -> dict[str, float]:
     elements = draw(st.lists(st.sampled_from(REE), min_size=1, max_size=len(REE), unique=True))
-    weights = [draw(st.floats(min_value=0.01, max_value=1.0)) for _ in elements]
-    total = sum(weights)
-    return {el: 100.0 * w / total for el, w in zip(elements, weights, strict=True)}
+    cuts = draw(
+        st.lists(
+            st.integers(min_value=1, max_value=HUNDREDTHS - 1),
+            min_size=len(elements) - 1,
+            max_size=len(elements) - 1,
+            unique=True,
+        )
+    )
+    bounds = [0, *sorted(cuts), HUNDREDTHS]
+    parts = [b - a for a, b in itertools.pairwise(bounds)]
+    assert sum(parts) == HUNDREDTHS and min(parts) >= 1
+    return {el: n / 100.0 for el, n in zip(elements, parts, strict=True)}
+
+
+def test_one_element_table_of_exactly_100_percent_is_accepted_and_a_hair_above_is_refused() -> None:
+    """The boundary itself: 100 % is inside [0, 100]; the next float above is not (no silent slack)."""
+    entry = {**BASE, "key": "f.x", "basis": "reo_percent", "complete": True, "tolerance": 1.0}
+    assert CompositionEntry.model_validate({**entry, "values": {"Y": 100.0}}).fractions() == {"Y": 1.0}
+    with pytest.raises(ValidationError, match="outside"):
+        CompositionEntry.model_validate({**entry, "values": {"Y": math.nextafter(100.0, 200.0)}})
 
 
 @given(distributions(), st.floats(min_value=0.0, max_value=0.9))
