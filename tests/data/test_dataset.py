@@ -126,11 +126,14 @@ def test_required_key_present(key: str) -> None:
 
 @pytest.mark.parametrize("key", FEEDS)
 def test_feed_compositions_present_and_convert(key: str) -> None:
-    comp = DS.composition(key)
-    assert 0.98 <= comp.total() <= 1.0005  # published tables round to 0.01-0.001 %
-    mixture = comp.to_composition(total_reo_kg=250.0, normalise=True)
-    assert isinstance(mixture, Composition)
-    assert mixture.total_reo() == pytest.approx(250.0, rel=1e-12)
+    for comp in DS.all_compositions(key):
+        if comp.complete:
+            assert 0.98 <= comp.total() <= 1.0005  # published tables round to 0.01-0.001 %
+        else:  # a partial table: what it lists, never more than the whole
+            assert 0.90 <= comp.total() <= 1.0005, (key, comp.source.id)
+        mixture = comp.to_composition(total_reo_kg=250.0, normalise=True)
+        assert isinstance(mixture, Composition)
+        assert mixture.total_reo() == pytest.approx(250.0, rel=1e-12)
 
 
 # --- the three conflicts the issue names -----------------------------------------------------------
@@ -229,7 +232,6 @@ def test_composition_mass_conversion_matches_stoichiometry() -> None:
     ("feed", "constraints"),
     [
         ("feed.bayan_obo", {"Ce": "feed.bayan_obo.ce_share_treo"}),
-        ("feed.ionic_clay_high_y", {"Y": "feed.ionic_clay_high_y.y_share_treo"}),
         ("feed.ionic_clay_light", {"Ce": "feed.ionic_clay_light.ce_share_treo"}),
     ],
 )
@@ -249,14 +251,8 @@ def test_constructed_feeds_respect_sourced_group_shares() -> None:
         return sum(fractions.get(s, 0.0) for s in symbols)
 
     assert share("feed.bayan_obo", lree) >= DS.value("feed.bayan_obo.lree_share_treo", "fraction")
-    assert share("feed.mountain_pass", lree) == pytest.approx(
-        DS.value("feed.mountain_pass.lree_share_treo", "fraction"), abs=1e-4
-    )
     assert share("feed.ionic_clay_light", lree) == pytest.approx(
         DS.value("feed.ionic_clay_light.lree_share_treo", "fraction"), abs=1e-4
-    )
-    assert share("feed.ionic_clay_high_y", lree) == pytest.approx(
-        DS.value("feed.ionic_clay_high_y.lree_share_treo", "fraction"), abs=1e-4
     )
     mid = DS.composition("feed.ionic_clay_middle_y_eu").fractions
     assert mid["Y"] > DS.value("feed.ionic_clay_middle_y_eu.y_share_treo", "fraction")
