@@ -38,6 +38,7 @@ import numpy as np
 from mine2magnet.errors import ConvergenceError, InputError
 from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal, solve_cascade_chains
 from mine2magnet.separation.distribution import EmpiricalPh, MassAction
+from mine2magnet.separation.spec import AqueousStream, CascadeSpec, EmpiricalPhModel, MassActionModel
 
 TOLERANCE = 1e-11
 NEWTON_ITERATIONS = 60
@@ -96,6 +97,54 @@ def free_proton(total: np.ndarray, sulfate: np.ndarray, ka: float) -> tuple[np.n
 def total_acidity(h: np.ndarray | float, sulfate: np.ndarray | float, ka: float) -> np.ndarray | float:
     """Total acidic protons [H+] + [HSO4-], mol/L, of a solution at free [H+] = h with total sulfate S."""
     return h + sulfate * h / (h + ka)
+
+
+def with_aqueous_chemistry(pb: StagewiseProblem, spec: CascadeSpec, section: str) -> StagewiseProblem:
+    """The spec's sulfate speciation and extractant basis applied to a problem built from its flows.
+
+    ``section`` is "main" (extraction + scrub: the aqueous feed at its stage, the scrub liquor at the last
+    stage) or "strip" (the strip liquor at the last strip stage). For each of those streams with `sulfate`
+    (mol/L) its sulfate (mol/h) enters ``sulfate_in`` and, if its acidity is given as a `pH` (free H+), the
+    HSO4- it holds at that pH is added to ``acid_in`` (``acid`` already counts it). The extractant basis
+    "inlet" (free extractant counted at the inlet organic, PrOMMiS's convention) applies to the main section.
+    Returns ``pb`` itself when the spec uses neither option.
+    """
+    model = spec.model
+    ka = 10.0 ** -float(getattr(model, "bisulfate_pKa", 1.99))
+    N = len(pb.Va)
+    inlets: list[tuple[AqueousStream | None, int]] = []
+    if section == "strip":
+        inlets.append((spec.strip, N - 1))
+    else:
+        if spec.feed.phase == "aqueous":
+            inlets.append((spec.feed, spec.feed.stage - 1))
+        if spec.scrub is not None and spec.stages is not None and spec.stages.scrub > 0:
+            inlets.append((spec.scrub, N - 1))
+    sulfate = np.zeros(N)
+    acid = pb.acid_in.copy()
+    for stream, k in inlets:
+        if stream is None or not stream.sulfate or not stream.volume_flow:
+            continue
+        sulfate[k] += stream.sulfate * stream.volume_flow
+        if stream.acid is None and stream.pH is not None:
+            h = 10.0 ** (-stream.pH)
+            acid[k] += stream.sulfate * h / (h + ka) * stream.volume_flow
+    inlet_free = (
+        section == "main"
+        and isinstance(model, EmpiricalPhModel)
+        and model.extractant is not None
+        and model.extractant.basis == "inlet"
+    )
+    if not sulfate.any() and not inlet_free:
+        return pb
+    assert isinstance(model, EmpiricalPhModel | MassActionModel)
+    return replace(
+        pb,
+        acid_in=acid,
+        sulfate_in=sulfate if sulfate.any() else None,
+        bisulfate_ka=ka,
+        inlet_extractant_free=inlet_free,
+    )
 
 
 @dataclass(frozen=True)
