@@ -38,7 +38,13 @@ import numpy as np
 from mine2magnet.errors import ConvergenceError, InputError
 from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal, solve_cascade_chains
 from mine2magnet.separation.distribution import EmpiricalPh, MassAction
-from mine2magnet.separation.spec import AqueousStream, CascadeSpec, EmpiricalPhModel, MassActionModel
+from mine2magnet.separation.spec import (
+    BISULFATE_PKA,
+    AqueousStream,
+    CascadeSpec,
+    EmpiricalPhModel,
+    MassActionModel,
+)
 
 TOLERANCE = 1e-11
 NEWTON_ITERATIONS = 60
@@ -110,7 +116,7 @@ def with_aqueous_chemistry(pb: StagewiseProblem, spec: CascadeSpec, section: str
     Returns ``pb`` itself when the spec uses neither option.
     """
     model = spec.model
-    ka = 10.0 ** -float(getattr(model, "bisulfate_pKa", 1.99))
+    ka = 10.0 ** -float(getattr(model, "bisulfate_pKa", BISULFATE_PKA))
     N = len(pb.Va)
     inlets: list[tuple[AqueousStream | None, int]] = []
     if section == "strip":
@@ -152,7 +158,7 @@ class StagewiseSolution:
     c: np.ndarray  # (N, C) aqueous mol/L
     y: np.ndarray  # (N, C) organic mol/L
     h: np.ndarray  # (N,) mol/L
-    phi: np.ndarray  # (N,)
+    phi: np.ndarray  # (N,) free share of all the extractant in the stage's organic (1 - loading)
     iterations: int
     residual: float
     mass_balance_error: float
@@ -532,4 +538,5 @@ def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
         pbe = float(abs(h_in - pb.Va[0] * system.total_acid(h)[0]) / max(scale, 1e-300))
     else:
         pbe = 0.0
-    return StagewiseSolution(c, y, h, np.exp(ln_phi), iterations, res, mbe, pbe)
+    phi = np.exp(ln_phi) / system.phi_total  # the inlet-free basis holds phi_total x T in all
+    return StagewiseSolution(c, y, h, phi, iterations, res, mbe, pbe)
