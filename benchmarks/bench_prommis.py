@@ -58,6 +58,8 @@ def problem(stages: int) -> StagewiseProblem:
     acid[-1] = d["feed"]["acid"] * V
     sulfate = np.zeros(stages)
     sulfate[-1] = d["feed"]["sulfate"] * V
+    org_in = np.array([d["organic"]["concentration"][c] * Vorg for c in comps])  # mol/h
+    inlet_basis = ext.get("basis") == "inlet"
     return StagewiseProblem(
         Va=np.full(stages, float(V)),
         Vo=np.full(stages, float(Vorg)),
@@ -65,7 +67,7 @@ def problem(stages: int) -> StagewiseProblem:
         feed_aq=feed,
         feed_org=np.zeros((stages, C)),
         aq_inlet=np.zeros(C),
-        org_inlet=np.array([d["organic"]["concentration"][c] * Vorg for c in comps]),
+        org_inlet=org_in,
         acid_in=acid,
         base_in=np.zeros(stages),
         charge=z,
@@ -73,7 +75,7 @@ def problem(stages: int) -> StagewiseProblem:
         proton_balance=True,
         sulfate_in=sulfate,
         bisulfate_ka=10.0 ** -d["model"]["bisulfate_pKa"],
-        inlet_extractant_free=ext.get("basis") == "inlet",
+        extra_extractant=float((z * org_in).sum()) / Vorg / ext["concentration"] if inlet_basis else 0.0,
     )
 
 

@@ -168,7 +168,7 @@ def prommis_problem(stages: int = 3, *, free_dosage: bool = True) -> StagewisePr
         proton_balance=True,
         sulfate_in=sulfate,
         bisulfate_ka=KA2,
-        inlet_extractant_free=True,
+        extra_extractant=float((z * mol_per_l(ORGANIC)).sum()) / dehpa,
     )
 
 
@@ -226,7 +226,7 @@ def test_counting_inlet_metal_against_the_extractant_moves_the_sensitive_element
     """With the inlet organic's metal occupying part of the 5 % (our default), Y and Dy raffinates move by
     0.2-0.6 %: that convention matters at PrOMMiS's tolerance, so the spec offers both."""
     base = prommis_problem()
-    own = StagewiseProblem(**{**base.__dict__, "inlet_extractant_free": False})
+    own = StagewiseProblem(**{**base.__dict__, "extra_extractant": 0.0})
     a = solve_stagewise(base)
     b = solve_stagewise(own)
     iy = COMPONENTS.index("Y")
@@ -327,13 +327,13 @@ def test_spec_chemistry_maps_onto_the_solver_inputs():
     spec = _unchecked_spec("sx_steady_1_1.yaml")
     reference = prommis_problem()
     bare = StagewiseProblem(
-        **{**reference.__dict__, "sulfate_in": None, "inlet_extractant_free": False, "bisulfate_ka": 1.0}
+        **{**reference.__dict__, "sulfate_in": None, "extra_extractant": 0.0, "bisulfate_ka": 1.0}
     )
     pb = with_aqueous_chemistry(bare, spec, "main")
     np.testing.assert_allclose(pb.sulfate_in, reference.sulfate_in, rtol=1e-9)
     np.testing.assert_allclose(pb.acid_in, reference.acid_in, rtol=1e-9)
     assert pb.bisulfate_ka == pytest.approx(KA2)
-    assert pb.inlet_extractant_free
+    assert pb.extra_extractant == pytest.approx(reference.extra_extractant, rel=1e-9)
     assert with_aqueous_chemistry(bare, load_spec(EXAMPLES.parent / "lace_empirical_ph.yaml"), "main") is bare
 
 
@@ -349,7 +349,7 @@ def test_a_ph_with_sulfate_adds_the_bisulfate_it_holds():
     sulfate = spec.feed.sulfate
     assert pb.acid_in[-1] / FLOW == pytest.approx(h + sulfate * h / (h + KA2), rel=1e-12)
     assert spec.feed.total_acidity(KA2) == pytest.approx(pb.acid_in[-1] / FLOW, rel=1e-12)
-    assert not pb.inlet_extractant_free  # fixed dosage: no free-extractant balance, basis barren
+    assert pb.extra_extractant == 0.0  # fixed dosage: basis barren
 
 
 def test_spec_refuses_sulfate_until_simulate_passes_it_on():

@@ -80,9 +80,10 @@ class StagewiseProblem:
     sulfate_in: np.ndarray | None = None
     #: HSO4- <=> H+ + SO4 2- dissociation constant, mol/L (concentration basis)
     bisulfate_ka: float = 10.0**-1.99
-    #: if true, the extractant capacity T is the free extractant of the inlet organic and the metal it
-    #: carries is held on top (PrOMMiS's convention); if false the inlet metal occupies part of T.
-    inlet_extractant_free: bool = False
+    #: extractant held by metal on top of the capacity T, as a fraction of T: with the "inlet" basis T is the
+    #: free extractant of the fresh organic and the metal that organic carries in holds this much more
+    #: (PrOMMiS's convention); 0 when T is all the extractant (the inlet metal occupies part of it).
+    extra_extractant: float = 0.0
 
 
 def free_proton(total: np.ndarray, sulfate: np.ndarray, ka: float) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +113,8 @@ def with_aqueous_chemistry(pb: StagewiseProblem, spec: CascadeSpec, section: str
     stage) or "strip" (the strip liquor at the last strip stage). For each of those streams with `sulfate`
     (mol/L) its sulfate (mol/h) enters ``sulfate_in`` and, if its acidity is given as a `pH` (free H+), the
     HSO4- it holds at that pH is added to ``acid_in`` (``acid`` already counts it). The extractant basis
-    "inlet" (free extractant counted at the inlet organic, PrOMMiS's convention) applies to the main section.
+    "inlet" (the extractant given is the free extractant of the fresh organic, PrOMMiS's convention) adds
+    the extractant its metal holds as ``extra_extractant`` (both sections: the same organic circulates).
     Returns ``pb`` itself when the spec uses neither option.
     """
     model = spec.model
@@ -135,13 +137,14 @@ def with_aqueous_chemistry(pb: StagewiseProblem, spec: CascadeSpec, section: str
         if stream.acid is None and stream.pH is not None:
             h = 10.0 ** (-stream.pH)
             acid[k] += stream.sulfate * h / (h + ka) * stream.volume_flow
-    inlet_free = (
-        section == "main"
-        and isinstance(model, EmpiricalPhModel)
-        and model.extractant is not None
-        and model.extractant.basis == "inlet"
-    )
-    if not sulfate.any() and not inlet_free:
+    extra = 0.0
+    ext = getattr(model, "extractant", None)
+    if isinstance(model, EmpiricalPhModel) and ext is not None and ext.basis == "inlet" and spec.organic:
+        # the fresh organic's metal (mol/L) binds per_charge x z extractant each, on top of T; the loaded
+        # organic feeding a strip section still holds that extractant
+        bound = sum(ext.per_charge * spec.charge(c) * y for c, y in spec.organic.concentration.items())
+        extra = bound / ext.concentration
+    if not sulfate.any() and extra == 0.0:
         return pb
     assert isinstance(model, EmpiricalPhModel | MassActionModel)
     return replace(
@@ -149,7 +152,7 @@ def with_aqueous_chemistry(pb: StagewiseProblem, spec: CascadeSpec, section: str
         acid_in=acid,
         sulfate_in=sulfate if sulfate.any() else None,
         bisulfate_ka=ka,
-        inlet_extractant_free=inlet_free,
+        extra_extractant=extra,
     )
 
 
@@ -190,10 +193,9 @@ class _System:
         # [H+] from mixing the acid inlets alone (used without a proton balance, and for the start)
         self.h_mix = self.free(np.maximum(np.cumsum(pb.acid_in[::-1])[::-1] / pb.Va, 1e-14))[0]
         # free-extractant balance: phi + sum nu y / T = phi_total (1, or more if the inlet metal comes on top)
-        self.phi_total = 1.0
-        if self.cap is not None and pb.inlet_extractant_free and pb.vo_in > 0:
-            nu, T = self.cap
-            self.phi_total = 1.0 + float((nu * pb.org_inlet).sum()) / pb.vo_in / T
+        self.phi_total = 1.0 + (pb.extra_extractant if self.cap is not None else 0.0)
+        if self.phi_total <= 0:
+            raise InputError("the extractant capacity must be positive", field="model.extractant")
         total = self.feed.sum() + pb.aq_inlet.sum() + pb.org_inlet.sum()
         # metal rows whose throughput is below this (mol/h) are physically nil (see NEGLIGIBLE)
         self.floor = NEGLIGIBLE * float(total)
@@ -538,5 +540,5 @@ def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
         pbe = float(abs(h_in - pb.Va[0] * system.total_acid(h)[0]) / max(scale, 1e-300))
     else:
         pbe = 0.0
-    phi = np.exp(ln_phi) / system.phi_total  # the inlet-free basis holds phi_total x T in all
+    phi = np.exp(ln_phi) / system.phi_total  # all the extractant is phi_total x T
     return StagewiseSolution(c, y, h, phi, iterations, res, mbe, pbe)
