@@ -8,7 +8,7 @@ extractant fraction, when D depends on it). With Va_k, Vo_k the aqueous/organic 
     metal i:   Va_k c_ik + Vo_k y_ik - Va_{k+1} c_i,k+1 - Vo_{k-1} y_i,k-1 = feed_ik
     protons:   Va_k h_k - Va_{k+1} h_k+1 - acid_k + base_k = sum_i z_i T_ik,
                T_ik = Vo_k y_ik - Vo_{k-1} y_i,k-1 - organic feed_ik  (net metal extracted in stage k)
-    extractant: phi_k + sum_i nu_i y_ik / T - 1 = 0   (or - 1 - sum_i nu_i y_i,inlet / T: inlet metal on top)
+    extractant: phi_k + sum_i nu_i y_ik / T - 1 - extra_extractant = 0   (extra: inlet metal held on top)
 
 (each ion of charge z extracted releases z H+; a saponified organic brings its base into stage 1, where it
 neutralises acid). In sulfate media h_k is the total acidic proton concentration [H+] + [HSO4-] and the free
