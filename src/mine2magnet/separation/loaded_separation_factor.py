@@ -27,6 +27,7 @@ from mine2magnet.separation.block_tridiagonal import (
     solve_block_tridiagonal,
     solve_cascade_chains,
 )
+from mine2magnet.separation.lsf_shooting import ShootingCascade, shooting_profiles, solve_shooting
 
 #: Convergence tolerance on the row-scaled stage residual (relative to each equation's throughput).
 TOLERANCE = 1e-12
@@ -37,6 +38,9 @@ BINARY_START_SWEEPS = 3
 #: assay) and not counted towards convergence; lets 200-stage, wide-beta cascades underflow harmlessly.
 NEGLIGIBLE = 1e-30
 BINARY_MAX_STEP = 5.0
+#: ln(beta_max / beta_min) x stages above which a cascade is solved by shooting first (lsf_shooting):
+#: trace flows may then fall below e^-200 of the feed, where the composition Newton tends to stall.
+WIDE_SPREAD = 200.0
 PTC_MAX_STEP = 5.0
 
 
@@ -520,23 +524,87 @@ def _beta_homotopy(
     return la, ok, total
 
 
+def _flows_from_log(la: np.ndarray, beta: np.ndarray, O: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Aqueous flows exp(la) (B, N, C) and the organic in equilibrium with them, mol/h."""
+    a = np.exp(la)
+    ba = beta[:, None, :] * a
+    return a, O[:, :, None] * ba / ba.sum(-1, keepdims=True)
+
+
+def _solve_case_by_shooting(
+    beta: np.ndarray, feed: np.ndarray, A: np.ndarray, O: np.ndarray, tolerance: float
+) -> tuple[np.ndarray, np.ndarray, int, float] | None:
+    """One case (feed (N, C), totals (N,)) by :mod:`lsf_shooting`; None if it does not apply or converge.
+
+    Applies to a single feed stage with every component fed. The stage totals encode the feed phase: the
+    organic below the feed is O_1, the aqueous above it A_{f+1}.
+    """
+    stages = np.flatnonzero(feed.sum(axis=1) > 0)
+    f_total = feed.sum(axis=0)
+    if stages.size != 1 or not (f_total > 0).all():
+        return None
+    N = feed.shape[0]
+    f = int(stages[0]) + 1
+    cascade = ShootingCascade(
+        beta=beta,
+        feed=f_total,
+        stages=N,
+        feed_stage=f,
+        raffinate_total=float(A[0]),
+        organic_below=float(O[0]),
+        aqueous_above=float(A[f]) if f < N else 1.0,  # unused without stages above the feed
+    )
+    sol = solve_shooting(cascade)
+    if not sol.converged:
+        return None
+    aq, org, mismatch = shooting_profiles(cascade, sol)
+    if not mismatch < tolerance:
+        return None
+    return aq, org, sol.iterations, mismatch
+
+
 def _solve_general(
     beta: np.ndarray, feed: np.ndarray, A: np.ndarray, O: np.ndarray, tolerance: float, max_iterations: int
 ) -> LsfSolution:
     """Any number of components: Newton on the compositions, then on the log flows, with fallbacks."""
-    B, _, C = feed.shape
+    B, N, C = feed.shape
     if C >= 2:
-        la, ok, its, res = _solve_compositions(beta, feed, A, O, tolerance, min(max_iterations, 30))
-        if not ok.all():
-            lh, okh, ith = _beta_homotopy(beta, feed, A, O, tolerance)
+        a, o = np.zeros_like(feed), np.zeros_like(feed)
+        ok = np.zeros(B, dtype=bool)
+        its = np.zeros(B, dtype=int)
+        res = np.full(B, np.inf)
+        # wide spreads (trace flows beyond e^-WIDE_SPREAD of the feed possible): shooting first
+        wide = np.log(beta.max(axis=1) / beta.min(axis=1)) * N > WIDE_SPREAD
+        tried = np.zeros(B, dtype=bool)
+
+        def shoot(cases: np.ndarray) -> None:
+            for b in cases:  # shooting from both outlets: C + 1 unknowns, robust for wide spreads
+                tried[b] = True
+                shot = _solve_case_by_shooting(beta[b], feed[b], A[b], O[b], tolerance)
+                if shot is not None:
+                    a[b], o[b], its[b], res[b] = shot[0], shot[1], its[b] + shot[2], shot[3]
+                    ok[b] = True
+
+        shoot(np.flatnonzero(wide))
+        rest = np.flatnonzero(~ok)
+        if rest.size:
+            la, ok_r, its_r, res_r = _solve_compositions(
+                beta[rest], feed[rest], A[rest], O[rest], tolerance, min(max_iterations, 30)
+            )
+            with np.errstate(all="ignore"):  # failed cases may hold garbage; they are overwritten or rejected
+                a[rest], o[rest] = _flows_from_log(la, beta[rest], O[rest])
+            ok[rest], its[rest], res[rest] = ok_r, its[rest] + its_r, res_r
+        shoot(np.flatnonzero(~ok & ~tried))
+        failed = np.flatnonzero(~ok)
+        if failed.size:
+            lh, okh, ith = _beta_homotopy(beta[failed], feed[failed], A[failed], O[failed], tolerance)
             if okh.all():
-                la, ok, its = lh, okh, its + ith
-                g, sc, _, _ = _alr_state(lh, None, beta, A, O, feed)
-                res = np.abs(g / (sc + NEGLIGIBLE * feed.sum(axis=(1, 2))[:, None, None])).max(axis=(1, 2))
+                g, sc, _, _ = _alr_state(lh, None, beta[failed], A[failed], O[failed], feed[failed])
+                nil = NEGLIGIBLE * feed[failed].sum(axis=(1, 2))[:, None, None]
+                res[failed] = np.abs(g / (sc + nil)).max(axis=(1, 2))
+                a[failed], o[failed] = _flows_from_log(lh, beta[failed], O[failed])
+                ok[failed], its[failed] = True, its[failed] + ith
         if ok.all():
-            a = np.exp(la)
-            ba = beta[:, None, :] * a
-            o = O[:, :, None] * ba / ba.sum(-1, keepdims=True)
             fin = feed.sum(axis=1)
             mbe = np.abs(fin - a[:, 0, :] - o[:, -1, :]).sum(-1) / fin.sum(-1)
             return LsfSolution(a, o, ok, its, res, mbe)
