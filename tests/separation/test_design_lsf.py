@@ -101,3 +101,28 @@ def test_mass_balance_and_non_negative_profiles(n_total, frac, organic, extract,
     assert sol.mass_balance_error < 1e-9
     assert (sol.aqueous >= 0).all() and (sol.organic >= 0).all()
     np.testing.assert_allclose(sol.organic[-1].sum(), extract, rtol=1e-9)
+
+
+def test_wide_spread_cut_converges_by_continuation_in_beta():
+    """A cut where Newton from the plain start stalls (found by Hypothesis): beta 1..22 over 5 components.
+
+    Checked against the block-tridiagonal Newton of ``simulate`` (an independent algorithm).
+    """
+    beta = np.cumprod([1.0, 2.0, 2.0, 2.0, 2.75])
+    feed_vec = np.linspace(1.0, 2.0, 5) / np.linspace(1.0, 2.0, 5).sum()
+    sol = _solve(24, 12, 2.0, 1.75, beta=beta, feed_vec=feed_vec)
+    assert sol.converged and sol.mass_balance_error < 1e-12
+    comps = ["La", "Ce", "Pr", "Nd", "Sm"]
+    spec = {
+        "components": comps,
+        "model": {
+            "type": "loaded-separation-factor",
+            "separation_factors": dict(zip(comps, beta, strict=True)),
+        },
+        "stages": {"extraction": 12, "scrub": 12},
+        "feed": {"stage": 12, "flow": dict(zip(comps, feed_vec, strict=True))},
+        "organic": {"ree_flow": 2.0},
+        "scrub": {"ree_flow": 1.75},
+    }
+    ref = simulate(spec)
+    assert np.allclose(sol.aqueous, ref.aqueous, rtol=1e-9, atol=1e-13)

@@ -84,6 +84,10 @@ def _profiles(beta: np.ndarray, lam: np.ndarray, feed: np.ndarray) -> tuple[np.n
     return a, e
 
 
+#: Steps of the separation-factor homotopy β**t (t from 0 to 1) used when Newton from the plain start stalls.
+HOMOTOPY_STEPS = 8
+
+
 def solve_cut(
     beta: np.ndarray,
     feed: np.ndarray,
@@ -102,16 +106,43 @@ def solve_cut(
         aq_totals, org_totals: (N,) RE totals leaving each stage (see :func:`stage_totals`), all > 0.
         lam0: optional start for λ (N,), e.g. a neighbouring solution.
 
-    Does not raise on non-convergence: ``converged`` says.
+    When Newton from the given (or plain) start does not converge, the cut is solved again by continuation
+    in the separation factors: β**t for t = 0 (all alike: λ = O/A exactly) up to 1, each step started from the
+    previous solution. Does not raise on non-convergence: ``converged`` says.
     """
     beta = np.asarray(beta, dtype=float)
-    n, c = feed.shape
     fsum = feed.sum(axis=0)
     if lam0 is None:
         mean_beta = float((beta * fsum).sum() / fsum.sum())
-        lam = org_totals / (aq_totals * mean_beta)
-    else:
-        lam = np.array(lam0, dtype=float)
+        lam0 = org_totals / (aq_totals * mean_beta)
+    sol = _newton(beta, feed, aq_totals, org_totals, np.asarray(lam0, dtype=float), tolerance, max_iterations)
+    if sol.converged:
+        return sol
+    lam = org_totals / aq_totals
+    iterations = sol.iterations
+    for t in np.linspace(0.0, 1.0, HOMOTOPY_STEPS + 1)[1:]:
+        step = _newton(beta**t, feed, aq_totals, org_totals, lam, tolerance, max_iterations)
+        iterations += step.iterations
+        if not step.converged:
+            return sol if sol.residual <= step.residual else step
+        lam = step.mixing_factors
+    return CutSolution(
+        step.aqueous, step.organic, True, iterations, step.residual, step.mass_balance_error, lam
+    )
+
+
+def _newton(
+    beta: np.ndarray,
+    feed: np.ndarray,
+    aq_totals: np.ndarray,
+    org_totals: np.ndarray,
+    lam: np.ndarray,
+    tolerance: float,
+    max_iterations: int,
+) -> CutSolution:
+    """Newton's method on ln λ from ``lam`` with a backtracking line search (see the module docstring)."""
+    n, c = feed.shape
+    fsum = feed.sum(axis=0)
     u = np.log(lam)
     target = np.log(org_totals)
 
