@@ -608,84 +608,92 @@ def _solve_general(
             fin = feed.sum(axis=1)
             mbe = np.abs(fin - a[:, 0, :] - o[:, -1, :]).sum(-1) / fin.sum(-1)
             return LsfSolution(a, o, ok, its, res, mbe)
-    u = np.log(_bubble_point_start(beta, feed, A, O))
-    converged = np.zeros(B, dtype=bool)
-    iterations = np.zeros(B, dtype=int)
-    residual = np.full(B, np.inf)
-    eye = np.eye(C)
-    # working set: the cases not yet converged; dt = pseudo-time step (inf: plain damped Newton)
-    act = np.arange(B)
-    ua, b3, fa, O3 = u, beta[:, None, :], feed, O[:, :, None]
-    dt = np.full(B, np.inf)
-    r, scale, a, o, y = _residual(ua, b3, fa, O3)
-    for it in range(max_iterations + 1):
-        rel = np.abs(r).max(axis=(1, 2))
-        residual[act] = rel
-        done = rel < tolerance
-        if done.any() or it == max_iterations:
-            u[act] = ua
-            converged[act[done]] = True
-            iterations[act] = it
-            if done.all() or it == max_iterations:
-                break
-            keep = ~done
-            act = act[keep]
-            ua, b3, fa, O3, dt = ua[keep], b3[keep], fa[keep], O3[keep], dt[keep]
-            r, scale, a, o, y = r[keep], scale[keep], a[keep], o[keep], y[keep]
-        dO = o[..., :, None] * (eye - y[..., None, :])  # d o_ik / d u_jk
-        inv = 1.0 / scale[..., :, None]
-        diag = (dO + a[..., :, None] * eye) * inv
-        lower = np.zeros_like(dO)
-        lower[:, 1:] = -dO[:, :-1] * inv[:, 1:]
-        upper = np.zeros_like(dO)
-        upper[:, :-1] = -(a[:, 1:, :, None] * eye) * inv[:, :-1]
-        ptc = np.isfinite(dt)
-        if ptc.any():  # pseudo-transient cases: implicit Euler, every scaled row relaxing on the same time
-            diag = diag + (np.where(ptc, 1.0 / np.where(ptc, dt, 1.0), 0.0)[:, None, None, None] * eye)
-        du = solve_block_tridiagonal(lower, diag, upper, -r)
-        norm_du = np.sqrt((du * du).sum(axis=(1, 2)))
-        norm_r = np.sqrt((r * r).sum(axis=(1, 2)))
-        t = np.minimum(1.0, MAX_LOG_STEP / np.maximum(np.abs(du).max(axis=(1, 2)), 1e-300))
-        t = np.where(ptc, np.minimum(1.0, PTC_MAX_STEP / np.maximum(np.abs(du).max(axis=(1, 2)), 1e-300)), t)
-        trial = ua + du * t[:, None, None]
-        state = _residual(trial, b3, fa, O3)
-        for _ in range(12):
-            # Newton cases: natural monotonicity test (Deuflhard) - the simplified Newton correction at the
-            # trial point, with this iteration's Jacobian and row scaling, must shrink.
-            # Pseudo-transient cases: the residual must stay finite and not grow tenfold.
-            bar = solve_block_tridiagonal(lower, diag, upper, -state[0] * state[1] / scale)
-            ok_newton = np.sqrt((bar * bar).sum(axis=(1, 2))) <= (1.0 - 0.25 * t) * norm_du
-            new_r = np.sqrt((state[0] ** 2).sum(axis=(1, 2)))
-            ok_ptc = np.isfinite(new_r) & (new_r < 10.0 * norm_r)
-            worse = np.where(ptc, ~ok_ptc, ~ok_newton)
-            if not worse.any():
-                break
-            t = np.where(worse, 0.5 * t, t)
-            trial = np.where(worse[:, None, None], ua + du * t[:, None, None], trial)
+    # last resorts: overflow on the way is a failed trial step, never a result (non-finite = not converged)
+    with np.errstate(all="ignore"):
+        u = np.log(_bubble_point_start(beta, feed, A, O))
+        converged = np.zeros(B, dtype=bool)
+        iterations = np.zeros(B, dtype=int)
+        residual = np.full(B, np.inf)
+        eye = np.eye(C)
+        # working set: the cases not yet converged; dt = pseudo-time step (inf: plain damped Newton)
+        act = np.arange(B)
+        ua, b3, fa, O3 = u, beta[:, None, :], feed, O[:, :, None]
+        dt = np.full(B, np.inf)
+        r, scale, a, o, y = _residual(ua, b3, fa, O3)
+        for it in range(max_iterations + 1):
+            rel = np.abs(r).max(axis=(1, 2))
+            residual[act] = rel
+            done = rel < tolerance
+            if done.any() or it == max_iterations:
+                u[act] = ua
+                converged[act[done]] = True
+                iterations[act] = it
+                if done.all() or it == max_iterations:
+                    break
+                keep = ~done
+                act = act[keep]
+                ua, b3, fa, O3, dt = ua[keep], b3[keep], fa[keep], O3[keep], dt[keep]
+                r, scale, a, o, y = r[keep], scale[keep], a[keep], o[keep], y[keep]
+            dO = o[..., :, None] * (eye - y[..., None, :])  # d o_ik / d u_jk
+            inv = 1.0 / scale[..., :, None]
+            diag = (dO + a[..., :, None] * eye) * inv
+            lower = np.zeros_like(dO)
+            lower[:, 1:] = -dO[:, :-1] * inv[:, 1:]
+            upper = np.zeros_like(dO)
+            upper[:, :-1] = -(a[:, 1:, :, None] * eye) * inv[:, :-1]
+            ptc = np.isfinite(dt)
+            if (
+                ptc.any()
+            ):  # pseudo-transient cases: implicit Euler, every scaled row relaxing on the same time
+                diag = diag + (np.where(ptc, 1.0 / np.where(ptc, dt, 1.0), 0.0)[:, None, None, None] * eye)
+            du = solve_block_tridiagonal(lower, diag, upper, -r)
+            norm_du = np.sqrt((du * du).sum(axis=(1, 2)))
+            norm_r = np.sqrt((r * r).sum(axis=(1, 2)))
+            t = np.minimum(1.0, MAX_LOG_STEP / np.maximum(np.abs(du).max(axis=(1, 2)), 1e-300))
+            t = np.where(
+                ptc, np.minimum(1.0, PTC_MAX_STEP / np.maximum(np.abs(du).max(axis=(1, 2)), 1e-300)), t
+            )
+            trial = ua + du * t[:, None, None]
             state = _residual(trial, b3, fa, O3)
-        new_r = np.sqrt((state[0] ** 2).sum(axis=(1, 2)))
-        # pseudo-time update (switched evolution relaxation); back to Newton once the steps are long,
-        # and into pseudo-transient mode when Newton's step had to be cut below 1/64
-        dt = np.where(ptc, dt * np.clip(norm_r / np.maximum(new_r, 1e-300), 0.25, 10.0), dt)
-        dt = np.where(ptc & (t < 0.5), dt * 0.25, dt)
-        dt = np.where(ptc & (dt > 1e6), np.inf, dt)
-        dt = np.where(~ptc & (t < 1.0 / 64.0), 1.0, dt)
-        ua = trial
-        r, scale, a, o, y = state
-    failed = np.flatnonzero(~converged)
-    if failed.size:  # robust fallback, then polish with the flow Newton (relative accuracy of trace flows)
-        flows, ok = _solve_stage_factors(beta[failed], feed[failed], A[failed], O[failed])
-        good = failed[ok]
-        if good.size:
-            tiny = 1e-250 * feed[good].sum(axis=(1, 2))[:, None, None]
-            u[good] = np.log(np.maximum(flows[ok], tiny))
-            polished = _polish(u[good], beta[good], feed[good], O[good], tolerance)
-            u[good], converged[good], residual[good] = polished
-            iterations[good] += max_iterations
-    a = np.exp(u)
-    ba = beta[:, None, :] * a
-    o = O[:, :, None] * ba / ba.sum(-1, keepdims=True)
-    fin = feed.sum(axis=1)
-    out = a[:, 0, :] + o[:, -1, :]
-    mbe = np.abs(fin - out).sum(-1) / fin.sum(-1)
-    return LsfSolution(a, o, converged, iterations, residual, mbe)
+            for _ in range(12):
+                # Newton cases: natural monotonicity test (Deuflhard) - the simplified Newton correction
+                # at the trial point, with this iteration's Jacobian and row scaling, must shrink.
+                # Pseudo-transient cases: the residual must stay finite and not grow tenfold.
+                bar = solve_block_tridiagonal(lower, diag, upper, -state[0] * state[1] / scale)
+                ok_newton = np.sqrt((bar * bar).sum(axis=(1, 2))) <= (1.0 - 0.25 * t) * norm_du
+                new_r = np.sqrt((state[0] ** 2).sum(axis=(1, 2)))
+                ok_ptc = np.isfinite(new_r) & (new_r < 10.0 * norm_r)
+                worse = np.where(ptc, ~ok_ptc, ~ok_newton)
+                if not worse.any():
+                    break
+                t = np.where(worse, 0.5 * t, t)
+                trial = np.where(worse[:, None, None], ua + du * t[:, None, None], trial)
+                state = _residual(trial, b3, fa, O3)
+            new_r = np.sqrt((state[0] ** 2).sum(axis=(1, 2)))
+            # pseudo-time update (switched evolution relaxation); back to Newton once the steps are long,
+            # and into pseudo-transient mode when Newton's step had to be cut below 1/64
+            dt = np.where(ptc, dt * np.clip(norm_r / np.maximum(new_r, 1e-300), 0.25, 10.0), dt)
+            dt = np.where(ptc & (t < 0.5), dt * 0.25, dt)
+            dt = np.where(ptc & (dt > 1e6), np.inf, dt)
+            dt = np.where(~ptc & (t < 1.0 / 64.0), 1.0, dt)
+            ua = trial
+            r, scale, a, o, y = state
+        failed = np.flatnonzero(~converged)
+        if (
+            failed.size
+        ):  # robust fallback, then polish with the flow Newton (relative accuracy of trace flows)
+            flows, ok = _solve_stage_factors(beta[failed], feed[failed], A[failed], O[failed])
+            good = failed[ok]
+            if good.size:
+                tiny = 1e-250 * feed[good].sum(axis=(1, 2))[:, None, None]
+                u[good] = np.log(np.maximum(flows[ok], tiny))
+                polished = _polish(u[good], beta[good], feed[good], O[good], tolerance)
+                u[good], converged[good], residual[good] = polished
+                iterations[good] += max_iterations
+        a = np.exp(u)
+        ba = beta[:, None, :] * a
+        o = O[:, :, None] * ba / ba.sum(-1, keepdims=True)
+        fin = feed.sum(axis=1)
+        out = a[:, 0, :] + o[:, -1, :]
+        mbe = np.abs(fin - out).sum(-1) / fin.sum(-1)
+        return LsfSolution(a, o, converged, iterations, residual, mbe)
