@@ -1,42 +1,92 @@
-"""Cascade solver speed: single LSF solves, the stiff 12-component empirical-pH case, batch throughput.
+"""Cascade solver speed: single LSF solves, the stiff 12-component empirical-pH case, batch throughput,
+17 rare earths x 200 stages with the P507 separation factors.
 
 Usage: .venv/bin/python benchmarks/bench_cascade.py
-Prints medians (and best) of repeated runs; single-threaded numpy/LAPACK is what one core gives.
+Runs on one core: BLAS/OpenMP threads are pinned to 1 before numpy loads (override by setting them). Prints
+medians (and best) of repeated runs, the machine, its load average before and after, and the date.
 """
 
 from __future__ import annotations
 
 import os
-import platform
-import statistics
-import sys
-import time
 
-import numpy as np
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from mine2magnet.separation import load_spec, simulate, simulate_batch
+import datetime  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from mine2magnet.separation import load_spec, simulate, simulate_batch  # noqa: E402
+from mine2magnet.separation.extractants import load_extractant  # noqa: E402
 
 STIFF = ["La", "Ce", "Pr", "Nd", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Y"]
 
 
 def timed(fn, repeat: int) -> list[float]:
+    """Wall times of ``repeat`` calls, seconds (perf_counter_ns)."""
     out = []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = time.perf_counter_ns()
         fn()
-        out.append(time.perf_counter() - t)
+        out.append((time.perf_counter_ns() - t) * 1e-9)
     return out
 
 
 def report(name: str, times: list[float], unit: float = 1e3, label: str = "ms") -> None:
     print(
-        f"{name}: median {statistics.median(times) * unit:.3f} {label}, best {min(times) * unit:.3f} {label}"
+        f"{name}: median {statistics.median(times) * unit:.3f} {label}, best {min(times) * unit:.3f} {label} "
+        f"({len(times)} runs)"
     )
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def p507_spec(cut: str, n: int, m: int) -> dict:
+    """15 P507 elements + Pm, Sc (test assumptions: Pm = sqrt(Nd Sm), Sc = 10 Lu), equal feeds, sharp cut."""
+    ext = load_extractant("P507")
+    beta = ext.separation_factors(ext.order)
+    beta["Pm"] = math.sqrt(beta["Nd"] * beta["Sm"])
+    beta["Sc"] = 10.0 * beta["Lu"]
+    order = sorted(beta, key=beta.get)
+    heavy = order.index(cut.split("|")[1])
+    feed = {c: 1.0 / len(order) for c in order}
+    return {
+        "components": order,
+        "model": {"type": "loaded-separation-factor", "separation_factors": beta},
+        "stages": {"extraction": n, "scrub": m},
+        "feed": {"stage": n, "flow": feed},
+        "organic": {"ree_flow": 1.0 + sum(feed[c] for c in order[heavy:])},
+        "scrub": {"ree_flow": 1.0},
+    }
 
 
 def main() -> int:
     print(f"command: {sys.executable} {' '.join(sys.argv)}")
-    print(f"machine: {platform.machine()}, nproc {os.cpu_count()}, python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, nproc {os.cpu_count()}, {cpu_model()}, python "
+        f"{platform.python_version()}, numpy {np.__version__}, OMP/OPENBLAS threads "
+        f"{os.environ['OMP_NUM_THREADS']}/{os.environ['OPENBLAS_NUM_THREADS']}"
+    )
+    print(f"date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; load average before: {load()}")
     lsf = load_spec(
         {
             "components": ["Pr", "Nd"],
@@ -47,8 +97,11 @@ def main() -> int:
             "scrub": {"ree_flow": 2.4},
         }
     )
-    simulate(lsf)
-    report("LSF 2 components x 45 stages, simulate(spec)", timed(lambda: simulate(lsf), 300))
+    res = simulate(lsf)
+    print(f"  2 x 45: Newton iterations {res.iterations}, feed-stage mismatch {res.residual:.1e}")
+    timed(lambda: simulate(lsf), 200)  # warm-up
+    report("LSF 2 components x 45 stages, simulate(spec)", timed(lambda: simulate(lsf), 3000))
+    report("  same with to_dict() (the JSON contract)", timed(lambda: simulate(lsf).to_dict(), 500))
 
     stiff = load_spec(
         {
@@ -68,34 +121,17 @@ def main() -> int:
         "empirical-pH 12 components x 60 stages, proton balance, cold start",
         timed(lambda: simulate(stiff), 30),
     )
-    stiff2 = load_spec(
-        {
-            "components": STIFF,
-            "model": {
-                "type": "empirical-ph",
-                "coefficients": {c: {"a": 3.0, "b": -2.0 + 0.25 * i} for i, c in enumerate(STIFF)},
-            },
-            "stages": {"extraction": 60},
-            "feed": {"stage": 60, "volume_flow": 1.0, "concentration": {c: 0.01 for c in STIFF}, "pH": 1.5},
-            "organic": {"volume_flow": 1.0},
-        }
-    )
-    res2 = simulate(stiff2)
-    print(
-        f"  harder variant (b0 = -2): raffinate pH {res2.outlet_pH['raffinate']:.3f}, "
-        f"iterations {res2.iterations}"
-    )
-    report("empirical-pH 12 x 60, b0 = -2 variant", timed(lambda: simulate(stiff2), 30))
 
     rng = np.random.default_rng(0)
     B = 20000
     beta = {"Pr": np.ones(B), "Nd": rng.uniform(1.3, 2.0, B)}
     simulate_batch(lsf, separation_factors={"Pr": np.ones(64), "Nd": np.full(64, 1.5)})
-    times = timed(lambda: simulate_batch(lsf, separation_factors=beta), 3)
+    times = timed(lambda: simulate_batch(lsf, separation_factors=beta), 7)
     batch = simulate_batch(lsf, separation_factors=beta)
     print(
-        f"batch LSF 2 x 45, {B} cases (beta Nd/Pr 1.3-2.0): median {B / statistics.median(times):,.0f} "
-        f"cases/s, best {B / min(times):,.0f} cases/s; converged {batch.converged.mean():.4f}, "
+        f"batch LSF 2 x 45, {B} cases (beta Nd/Pr 1.3-2.0), one core: "
+        f"median {B / statistics.median(times):,.0f} cases/s, best {B / min(times):,.0f} cases/s; "
+        f"converged {batch.converged.mean():.4f}, "
         f"max mass-balance error {np.nanmax(batch.mass_balance_error):.1e}"
     )
 
@@ -132,8 +168,22 @@ def main() -> int:
         }
     )
     rb = simulate(big)
-    print(f"  17 x 200: iterations {rb.iterations}, mass-balance error {rb.mass_balance_error:.1e}")
+    print(
+        f"  17 x 200 (beta 1.05^i): iterations {rb.iterations}, "
+        f"mass-balance error {rb.mass_balance_error:.1e}"
+    )
     report("LSF 17 components x 200 stages (adjacent beta 1.05)", timed(lambda: simulate(big), 5))
+    for cut in ("Nd|Pm", "Gd|Tb", "Ce|Pr"):
+        spec = load_spec(p507_spec(cut, 100, 100))
+        rp = simulate(spec)
+        print(
+            f"  17 x 200 P507 {cut}: iterations {rp.iterations}, residual {rp.residual:.1e}, "
+            f"mass-balance error {rp.mass_balance_error:.1e}"
+        )
+        report(
+            f"LSF 17 x 200, P507 factors, sharp cut {cut}, cold start", timed(lambda s=spec: simulate(s), 3)
+        )
+    print(f"load average after: {load()}")
     return 0
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mine2magnet.errors import InputError
 from mine2magnet.separation import simulate, simulate_batch
+from mine2magnet.separation.batch import _lsf_feasible
+from mine2magnet.separation.loaded_separation_factor import stage_totals
 
 LSF = {
     "components": ["Pr", "Nd"],
@@ -93,3 +97,26 @@ def test_lsf_strip_complete_and_by_distribution_ratio():
     np.testing.assert_allclose(
         by_d.outlets["stripped_organic"], kept * by_d.outlets["loaded_organic"], rtol=1e-9
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    S=st.floats(0.01, 5.0),
+    W=st.floats(0.0, 5.0),
+    F=st.floats(0.01, 3.0),
+    n=st.integers(1, 8),
+    m=st.integers(0, 8),
+    stage_frac=st.floats(0.0, 1.0),
+    organic=st.booleans(),
+)
+def test_closed_form_feasibility_matches_the_stage_totals(S, W, F, n, m, stage_frac, organic):
+    """The batch's closed-form check equals 'every stage total of stage_totals is positive'."""
+    N = n + m
+    stage = 1 + min(N - 1, int(stage_frac * N))
+    feed = np.zeros((1, N, 1))
+    feed[0, stage - 1, 0] = F
+    zero = np.zeros_like(feed)
+    A, O = stage_totals(np.array([S]), np.array([W]), *((zero, feed) if organic else (feed, zero)))
+    expected = bool((A > 0).all() and (O > 0).all())
+    got = _lsf_feasible(np.array([S]), np.array([W]), np.array([F]), N, stage, organic)[0]
+    assert got == expected

@@ -24,7 +24,7 @@ import numpy as np
 from mine2magnet.errors import InputError
 from mine2magnet.separation.binary_lsf import BinaryBatch, solve_binary_lsf_batch
 from mine2magnet.separation.linear_cascade import solve_linear_cascade
-from mine2magnet.separation.loaded_separation_factor import solve_lsf, stage_totals
+from mine2magnet.separation.loaded_separation_factor import solve_lsf
 from mine2magnet.separation.spec import (
     CascadeSpec,
     ConstantDistributionModel,
@@ -145,11 +145,9 @@ def _batch_lsf(
     S, W = np.broadcast_to(S, (B,)).astype(float), np.broadcast_to(W, (B,)).astype(float)
     if np.isnan(S).any():
         raise InputError("S is needed (spec or organic_ree_flow array)", field="organic.ree_flow")
-    fa = np.zeros((B, N, len(comps)))
-    fo = np.zeros_like(fa)
-    (fa if spec.feed.phase == "aqueous" else fo)[:, spec.feed.stage - 1] = f
-    A, O = stage_totals(S, W, fa, fo)
-    feasible = (A > 0).all(1) & (O > 0).all(1) & (f > 0).all(1) & (beta > 0).all(1) & (W >= 0)
+    organic_feed = spec.feed.phase == "organic"
+    feasible = _lsf_feasible(S, W, f.sum(1), N, spec.feed.stage, organic_feed)
+    feasible &= (f > 0).all(1) & (beta > 0).all(1)
     raff = np.full((B, len(comps)), np.nan)
     loaded = np.full_like(raff, np.nan)
     conv = np.zeros(B, dtype=bool)
@@ -158,7 +156,6 @@ def _batch_lsf(
     idx = np.flatnonzero(feasible)
     if len(comps) == 2 and idx.size:
         # the exact scalar formulation, vectorised; cases it leaves unconverged go to the general solver
-        organic_feed = spec.feed.phase == "organic"
         for lo in range(0, len(idx), BINARY_CHUNK):
             sel = idx[lo : lo + BINARY_CHUNK]
             r, p, ok, it = _binary_cases(beta[sel], f[sel], S[sel], W[sel], N, spec.feed.stage, organic_feed)
@@ -169,13 +166,29 @@ def _batch_lsf(
         idx = idx[~conv[idx]]
     for lo in range(0, len(idx), CHUNK):
         sel = idx[lo : lo + CHUNK]
-        sol = solve_lsf(beta[sel], fa[sel], fo[sel], S[sel], W[sel])
+        fa = np.zeros((len(sel), N, len(comps)))
+        fo = np.zeros_like(fa)
+        (fo if organic_feed else fa)[:, spec.feed.stage - 1] = f[sel]
+        sol = solve_lsf(beta[sel], fa, fo, S[sel], W[sel])
         raff[sel] = sol.aqueous[:, 0]
         loaded[sel] = sol.organic[:, -1]
         conv[sel] = sol.converged & (sol.mass_balance_error <= 1e-9)
         its[sel] += sol.iterations
         mbe[sel] = sol.mass_balance_error
     return BatchResult(comps, np.array(f, dtype=float), raff, loaded, feasible, conv, its, mbe)
+
+
+def _lsf_feasible(
+    S: np.ndarray, W: np.ndarray, F: np.ndarray, N: int, feed_stage: int, organic_feed: bool
+) -> np.ndarray:
+    """Every stage total (``loaded_separation_factor.stage_totals``) positive, in closed form: raffinate
+    W + F - S, loaded organic S - W, organic S - F below an organic feed, aqueous W above the feed."""
+    ok = (W + F - S > 0) & (S - W > 0) & (W >= 0)
+    if organic_feed and feed_stage > 1:
+        ok &= S - F > 0
+    if (1 if organic_feed else feed_stage) < N:
+        ok &= W > 0
+    return ok
 
 
 def _binary_cases(
