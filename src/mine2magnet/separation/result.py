@@ -71,24 +71,27 @@ class CascadeResult:
         outlets: dict[str, Any] = {}
         for name, flow in self.outlets.items():
             entry: dict[str, Any] = {
-                "flow": {c: float(f) for c, f in zip(comps, flow, strict=True)},
+                "flow": dict(zip(comps, flow.tolist(), strict=True)),
                 "purity": self.purity(name),
             }
             if name in self.outlet_pH:
                 entry["pH"] = float(self.outlet_pH[name])
             outlets[name] = entry
         stages = []
+        aqueous, organic = self.aqueous.tolist(), self.organic.tolist()  # Python floats in one pass
+        pH = self.pH.tolist() if self.pH is not None else None
+        loading = self.loading.tolist() if self.loading is not None else None
         for k, sec in enumerate(self.sections):
             row: dict[str, Any] = {
                 "stage": k + 1,
                 "section": sec,
-                "aqueous": {c: float(v) for c, v in zip(comps, self.aqueous[k], strict=True)},
-                "organic": {c: float(v) for c, v in zip(comps, self.organic[k], strict=True)},
+                "aqueous": dict(zip(comps, aqueous[k], strict=True)),
+                "organic": dict(zip(comps, organic[k], strict=True)),
             }
-            if self.pH is not None:
-                row["pH"] = float(self.pH[k])
-            if self.loading is not None:
-                row["loading"] = float(self.loading[k])
+            if pH is not None:
+                row["pH"] = pH[k]
+            if loading is not None:
+                row["loading"] = loading[k]
             stages.append(row)
         out: dict[str, Any] = {
             "model": self.model,
