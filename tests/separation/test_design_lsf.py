@@ -103,14 +103,21 @@ def test_mass_balance_and_non_negative_profiles(n_total, frac, organic, extract,
     np.testing.assert_allclose(sol.organic[-1].sum(), extract, rtol=1e-9)
 
 
-def test_wide_spread_cut_converges_by_continuation_in_beta():
-    """A cut where Newton from the plain start stalls (found by Hypothesis): beta 1..22 over 5 components.
+@pytest.mark.parametrize(
+    ("n_total", "k", "organic", "extract", "steps"),
+    [
+        (24, 12, 2.0, 0.25, (2.0, 2.0, 2.0, 2.75)),
+        (32, 5, 3.0, 0.2653012245410318, (2.5, 2.5, 2.125, 2.6875)),
+    ],
+)
+def test_wide_spread_cut_converges_by_continuation_in_beta(n_total, k, organic, extract, steps):
+    """Cuts where Newton from the plain start stalls (found by Hypothesis): beta 1..22 and 1..36.
 
     Checked against the block-tridiagonal Newton of ``simulate`` (an independent algorithm).
     """
-    beta = np.cumprod([1.0, 2.0, 2.0, 2.0, 2.75])
+    beta = np.cumprod([1.0, *steps])
     feed_vec = np.linspace(1.0, 2.0, 5) / np.linspace(1.0, 2.0, 5).sum()
-    sol = _solve(24, 12, 2.0, 1.75, beta=beta, feed_vec=feed_vec)
+    sol = _solve(n_total, k, organic, organic - extract, beta=beta, feed_vec=feed_vec)
     assert sol.converged and sol.mass_balance_error < 1e-12
     comps = ["La", "Ce", "Pr", "Nd", "Sm"]
     spec = {
@@ -119,10 +126,10 @@ def test_wide_spread_cut_converges_by_continuation_in_beta():
             "type": "loaded-separation-factor",
             "separation_factors": dict(zip(comps, beta, strict=True)),
         },
-        "stages": {"extraction": 12, "scrub": 12},
-        "feed": {"stage": 12, "flow": dict(zip(comps, feed_vec, strict=True))},
-        "organic": {"ree_flow": 2.0},
-        "scrub": {"ree_flow": 1.75},
+        "stages": {"extraction": k, "scrub": n_total - k},
+        "feed": {"stage": k, "flow": dict(zip(comps, feed_vec, strict=True))},
+        "organic": {"ree_flow": organic},
+        "scrub": {"ree_flow": organic - extract},
     }
     ref = simulate(spec)
     assert np.allclose(sol.aqueous, ref.aqueous, rtol=1e-9, atol=1e-13)

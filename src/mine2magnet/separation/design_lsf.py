@@ -84,8 +84,11 @@ def _profiles(beta: np.ndarray, lam: np.ndarray, feed: np.ndarray) -> tuple[np.n
     return a, e
 
 
-#: Steps of the separation-factor homotopy β**t (t from 0 to 1) used when Newton from the plain start stalls.
-HOMOTOPY_STEPS = 8
+#: Separation-factor homotopy β**t (t from 0 to 1), used when Newton from the plain start stalls: first step,
+#: smallest step (halved on each failure, grown by half on each success), Newton iterations per step.
+HOMOTOPY_FIRST_STEP = 0.125
+HOMOTOPY_MIN_STEP = 1.0 / 4096
+HOMOTOPY_ITERATIONS = 40
 
 
 def solve_cut(
@@ -107,8 +110,9 @@ def solve_cut(
         lam0: optional start for λ (N,), e.g. a neighbouring solution.
 
     When Newton from the given (or plain) start does not converge, the cut is solved again by continuation
-    in the separation factors: β**t for t = 0 (all alike: λ = O/A exactly) up to 1, each step started from the
-    previous solution. Does not raise on non-convergence: ``converged`` says.
+    in the separation factors: β**t from t = 0 (all alike: λ = O/A exactly) up to 1, each step started from
+    the previous solution, the step halved when Newton fails and grown when it succeeds. Does not raise on
+    non-convergence: ``converged`` says.
     """
     beta = np.asarray(beta, dtype=float)
     fsum = feed.sum(axis=0)
@@ -120,12 +124,17 @@ def solve_cut(
         return sol
     lam = org_totals / aq_totals
     iterations = sol.iterations
-    for t in np.linspace(0.0, 1.0, HOMOTOPY_STEPS + 1)[1:]:
-        step = _newton(beta**t, feed, aq_totals, org_totals, lam, tolerance, max_iterations)
+    t, dt = 0.0, HOMOTOPY_FIRST_STEP
+    while t < 1.0:
+        trial = min(1.0, t + dt)
+        step = _newton(beta**trial, feed, aq_totals, org_totals, lam, tolerance, HOMOTOPY_ITERATIONS)
         iterations += step.iterations
-        if not step.converged:
+        if step.converged:
+            t, lam, dt = trial, step.mixing_factors, dt * 1.5
+        elif dt > HOMOTOPY_MIN_STEP:
+            dt /= 2.0
+        else:
             return sol if sol.residual <= step.residual else step
-        lam = step.mixing_factors
     return CutSolution(
         step.aqueous, step.organic, True, iterations, step.residual, step.mass_balance_error, lam
     )
