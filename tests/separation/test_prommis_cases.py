@@ -32,7 +32,6 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mine2magnet.errors import InputError
 from mine2magnet.separation import load_spec, simulate
 from mine2magnet.separation.distribution import EmpiricalPh
 from mine2magnet.separation.spec import CascadeSpec
@@ -312,26 +311,15 @@ def test_shipped_specs_hold_the_cited_prommis_inputs(name):
     )
 
 
-def _unchecked_spec(name: str) -> CascadeSpec:
-    """The shipped spec, validated without its sulfate/basis fields, which are then set back unvalidated
-    (the spec refuses them until simulate passes them to the solver)."""
-    data = yaml.safe_load((EXAMPLES / name).read_text(encoding="utf-8"))
-    sulfate = data["feed"].pop("sulfate")
-    basis = data["model"]["extractant"].pop("basis", "barren")
-    spec = load_spec(data)
-    ext = spec.model.extractant.model_copy(update={"basis": basis})  # type: ignore[union-attr]
-    return spec.model_copy(
-        update={
-            "feed": spec.feed.model_copy(update={"sulfate": sulfate}),
-            "model": spec.model.model_copy(update={"extractant": ext}),
-        }
-    )
+def _shipped_spec(name: str) -> CascadeSpec:
+    """The shipped spec, validated."""
+    return load_spec(EXAMPLES / name)
 
 
 def test_spec_chemistry_maps_onto_the_solver_inputs():
     """with_aqueous_chemistry turns the spec's sulfate, acid and extractant basis into the solver inputs of
     the hand-built PrOMMiS problem (and leaves a spec without them untouched)."""
-    spec = _unchecked_spec("sx_steady_1_1.yaml")
+    spec = _shipped_spec("sx_steady_1_1.yaml")
     reference = prommis_problem()
     bare = StagewiseProblem(
         **{**reference.__dict__, "sulfate_in": None, "extra_extractant": 0.0, "bisulfate_ka": 1.0}
@@ -346,7 +334,7 @@ def test_spec_chemistry_maps_onto_the_solver_inputs():
 
 def test_a_ph_with_sulfate_adds_the_bisulfate_it_holds():
     """Feed acidity as pH (free H+) with sulfate: the acid entering is h + S h / (h + Ka), per L of feed."""
-    spec = _unchecked_spec("sx_steady_fixed_dosage.yaml")
+    spec = _shipped_spec("sx_steady_fixed_dosage.yaml")
     spec = spec.model_copy(update={"feed": spec.feed.model_copy(update={"acid": None, "pH": 1.5})})
     bare = StagewiseProblem(**{**prommis_problem().__dict__, "sulfate_in": None})
     h = 10.0**-1.5
@@ -359,18 +347,6 @@ def test_a_ph_with_sulfate_adds_the_bisulfate_it_holds():
     assert pb.extra_extractant == 0.0  # fixed dosage: basis barren
 
 
-def test_spec_refuses_sulfate_until_simulate_passes_it_on():
-    with pytest.raises(InputError) as err:
-        load_spec(EXAMPLES / "sx_steady_1_1.yaml")
-    assert err.value.field == "feed.sulfate"
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=InputError,
-    reason="simulate does not yet pass sulfate/basis to the stage-wise solver (hook described in "
-    "docs/prommis-comparison.md); remove this mark when it does",
-)
 def test_simulate_runs_the_shipped_prommis_spec():
     result = simulate(EXAMPLES / "sx_steady_1_1.yaml")
     comps = result.components

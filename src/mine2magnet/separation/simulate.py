@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,12 @@ from mine2magnet.separation.spec import (
     MassActionModel,
     load_spec,
 )
-from mine2magnet.separation.stagewise import StagewiseProblem, StagewiseSolution, solve_stagewise
+from mine2magnet.separation.stagewise import (
+    StagewiseProblem,
+    StagewiseSolution,
+    solve_stagewise,
+    with_aqueous_chemistry,
+)
 
 #: Every solve must close each component's mass balance to this relative error.
 MASS_BALANCE_TOLERANCE = 1e-9
@@ -525,8 +531,12 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
     )
     present = (f + org_in + scrub_in) > 0
     main = _solve_present(
-        StagewiseProblem(
-            Va, Vo, vorg, feed_aq, feed_org, scrub_in, org_in, acid_in, base_in, charge, dmodel, proton
+        with_aqueous_chemistry(
+            StagewiseProblem(
+                Va, Vo, vorg, feed_aq, feed_org, scrub_in, org_in, acid_in, base_in, charge, dmodel, proton
+            ),
+            spec,
+            "main",
         ),
         present,
     )
@@ -564,7 +574,7 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
             dmodel,
             proton,
         )
-        sol = _solve_present(sp, (org[-1] + strip_in) > 0)
+        sol = _solve_present(with_aqueous_chemistry(sp, spec, "strip"), (org[-1] + strip_in) > 0)
         s_aq = vs * sol.c
         s_org = Vo[-1] * sol.y
         aq = np.vstack([aq, s_aq])
@@ -637,19 +647,14 @@ def _solve_present(pb: StagewiseProblem, present: np.ndarray) -> StagewiseSoluti
         sub_model = MassAction(
             model.ln_kex[sel], model.exponent[sel], model.charge[sel], model.total_dimer, cap
         )
-    sub = StagewiseProblem(
-        pb.Va,
-        pb.Vo,
-        pb.vo_in,
-        pb.feed_aq[:, sel],
-        pb.feed_org[:, sel],
-        pb.aq_inlet[sel],
-        pb.org_inlet[sel],
-        pb.acid_in,
-        pb.base_in,
-        pb.charge[sel],
-        sub_model,
-        pb.proton_balance,
+    sub = replace(
+        pb,
+        feed_aq=pb.feed_aq[:, sel],
+        feed_org=pb.feed_org[:, sel],
+        aq_inlet=pb.aq_inlet[sel],
+        org_inlet=pb.org_inlet[sel],
+        charge=pb.charge[sel],
+        model=sub_model,
     )
     sol = solve_stagewise(sub)
     N, C = pb.feed_aq.shape

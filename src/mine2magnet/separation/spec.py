@@ -364,26 +364,6 @@ class CascadeSpec(_Strict):
                 )
         return self
 
-    @model_validator(mode="after")
-    def _awaiting_simulate(self) -> CascadeSpec:
-        """Sulfate speciation and the "inlet" extractant basis are solved by the stage-wise engine
-        (``stagewise.with_aqueous_chemistry``) but ``simulate`` does not pass them on yet: refuse them rather
-        than ignore them. Delete this check together with wiring them into ``simulate``."""
-        for name in ("feed", "scrub", "strip"):
-            stream = getattr(self, name)
-            if stream is not None and stream.sulfate is not None:
-                raise ValueError(
-                    f"{name}.sulfate: sulfate speciation is not yet available through simulate "
-                    "(see docs/prommis-comparison.md)"
-                )
-        ext = getattr(self.model, "extractant", None)
-        if isinstance(ext, ExtractantDosage) and ext.basis != "barren":
-            raise ValueError(
-                "model.extractant.basis: the 'inlet' basis is not yet available through simulate "
-                "(see docs/prommis-comparison.md)"
-            )
-        return self
-
     # ------------------------------------------------------------------ conveniences for the solvers
     def charge(self, component: str) -> int:
         """Ionic charge of a component (spec override, else the element table)."""
@@ -432,7 +412,6 @@ def _field_path(loc: tuple[Any, ...]) -> str:
             "empirical-ph",
             "mass-action",
             "function-after[_consistent()]",
-            "function-after[_awaiting_simulate()]",
         ) or str(p).startswith(("function-", "tagged-union", "union")):
             continue
         else:
