@@ -29,7 +29,12 @@ from mine2magnet.separation.loaded_separation_factor import (
     stage_balance_residual,
     stage_totals,
 )
-from mine2magnet.separation.lsf_shooting import ShootingCascade, shooting_profiles, solve_shooting
+from mine2magnet.separation.lsf_shooting import (
+    ShootingCascade,
+    _spread_homotopy,
+    shooting_profiles,
+    solve_shooting,
+)
 
 
 def _p507_seventeen() -> dict[str, float]:
@@ -158,3 +163,18 @@ def test_total_reflux_separates_every_pair_by_beta_to_the_stage_count():
     assert sol.converged
     ln_sep = (sol.log_loaded - sol.log_raffinate) - (sol.log_loaded[0] - sol.log_raffinate[0])
     np.testing.assert_allclose(ln_sep[1:], (n + m) * np.log(beta[1:] / beta[0]), rtol=1e-5)
+
+
+def test_spread_homotopy_fallback_reaches_the_newton_solution():
+    """The fallback (continuation in beta^s from the exact s = 0 split) and Newton from the Kremser start."""
+    ext = load_extractant("P507")
+    comps = list(ext.order)
+    beta = np.array([ext.separation_factors(comps)[c] for c in comps])
+    F = np.full(len(comps), 1.0 / len(comps))
+    n, W = 15, 1.0
+    S = W + F[comps.index("Gd") :].sum() + 0.03
+    c = ShootingCascade(beta, F, 2 * n, n, W + 1.0 - S, S, W)
+    newton = solve_shooting(c)
+    xi, ok, _, res = _spread_homotopy(c, np.log(beta / beta.min()))
+    assert newton.converged and ok and res < 1e-11
+    np.testing.assert_allclose(xi, newton.xi, rtol=1e-9, atol=1e-9)
