@@ -120,3 +120,26 @@ def test_closed_form_feasibility_matches_the_stage_totals(S, W, F, n, m, stage_f
     expected = bool((A > 0).all() and (O > 0).all())
     got = _lsf_feasible(np.array([S]), np.array([W]), np.array([F]), N, stage, organic)[0]
     assert got == expected
+
+
+def test_two_component_cases_the_scalar_solver_leaves_go_to_the_general_solver(monkeypatch):
+    """Wiring of the fallback: a case flagged unconverged by the two-component solver is re-solved."""
+    from mine2magnet.separation import batch as batch_module
+
+    real = batch_module.solve_binary_lsf_batch
+
+    def first_case_fails(cases):
+        r, p, ok, its, mis = real(cases)
+        ok = ok.copy()
+        ok[0] = False
+        r, p = r.copy(), p.copy()
+        r[0] = p[0] = np.nan
+        return r, p, ok, its, mis
+
+    S = np.array([3.0, 2.9])
+    reference = simulate_batch(LSF, organic_ree_flow=S)
+    monkeypatch.setattr(batch_module, "solve_binary_lsf_batch", first_case_fails)
+    batch = simulate_batch(LSF, organic_ree_flow=S)
+    assert batch.converged.all()
+    np.testing.assert_allclose(batch.raffinate, reference.raffinate, rtol=1e-9)
+    np.testing.assert_allclose(batch.loaded_organic, reference.loaded_organic, rtol=1e-9)

@@ -9,11 +9,14 @@ only the composition is unknown: in each stage the outgoing organic follows
 
 so, in flows (a: aqueous, o: organic, mol/h), ``o_ik = O_k beta_i a_ik / sum_j beta_j a_jk``.
 
-The solver is Newton's method on u = ln(a) (positivity for free, impurity flows down to 1e-300 resolved) with
-the exact block-tridiagonal Jacobian, row-scaled by each equation's local throughput, solved for a whole batch
-of cascades in one banded LAPACK call. The start is the linear cascade with the mixed extraction ratio
-evaluated at the feed composition, refined by a few successive substitutions. Steps are limited in size (a
-factor e^2 per iteration), and cases that have converged drop out of the iteration.
+:func:`solve_lsf` solves a batch of cascades that share N stages and C components (any feed layout). Two
+components: Newton on each stage's composition logit (scalar tridiagonal). Three or more: for wide spreads
+(ln(beta_max/beta_min) x N > WIDE_SPREAD) shooting from both outlets first (:mod:`lsf_shooting`, single feed
+stage), otherwise Newton on the log-ratios of the compositions to each stage's dominant component
+(block-tridiagonal, one banded LAPACK call per iteration for the batch), then shooting, then a homotopy in the
+spread of the separation factors, then Newton on u = ln(a) with a pseudo-transient mode and Newton on the stage
+factors as last resorts. ``simulate`` and ``simulate_batch`` solve two-component cascades with the exact
+one-unknown formulation of :mod:`binary_lsf` first and come here only if it does not converge.
 """
 
 from __future__ import annotations
