@@ -13,9 +13,9 @@ so, in flows (a: aqueous, o: organic, mol/h), ``o_ik = O_k beta_i a_ik / sum_j b
 components: Newton on each stage's composition logit (scalar tridiagonal). Three or more: for wide spreads
 (ln(beta_max/beta_min) x N > WIDE_SPREAD) shooting from both outlets first (:mod:`lsf_shooting`, single feed
 stage), otherwise Newton on the log-ratios of the compositions to each stage's dominant component
-(block-tridiagonal, one banded LAPACK call per iteration for the batch), then shooting, then a homotopy in the
-spread of the separation factors, then Newton on u = ln(a) with a pseudo-transient mode and Newton on the stage
-factors as last resorts. ``simulate`` and ``simulate_batch`` solve two-component cascades with the exact
+(block-tridiagonal, one banded LAPACK call per iteration for the batch), then shooting, then a homotopy in
+the spread of the separation factors, then Newton on u = ln(a) with a pseudo-transient mode and Newton on the
+stage factors as last resorts. ``simulate`` and ``simulate_batch`` solve two-component cascades with the exact
 one-unknown formulation of :mod:`binary_lsf` first and come here only if it does not converge.
 """
 
