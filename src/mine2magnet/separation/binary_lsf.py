@@ -88,50 +88,7 @@ class BinarySolution:
     converged: bool
 
 
-# ------------------------------------------------------------------------------------ 2x2 algebra (generic)
-
-
-def _mul(x: tuple, dx: tuple, y: tuple, dy: tuple) -> tuple[tuple, tuple]:
-    """(X Y, dX Y + X dY) for 2x2 matrices stored as (m11, m12, m21, m22), rescaled to entry sum 1.
-
-    The scale is irrelevant (homogeneous coordinates); it keeps long powers inside the float range.
-    """
-    a, b, c, d = x
-    e, f, g, h = y
-    p = (a * e + b * g, a * f + b * h, c * e + d * g, c * f + d * h)
-    s = 1.0 / (p[0] + p[1] + p[2] + p[3])
-    p = (p[0] * s, p[1] * s, p[2] * s, p[3] * s)
-    if dx is None:
-        return p, None
-    da, db, dc, dd = dx
-    de, df, dg, dh = dy
-    dp = (
-        (da * e + db * g + a * de + b * dg) * s,
-        (da * f + db * h + a * df + b * dh) * s,
-        (dc * e + dd * g + c * de + d * dg) * s,
-        (dc * f + dd * h + c * df + d * dh) * s,
-    )
-    return p, dp
-
-
-def _power(m: tuple, dm: tuple | None, n: int) -> tuple[tuple, tuple | None]:
-    """(M^n, d(M^n)) by repeated squaring (scaled; ``dm`` None: value only); n >= 0."""
-    result: tuple | None = None
-    dresult: tuple | None = None
-    while n:
-        if n & 1:
-            if result is None:
-                result, dresult = m, dm
-            else:
-                result, dresult = _mul(result, dresult, m, dm)
-        n >>= 1
-        if n:
-            m, dm = _mul(m, dm, m, dm)
-    if result is None:
-        one = 1.0 + 0.0 * m[0]
-        zero = 0.0 * m[0]
-        return (one, zero, zero, one), (None if dm is None else (zero, zero, zero, zero))
-    return result, dresult
+# ----------------------------------------------------------------- shared by both forms (floats or arrays)
 
 
 def _flows(c: BinaryCascade | Any, e_lo: Num, e_hi: Num) -> tuple[Num, Num, Num, Num]:
@@ -152,46 +109,6 @@ def _bounds(c: BinaryCascade | Any) -> tuple[Num, Num]:
     return max(delta, 0.0), min(c.feed_a, c.raffinate_total)
 
 
-def _mismatch(
-    c: BinaryCascade | Any, e_lo: Num, e_hi: Num, log: Any, derivative: bool = True
-) -> tuple[Num, Num]:
-    """Feed-stage mismatch R(xi) and dR/dxi (None without ``derivative``)."""
-    beta, O, A = c.beta, c.organic_below, c.aqueous_above
-    r_a, r_b, p_a, p_b = _flows(c, e_lo, e_hi)
-    lower = (beta * (O + r_a), r_a, beta * r_b, O + r_b)
-    upper = (A + p_a, beta * p_a, p_b, beta * (A + p_b))
-    if derivative:
-        lo, hi = _bounds(c)
-        h = e_lo * e_hi / (hi - lo)  # d r_A / d xi (= d p_B = -d r_B = -d p_A)
-        dlower = (beta * h, h, -beta * h, -h)
-        dupper = (-h, -beta * h, h, beta * h)
-    else:
-        h, dlower, dupper = None, None, None
-    P, dP = _power(lower, dlower, c.feed_stage - 1)
-    Q, dQ = _power(upper, dupper, c.stages - c.feed_stage)
-    v_a, v_b = P[0] * r_a + P[1] * r_b, P[2] * r_a + P[3] * r_b
-    w_a, w_b = Q[0] * p_a + Q[1] * p_b, Q[2] * p_a + Q[3] * p_b
-    R = log(beta * v_a / v_b) - log(w_a / w_b)
-    if not derivative:
-        return R, None
-    dv_a = dP[0] * r_a + dP[1] * r_b + (P[0] - P[1]) * h
-    dv_b = dP[2] * r_a + dP[3] * r_b + (P[2] - P[3]) * h
-    dw_a = dQ[0] * p_a + dQ[1] * p_b + (Q[1] - Q[0]) * h
-    dw_b = dQ[2] * p_a + dQ[3] * p_b + (Q[3] - Q[2]) * h
-    return R, dv_a / v_a - dv_b / v_b - dw_a / w_a + dw_b / w_b
-
-
-def _split(xi: float, g: float) -> tuple[float, float]:
-    """(g sigma(xi), g sigma(-xi)) without overflow."""
-    if xi >= 0.0:
-        e = math.exp(-xi)
-        s = g / (1.0 + e)
-        return s, e * s
-    e = math.exp(xi)
-    s = g / (1.0 + e)
-    return e * s, s
-
-
 def _start(c: BinaryCascade | Any) -> Num:
     """xi of the no-separation split (raffinate at the feed composition), strictly inside the interval."""
     lo, hi = _bounds(c)
@@ -205,7 +122,8 @@ def _start(c: BinaryCascade | Any) -> Num:
 
 
 def _mul_scalar(x: tuple, dx: tuple, y: tuple, dy: tuple) -> tuple[tuple, tuple]:
-    """:func:`_mul` for floats, rescaled only when the entries leave [1e-100, 1e100]."""
+    """(X Y, dX Y + X dY) for 2x2 matrices stored as (m11, m12, m21, m22) floats, rescaled only when the
+    entries leave [1e-100, 1e100] (the scale is irrelevant in homogeneous coordinates)."""
     a, b, c, d = x
     e, f, g, h = y
     da, db, dc, dd = dx
@@ -412,6 +330,62 @@ class BinaryBatch:
         )
 
 
+def _mul_array(x: tuple, dx: tuple, y: tuple, dy: tuple) -> tuple[tuple, tuple]:
+    """(X Y, dX Y + X dY) for stacks of 2x2 matrices stored as (m11, m12, m21, m22) arrays (B,), rescaled
+    to entry sum 1 (the scale is irrelevant in homogeneous coordinates; it keeps long powers in range)."""
+    a, b, c, d = x
+    e, f, g, h = y
+    p = (a * e + b * g, a * f + b * h, c * e + d * g, c * f + d * h)
+    s = 1.0 / (p[0] + p[1] + p[2] + p[3])
+    da, db, dc, dd = dx
+    de, df, dg, dh = dy
+    return (p[0] * s, p[1] * s, p[2] * s, p[3] * s), (
+        (da * e + db * g + a * de + b * dg) * s,
+        (da * f + db * h + a * df + b * dh) * s,
+        (dc * e + dd * g + c * de + d * dg) * s,
+        (dc * f + dd * h + c * df + d * dh) * s,
+    )
+
+
+def _power_array(m: tuple, dm: tuple, n: int) -> tuple[tuple, tuple]:
+    """(M^n, d(M^n)) for stacks of 2x2 matrices by repeated squaring (scaled); n >= 0."""
+    result: tuple | None = None
+    dresult: tuple = dm
+    while n:
+        if n & 1:
+            if result is None:
+                result, dresult = m, dm
+            else:
+                result, dresult = _mul_array(result, dresult, m, dm)
+        n >>= 1
+        if n:
+            m, dm = _mul_array(m, dm, m, dm)
+    if result is None:
+        one, zero = np.ones_like(m[0]), np.zeros_like(m[0])
+        return (one, zero, zero, one), (zero, zero, zero, zero)
+    return result, dresult
+
+
+def _mismatch_array(c: BinaryBatch, e_lo: np.ndarray, e_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Feed-stage mismatch R(xi) and dR/dxi for every case (the algebra of ``_ScalarProblem.mismatch``)."""
+    beta, O, A = c.beta, c.organic_below, c.aqueous_above
+    r_a, r_b, p_a, p_b = _flows(c, e_lo, e_hi)
+    lo, hi = _bounds(c)
+    h = e_lo * e_hi / (hi - lo)  # d r_A / d xi (= d p_B = -d r_B = -d p_A)
+    lower = (beta * (O + r_a), r_a, beta * r_b, O + r_b)
+    upper = (A + p_a, beta * p_a, p_b, beta * (A + p_b))
+    P, dP = _power_array(lower, (beta * h, h, -beta * h, -h), c.feed_stage - 1)
+    Q, dQ = _power_array(upper, (-h, -beta * h, h, beta * h), c.stages - c.feed_stage)
+    v_a, v_b = P[0] * r_a + P[1] * r_b, P[2] * r_a + P[3] * r_b
+    w_a, w_b = Q[0] * p_a + Q[1] * p_b, Q[2] * p_a + Q[3] * p_b
+    R = np.log(beta * v_a / v_b) - np.log(w_a / w_b)
+    dv_a = dP[0] * r_a + dP[1] * r_b + (P[0] - P[1]) * h
+    dv_b = dP[2] * r_a + dP[3] * r_b + (P[2] - P[3]) * h
+    dw_a = dQ[0] * p_a + dQ[1] * p_b + (Q[1] - Q[0]) * h
+    dw_b = dQ[2] * p_a + dQ[3] * p_b + (Q[3] - Q[2]) * h
+    return R, dv_a / v_a - dv_b / v_b - dw_a / w_a + dw_b / w_b
+
+
 def _split_array(xi: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     e = np.exp(-np.abs(xi))
     s = g / (1.0 + e)
@@ -439,7 +413,7 @@ def solve_binary_lsf_batch(c: BinaryBatch) -> tuple[np.ndarray, ...]:
     with np.errstate(all="ignore"):
         for it in range(1, MAX_ITERATIONS + 1):
             e_lo, e_hi = _split_array(xi, g)
-            R, dR = _mismatch(sub, e_lo, e_hi, np.log)
+            R, dR = _mismatch_array(sub, e_lo, e_hi)
             mismatch[act] = np.abs(R)
             iterations[act] = it
             left = np.where(R < 0.0, xi, left)
