@@ -294,8 +294,7 @@ def shooting_profiles(c: ShootingCascade, sol: ShootingSolution) -> tuple[np.nda
         org[f:] = O_up[:, None] * _softmax(ln_w)
         aq[f:] = W * _softmax(ln_w - lb)
     above = np.exp(lnF + ls_p) + (aq[f] if f < N else 0.0)  # organic leaving stage f, from above
-    below = aq[f - 2] if f > 1 else np.zeros(C)
+    # each component's throughput of stage f: outlets, feed, aqueous from above, organic from below
     through = aq[f - 1] + org[f - 1] + c.feed + (aq[f] if f < N else 0.0) + (org[f - 2] if f > 1 else 0.0)
-    del below
     mismatch = float(np.max(np.abs(org[f - 1] - above) / through))
     return aq, org, mismatch
