@@ -143,3 +143,14 @@ def test_two_component_cases_the_scalar_solver_leaves_go_to_the_general_solver(m
     assert batch.converged.all()
     np.testing.assert_allclose(batch.raffinate, reference.raffinate, rtol=1e-9)
     np.testing.assert_allclose(batch.loaded_organic, reference.loaded_organic, rtol=1e-9)
+
+
+def test_organic_feed_batch_matches_single_solves():
+    spec = dict(LSF, feed={"stage": 25, "phase": "organic", "flow": {"Pr": 0.25, "Nd": 0.75}})
+    S = np.array([3.0, 2.9, 3.3])  # between W and W + F, and above F (the organic below the feed: S - F)
+    batch = simulate_batch(spec, organic_ree_flow=S)
+    assert batch.converged.all()
+    for k in range(3):
+        single = simulate(dict(spec, organic={"ree_flow": float(S[k])}))
+        np.testing.assert_allclose(batch.raffinate[k], single.outlets["raffinate"], rtol=1e-10)
+        np.testing.assert_allclose(batch.loaded_organic[k], single.outlets["loaded_organic"], rtol=1e-10)
