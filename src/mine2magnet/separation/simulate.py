@@ -499,12 +499,8 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
     C = len(comps)
     n, m, p = spec.stages.extraction, spec.stages.scrub, spec.stages.strip
     N = n + m
-    for sec in ("extraction", "scrub", "strip"):
-        if spec.efficiency.of(sec) != 1.0:
-            raise InputError(
-                f"Murphree efficiency is not implemented for the {spec.model.type} model (ideal stages only)",
-                field=f"efficiency.{sec}",
-            )
+    sections = _sections(spec)
+    eta = np.array([spec.efficiency.of(sections[k]) for k in range(N)])  # Murphree (organic) per stage
     charge = np.array([spec.charge(c) for c in comps], dtype=float)
     dmodel, proton, base_per_l = _distribution_model(spec, charge)
     f = _feed_vector(spec)
@@ -533,7 +529,19 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
     main = _solve_present(
         with_aqueous_chemistry(
             StagewiseProblem(
-                Va, Vo, vorg, feed_aq, feed_org, scrub_in, org_in, acid_in, base_in, charge, dmodel, proton
+                Va,
+                Vo,
+                vorg,
+                feed_aq,
+                feed_org,
+                scrub_in,
+                org_in,
+                acid_in,
+                base_in,
+                charge,
+                dmodel,
+                proton,
+                efficiency=eta if (eta != 1.0).any() else None,
             ),
             spec,
             "main",
@@ -573,6 +581,7 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
             charge,
             dmodel,
             proton,
+            efficiency=np.full(p, spec.efficiency.strip) if spec.efficiency.strip != 1.0 else None,
         )
         sol = _solve_present(with_aqueous_chemistry(sp, spec, "strip"), (org[-1] + strip_in) > 0)
         s_aq = vs * sol.c
@@ -603,7 +612,7 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
     }
     return CascadeResult(
         components=comps,
-        sections=_sections(spec),
+        sections=sections,
         aqueous=aq,
         organic=org,
         feed=f,

@@ -38,6 +38,7 @@ import numpy as np
 from mine2magnet.errors import ConvergenceError, InputError
 from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal, solve_cascade_chains
 from mine2magnet.separation.distribution import EmpiricalPh, MassAction
+from mine2magnet.separation.linear_cascade import solve_linear_cascade
 from mine2magnet.separation.spec import (
     BISULFATE_PKA,
     AqueousStream,
@@ -84,6 +85,8 @@ class StagewiseProblem:
     #: free extractant of the fresh organic and the metal that organic carries in holds this much more
     #: (PrOMMiS's convention); 0 when T is all the extractant (the inlet metal occupies part of it).
     extra_extractant: float = 0.0
+    #: (N,) organic-phase Murphree efficiency of each stage, 0 < E <= 1; None (or all 1): ideal stages
+    efficiency: np.ndarray | None = None
 
 
 def free_proton(total: np.ndarray, sulfate: np.ndarray, ka: float) -> tuple[np.ndarray, np.ndarray]:
@@ -176,6 +179,8 @@ class _System:
         self.N, self.C = pb.feed_aq.shape
         self.neutral = pb.proton_balance
         self.cap = pb.model.capacity
+        #: leading columns of x that are log concentrations (ln c; with Murphree stages also ln y)
+        self.n_log = self.C
         self.P = self.C + int(self.cap is not None)
         self.iw = self.C if self.cap is not None else None
         self.feed = pb.feed_aq + pb.feed_org
@@ -289,6 +294,152 @@ class _System:
         a = solve_cascade_chains(E, rhs).T
         return np.maximum(a / pb.Va[:, None], math.exp(LN_C_MIN))
 
+    def pack(self, c: np.ndarray, ln_h: np.ndarray, ln_phi: np.ndarray) -> np.ndarray:
+        """The unknowns x (N, P) of an aqueous profile c (mol/L) and free-extractant profile ln phi."""
+        x = np.zeros((self.N, self.P))
+        x[:, : self.C] = np.log(c)
+        if self.iw is not None:
+            x[:, self.iw] = ln_phi
+        return x
+
+    def organic(self, x: np.ndarray) -> np.ndarray:
+        """Organic leaving each stage (N, C), mol/L: in equilibrium with the aqueous (ideal stages)."""
+        c, ln_h, ln_phi = self.split(x)
+        lnd, _, _ = self.pb.model.log_d(ln_h, ln_phi)
+        return np.exp(lnd) * c
+
+
+class _MurphreeSystem(_System):
+    """Stages of organic-phase Murphree efficiency E_k < 1: unknowns ln c (N, C), ln y (N, C), ln phi (N,).
+
+    The organic leaving stage k is not in equilibrium with its aqueous; it moved a fraction E_k of the way
+    from the organic entering the stage (y_in,k = y_k-1, the organic inlet concentration for stage 1) to the
+    organic in equilibrium with the outgoing aqueous, y*_ik = D_ik(h_k, phi_k) c_ik:
+
+        Murphree i:  Vo_k y_ik - Vo_k (1 - E_k) y_i,k-1 - Vo_k E_k y*_ik = 0
+
+    (the same definition as the constant-distribution cascade, :mod:`linear_cascade`). The metal balances
+    carry the actual organic y, the proton balance (through electroneutrality, h_k = free(Q_k - sum z c_k))
+    the actual transfer, and the free extractant phi_k is that of the actual outgoing organic; D_k is taken
+    at that stage's outlet [H+] and phi. The Murphree rows couple stage k to k-1 only, so the Jacobian stays
+    block tridiagonal (blocks of 2C + 1) and exact.
+    """
+
+    def __init__(self, pb: StagewiseProblem) -> None:
+        super().__init__(pb)
+        assert pb.efficiency is not None
+        self.eta = np.asarray(pb.efficiency, dtype=float)
+        C = self.C
+        self.n_log = 2 * C
+        self.P = 2 * C + int(self.cap is not None)
+        self.iw = 2 * C if self.cap is not None else None
+        self.y_inlet = pb.org_inlet / pb.vo_in  # organic entering stage 1, mol/L
+
+    def organic(self, x: np.ndarray) -> np.ndarray:
+        """Organic leaving each stage (N, C), mol/L: the Murphree unknowns."""
+        return np.exp(x[:, self.C : 2 * self.C])
+
+    def equilibrium_organic(self, c: np.ndarray, ln_h: np.ndarray, ln_phi: np.ndarray) -> np.ndarray:
+        """Actual organic (N, C), mol/L, from the Murphree recurrence y_k = (1 - E_k) y_k-1 + E_k D_k c_k."""
+        lnd, _, _ = self.pb.model.log_d(ln_h, ln_phi)
+        ystar = np.exp(np.minimum(lnd, 700.0)) * c
+        y = np.empty_like(ystar)
+        prev = self.y_inlet
+        for k in range(self.N):
+            prev = (1.0 - self.eta[k]) * prev + self.eta[k] * ystar[k]
+            y[k] = prev
+        return y
+
+    def pack(self, c: np.ndarray, ln_h: np.ndarray, ln_phi: np.ndarray) -> np.ndarray:
+        x = np.zeros((self.N, self.P))
+        x[:, : self.C] = np.log(c)
+        y = self.equilibrium_organic(c, ln_h, ln_phi)
+        x[:, self.C : 2 * self.C] = np.log(np.maximum(y, math.exp(LN_C_MIN)))
+        if self.iw is not None:
+            x[:, self.iw] = ln_phi
+        return x
+
+    def evaluate(self, x: np.ndarray, jacobian: bool = True):
+        """Unscaled residual (N, P), row scales (N, P), Jacobian blocks; residual inf where [H+] <= 0."""
+        pb, N, C, P = self.pb, self.N, self.C, self.P
+        c, ln_h, ln_phi = self.split(x)
+        if not np.isfinite(ln_h).all():
+            return np.full((N, P), np.inf), np.ones((N, P)), None
+        lnd, dh, dphi = pb.model.log_d(ln_h, ln_phi)
+        ystar = np.exp(lnd) * c
+        y = np.exp(x[:, C : 2 * C])
+        Va, Vo = pb.Va[:, None], pb.Vo[:, None]
+        eta = self.eta[:, None]
+        aq = Va * c
+        og = Vo * y
+        og_prev = np.vstack([pb.org_inlet[None], og[:-1]])
+        aq_next = np.vstack([aq[1:], pb.aq_inlet[None]])
+        y_in = np.vstack([self.y_inlet[None], y[:-1]])
+        keep = Vo * (1.0 - eta) * y_in  # the organic's share that passes the stage unchanged, mol/h
+        move = Vo * eta * ystar  # the share brought to equilibrium, mol/h
+        r = np.empty((N, P))
+        s = np.empty((N, P))
+        r[:, :C] = aq + og - aq_next - og_prev - self.feed
+        s[:, :C] = aq + og + aq_next + og_prev + self.feed
+        r[:, C : 2 * C] = og - keep - move
+        s[:, C : 2 * C] = og + keep + move
+        if self.cap is not None:
+            nu, T = self.cap
+            r[:, 2 * C] = np.exp(ln_phi) + (nu * y).sum(1) / T - self.phi_total
+            s[:, 2 * C] = 1.0
+        if not jacobian:
+            return r, s, None
+        eye = np.eye(C)
+        if self.neutral:
+            h = np.exp(ln_h)
+            slope = self.free(self.Q - c @ pb.charge)[1] if self.sulfate is not None else 1.0
+            G = dh[:, :, None] * (-(pb.charge * c) * np.reshape(slope / h, (-1, 1)))[:, None, :]
+            dmove = move[:, :, None] * (eye + G)
+        else:
+            dmove = move[:, :, None] * eye
+        diag = np.zeros((N, P, P))
+        lower = np.zeros((N, P, P))
+        upper = np.zeros((N, P, P))
+        ic = np.arange(C)
+        iy = C + ic
+        # metal balances: d/d ln c (this stage, the stage above), d/d ln y (this stage, the stage below)
+        diag[:, ic, ic] = aq
+        diag[:, ic, iy] = og
+        lower[1:, ic, iy] = -og[:-1]
+        upper[:-1, ic, ic] = -aq[1:]
+        # Murphree rows
+        diag[:, iy, iy] = og
+        lower[1:, iy, iy] = -keep[1:]
+        diag[:, C : 2 * C, :C] = -dmove
+        if self.cap is not None:
+            nu, T = self.cap
+            diag[:, iy, 2 * C] = -move * dphi
+            diag[:, 2 * C, C : 2 * C] = nu * y / T
+            diag[:, 2 * C, 2 * C] = np.exp(ln_phi)
+        return r, s, (lower, diag, upper)
+
+    def metal_at(self, ln_h: np.ndarray, ln_phi: np.ndarray) -> np.ndarray:
+        """Aqueous metal (N, C), mol/L, solving the metal balances with Murphree stages at fixed [H+], phi.
+
+        At fixed D the Murphree cascade is linear (2 x 2 blocks per stage and component,
+        :func:`solve_linear_cascade`); trace flows may lose relative accuracy there, which only matters for
+        the start (floored at e^LN_C_MIN, Newton takes over).
+        """
+        pb = self.pb
+        lnd, _, _ = pb.model.log_d(ln_h, ln_phi)
+        D = np.exp(np.minimum(lnd, 700.0)).T  # (C, N)
+        a, _ = solve_linear_cascade(
+            D, pb.Va[None], pb.Vo[None], self.feed.T, pb.aq_inlet, pb.org_inlet, self.eta[None], pb.vo_in
+        )
+        return np.maximum(a.T / pb.Va[:, None], math.exp(LN_C_MIN))
+
+
+def _system(pb: StagewiseProblem) -> _System:
+    """The equation system of a problem: ideal stages, or Murphree stages if any efficiency is below 1."""
+    if pb.efficiency is not None and np.any(np.asarray(pb.efficiency) != 1.0):
+        return _MurphreeSystem(pb)
+    return _System(pb)
+
 
 def _log_step(d: np.ndarray) -> np.ndarray:
     """Map a Newton direction in log variables to the step taken.
@@ -308,7 +459,7 @@ def _newton(system: _System, x: np.ndarray, max_iter: int) -> tuple[np.ndarray, 
     direction is a descent direction.
     """
     floor = np.zeros(system.P)
-    floor[: system.C] = system.floor
+    floor[: system.n_log] = system.floor
     g, s, jac = system.evaluate(x)
     w = 1.0 / (s + floor)
     res = float(np.abs(g * w).max())
@@ -332,7 +483,7 @@ def _newton(system: _System, x: np.ndarray, max_iter: int) -> tuple[np.ndarray, 
         t = min(1.0, MAX_LOG_STEP / max(rise, 1e-300))
         for _ in range(40):
             trial = x + np.minimum(_log_step(t * dx), MAX_LOG_STEP)
-            trial[:, : system.C] = np.maximum(trial[:, : system.C], LN_C_MIN)
+            trial[:, : system.n_log] = np.maximum(trial[:, : system.n_log], LN_C_MIN)
             g2, _, _ = system.evaluate(trial, jacobian=False)
             m2 = float(np.sqrt(((g2 * w) ** 2).sum()))
             if np.isfinite(m2) and m2 <= merit * (1.0 - 1e-4 * t):
@@ -358,7 +509,7 @@ def _pseudo_transient(
     search on Newton's direction stalls (the stiff proton-coupled cascades).
     """
     floor = np.zeros(system.P)
-    floor[: system.C] = system.floor
+    floor[: system.n_log] = system.floor
     g, s, jac = system.evaluate(x)
     res = float(np.abs(g / (s + floor)).max())
     norm = float(np.sqrt(((g / (s + floor)) ** 2).sum()))
@@ -380,7 +531,7 @@ def _pseudo_transient(
             except ConvergenceError:
                 dx = np.full_like(x, np.nan)
             trial = x + np.minimum(_log_step(dx), PTC_MAX_STEP)
-            trial[:, : system.C] = np.maximum(trial[:, : system.C], LN_C_MIN)
+            trial[:, : system.n_log] = np.maximum(trial[:, : system.n_log], LN_C_MIN)
             g2, s2, jac2 = system.evaluate(trial) if np.isfinite(dx).all() else (None, None, None)
             if g2 is not None and jac2 is not None:
                 norm2 = float(np.sqrt(((g2 / (s2 + floor)) ** 2).sum()))
@@ -434,7 +585,7 @@ def _start(system: _System, sweeps: int = START_SWEEPS, tolerance: float = 1e-3)
     local free-extractant balance of each stage. A few tens of sweeps of one tridiagonal solve each bring
     Newton within its quadratic range; pseudo-transient continuation takes over where they do not.
     """
-    pb, N, C = system.pb, system.N, system.C
+    pb, N = system.pb, system.N
     ln_h_max = np.log(system.free(system.Q)[0]) if system.neutral else np.log(system.h_mix)
     ln_h = ln_h_max.copy()
     ln_phi = np.full(N, math.log(system.phi_total))
@@ -463,11 +614,7 @@ def _start(system: _System, sweeps: int = START_SWEEPS, tolerance: float = 1e-3)
         charge = c @ pb.charge
         c = c * np.minimum(1.0, 0.99 * system.Q / np.maximum(charge, 1e-300))[:, None]
         c = np.maximum(c, math.exp(LN_C_MIN))
-    x = np.zeros((N, system.P))
-    x[:, :C] = np.log(c)
-    if system.iw is not None:
-        x[:, system.iw] = ln_phi
-    return x
+    return system.pack(c, ln_h, ln_phi)
 
 
 def _base_continuation(pb: StagewiseProblem, x0: np.ndarray) -> tuple[np.ndarray, bool, int, float]:
@@ -480,7 +627,7 @@ def _base_continuation(pb: StagewiseProblem, x0: np.ndarray) -> tuple[np.ndarray
     first = True
     while done < 1.0:
         level = 0.0 if first else min(1.0, done + step)
-        system = _System(replace(pb, base_in=pb.base_in * level))
+        system = _system(replace(pb, base_in=pb.base_in * level))
         x_new, ok, it, res = _newton(system, x if not first else _start(system), NEWTON_ITERATIONS)
         if not ok:
             x_new, ok, it2, res = _pseudo_transient(system, x if not first else _start(system), 100)
@@ -502,20 +649,39 @@ def _base_continuation(pb: StagewiseProblem, x0: np.ndarray) -> tuple[np.ndarray
     return x, True, total, last
 
 
-def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
-    """Solve one chain of stages from a cold start.
+def _efficiency_continuation(pb: StagewiseProblem) -> tuple[np.ndarray, bool, int, float]:
+    """Homotopy in the Murphree efficiency: solve ideal stages, then lower E towards its value in steps.
 
-    Raises:
-        InputError: if the inlets bring less acid than base (no electroneutral aqueous phase exists).
-        ConvergenceError: with the residual, if Newton fails.
+    E(t) = 1 - t (1 - E_target), t from 0 to 1 in adaptive steps, each a Newton solve from the last one.
     """
-    system = _System(pb)
-    if system.neutral and (system.Q <= 0).any():
-        raise InputError(
-            "the saponified organic brings more base than the aqueous streams bring acid and metal: "
-            "no aqueous phase can leave stage 1; lower the saponification or add acid",
-            field="model.saponification",
-        )
+    assert pb.efficiency is not None
+    target = np.asarray(pb.efficiency, dtype=float)
+    ideal_pb = replace(pb, efficiency=None)
+    ideal = _System(ideal_pb)
+    x_ideal, ok, total, res = _solve_x(ideal, ideal_pb)
+    if not ok:
+        return x_ideal, False, total, res
+    c, ln_h, ln_phi = ideal.split(x_ideal)
+    x = _MurphreeSystem(pb).pack(c, ln_h, ln_phi)  # at E = 1: y = D c, the ideal solution exactly
+    done, step = 0.0, 0.25
+    while done < 1.0:
+        level = min(1.0, done + step)
+        system = _MurphreeSystem(replace(pb, efficiency=1.0 - level * (1.0 - target)))
+        x_new, ok, it, res = _newton(system, x, NEWTON_ITERATIONS)
+        total += it
+        if ok:
+            x, done, step = x_new, level, min(1.0, 2.0 * step)
+        else:
+            step *= 0.25
+            if step < 1e-4:
+                return x, False, total, res
+    return x, True, total, res
+
+
+def _solve_x(system: _System, pb: StagewiseProblem) -> tuple[np.ndarray, bool, int, float]:
+    """Cold start, Newton, then the fallbacks in turn (saponification homotopy, pseudo-transient
+    continuation, and for Murphree stages a homotopy in the efficiency). Returns (x, converged,
+    iterations, residual)."""
     x0 = _start(system)
     x, ok, iterations, res = _newton(system, x0, NEWTON_ITERATIONS)
     if not ok and pb.base_in.any():
@@ -524,11 +690,38 @@ def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
     if not ok:
         x, ok, it, res = _pseudo_transient(system, x0, PTC_ITERATIONS)
         iterations += it
+    if not ok and isinstance(system, _MurphreeSystem):
+        x, ok, it, res = _efficiency_continuation(pb)
+        iterations += it
+    return x, ok, iterations, res
+
+
+def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
+    """Solve one chain of stages from a cold start (ideal stages, or organic-phase Murphree efficiency).
+
+    Raises:
+        InputError: if the inlets bring less acid than base (no electroneutral aqueous phase exists), or an
+            efficiency is outside (0, 1].
+        ConvergenceError: with the residual, if Newton fails.
+    """
+    if pb.efficiency is not None:
+        eta = np.asarray(pb.efficiency, dtype=float)
+        if eta.shape != (len(pb.Va),) or not np.all((eta > 0.0) & (eta <= 1.0)):
+            raise InputError(
+                "the Murphree efficiency must be one number per stage, 0 < E <= 1", field="efficiency"
+            )
+    system = _system(pb)
+    if system.neutral and (system.Q <= 0).any():
+        raise InputError(
+            "the saponified organic brings more base than the aqueous streams bring acid and metal: "
+            "no aqueous phase can leave stage 1; lower the saponification or add acid",
+            field="model.saponification",
+        )
+    x, ok, iterations, res = _solve_x(system, pb)
     if not ok:
         raise ConvergenceError("stage-wise solve did not converge", residual=res, iterations=iterations)
     c, ln_h, ln_phi = system.split(x)
-    lnd, _, _ = pb.model.log_d(ln_h, ln_phi)
-    y = np.exp(lnd) * c
+    y = system.organic(x)
     metal_in = system.feed.sum(0) + pb.aq_inlet + pb.org_inlet
     metal_out = pb.Va[0] * c[0] + pb.Vo[-1] * y[-1]
     mbe = float(np.abs(metal_in - metal_out).sum() / metal_in.sum())
