@@ -373,3 +373,31 @@ def test_loaded_separation_factor_keeps_ideal_stages():
     }
     with pytest.raises(InputError, match="efficiency"):
         simulate(spec)
+
+
+def test_narrow_band_newton_step_equals_the_general_block_solve():
+    """The Murphree Newton step (band half-width P) equals the general block-tridiagonal solve."""
+    from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal
+    from mine2magnet.separation.simulate import _distribution_model
+    from mine2magnet.separation.spec import load_spec
+    from mine2magnet.separation.stagewise import StagewiseProblem, _MurphreeSystem, _start
+
+    spec = load_spec(_mass_action())
+    charge = np.array([3.0, 3.0])
+    model, _, _ = _distribution_model(spec, charge)
+    N, C = 7, 2
+    feed = np.zeros((N, C))
+    feed[4] = [0.1, 0.3]
+    acid = np.zeros(N)
+    acid[4] = 0.05
+    acid[-1] = 0.2
+    pb = StagewiseProblem(
+        np.full(N, 1.3), np.full(N, 2.0), 2.0, feed, np.zeros((N, C)), np.zeros(C), np.zeros(C),
+        acid, np.zeros(N), charge, model, True, efficiency=np.linspace(0.3, 0.9, N),
+    )  # fmt: skip
+    system = _MurphreeSystem(pb)
+    x = _start(system) + np.random.default_rng(3).normal(0.0, 0.05, (N, system.P))
+    g, _, (lo, di, up) = system.evaluate(x)
+    narrow = system.solve_step(lo, di, up, -g)
+    general = solve_block_tridiagonal(lo[None], di[None], up[None], -g[None])[0]
+    np.testing.assert_allclose(narrow, general, rtol=1e-9, atol=1e-12 * np.abs(general).max())
