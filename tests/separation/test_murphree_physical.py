@@ -20,9 +20,11 @@ Independent references:
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -401,3 +403,121 @@ def test_narrow_band_newton_step_equals_the_general_block_solve():
     narrow = system.solve_step(lo, di, up, -g)
     general = solve_block_tridiagonal(lo[None], di[None], up[None], -g[None])[0]
     np.testing.assert_allclose(narrow, general, rtol=1e-9, atol=1e-12 * np.abs(general).max())
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "mine2magnet" / "separation" / "examples"
+
+
+@pytest.mark.parametrize("name", ["sx_steady_1_1.yaml", "sx_steady_fixed_dosage.yaml"])
+def test_prommis_sulfate_free_dosage_cascade_at_murphree_efficiency(name):
+    """PrOMMiS's DEHPA case (sulfate speciation, dosage-dependent D, inlet metal held on the extractant) with
+    efficient stages: converges, closes the balances, tends to the ideal solve as E -> 1 and extracts less
+    than the ideal cascade at E = 0.6 (every component that the ideal cascade extracts)."""
+    spec = yaml.safe_load((EXAMPLES / "prommis" / name).read_text())
+    spec["stages"] = {"extraction": 6}
+    spec["feed"]["stage"] = 6
+    ideal = simulate(spec)
+    low = simulate(dict(spec, efficiency=0.6))
+    near = simulate(dict(spec, efficiency=1.0 - 1e-13))
+    assert low.mass_balance_error <= 1e-9 and near.mass_balance_error <= 1e-9
+    np.testing.assert_allclose(near.organic, ideal.organic, rtol=1e-8, atol=1e-14 * float(ideal.feed.sum()))
+    np.testing.assert_allclose(near.aqueous, ideal.aqueous, rtol=1e-8, atol=1e-14 * float(ideal.feed.sum()))
+    org_in = low.inlet_metal if low.inlet_metal is not None else 0.0
+    taken_ideal = ideal.outlets["loaded_organic"] - org_in
+    taken_low = low.outlets["loaded_organic"] - org_in
+    total_ideal = float(np.abs(taken_ideal).sum())
+    assert float(np.abs(taken_low).sum()) < total_ideal
+
+
+def test_sulfate_stiff_case_at_efficiency_08():
+    """The stiff case in 0.5 mol/L sulfate and 0.5 mol/L acid, E = 0.8: every stage's aqueous carries the
+    equivalents fed (total acidic protons from the bisulfate equilibrium + 3 x metal left)."""
+    from mine2magnet.separation.distribution import EmpiricalPh
+    from mine2magnet.separation.stagewise import StagewiseProblem, solve_stagewise, total_acidity
+
+    n, N = len(STIFF), 60
+    feed = np.zeros((N, n))
+    feed[-1] = 0.01
+    acid = np.zeros(N)
+    acid[-1] = 0.5
+    sulfate = np.zeros(N)
+    sulfate[-1] = 0.5
+    model = EmpiricalPh(
+        a=np.full(n, 3.0),
+        b=-1.0 + 0.25 * np.arange(n),
+        a1=np.zeros(n),
+        b1=np.zeros(n),
+        constant=np.full(n, np.inf),
+    )
+    pb = StagewiseProblem(
+        np.ones(N), np.ones(N), 1.0, feed, np.zeros((N, n)), np.zeros(n), np.zeros(n), acid, np.zeros(N),
+        np.full(n, 3.0), model, True, sulfate, 10.0**-1.99, efficiency=np.full(N, 0.8),
+    )  # fmt: skip
+    sol = solve_stagewise(pb)
+    assert sol.mass_balance_error < 1e-9 and sol.proton_balance_error < 1e-9
+    h_total = total_acidity(sol.h, 0.5, 10.0**-1.99)
+    assert h_total + 3 * sol.c.sum(1) == pytest.approx(np.full(N, 0.5 + 3 * 0.12), rel=1e-9)
+    ideal = solve_stagewise(StagewiseProblem(**{**pb.__dict__, "efficiency": None}))
+    assert sol.c[0].sum() > ideal.c[0].sum()  # less efficient stages leave more in the raffinate
+
+
+def test_organic_feed_constant_d_equals_linear_murphree_cascade():
+    """An organic feed (entering stage 3 with its own volume) through the Murphree physical solver equals
+    the constant-distribution cascade (same convention: y_in is the organic from the stage below)."""
+    base = {
+        "components": list(D3),
+        "stages": {"extraction": 4, "scrub": 5},
+        "feed": {"stage": 3, "phase": "organic", "volume_flow": 0.5, "concentration": {c: 0.05 for c in D3}},
+        "organic": {"volume_flow": 1.0},
+        "scrub": {"volume_flow": 0.6, "acid": 3.0},
+        "efficiency": {"extraction": 0.75, "scrub": 0.55},
+    }
+    emp = dict(
+        base,
+        model={
+            "type": "empirical-ph",
+            "coefficients": {c: {"a": 0.0, "b": math.log10(d)} for c, d in D3.items()},
+        },
+    )
+    lin = dict(
+        base, model={"type": "constant-distribution", "distribution_ratios": {"extraction": D3, "scrub": D3}}
+    )
+    a, b = simulate(emp), simulate(lin)
+    scale = float(a.feed.sum())
+    assert np.abs(a.aqueous - b.aqueous).max() <= 1e-10 * scale
+    assert np.abs(a.organic - b.organic).max() <= 1e-10 * scale
+
+
+def test_efficiency_homotopy_fallback_reaches_the_direct_solution():
+    """The last-resort homotopy in E (ideal solve, then E lowered in steps) lands on the direct solution."""
+    from mine2magnet.separation.simulate import _distribution_model
+    from mine2magnet.separation.spec import load_spec
+    from mine2magnet.separation.stagewise import (
+        StagewiseProblem,
+        _efficiency_continuation,
+        _MurphreeSystem,
+        solve_stagewise,
+    )
+
+    spec = load_spec(_mass_action())
+    charge = np.array([3.0, 3.0])
+    model, _, base = _distribution_model(spec, charge)
+    N, C = 10, 2
+    feed = np.zeros((N, C))
+    feed[5] = [0.1, 0.3]
+    acid = np.zeros(N)
+    acid[5] = 0.01
+    acid[-1] = 0.15
+    base_in = np.zeros(N)
+    base_in[0] = base * 2.0
+    pb = StagewiseProblem(
+        np.where(np.arange(N) <= 5, 1.3, 0.3), np.full(N, 2.0), 2.0, feed, np.zeros((N, C)), np.zeros(C),
+        np.zeros(C), acid, base_in, charge, model, True, efficiency=np.linspace(0.9, 0.4, N),
+    )  # fmt: skip
+    direct = solve_stagewise(pb)
+    x, ok, _, _ = _efficiency_continuation(pb)
+    assert ok
+    system = _MurphreeSystem(pb)
+    c = np.exp(x[:, :C])
+    np.testing.assert_allclose(c, direct.c, rtol=1e-8)
+    np.testing.assert_allclose(system.organic(x), direct.y, rtol=1e-8)

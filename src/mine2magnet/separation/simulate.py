@@ -557,6 +557,7 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
     terminal = ["raffinate", "loaded_organic"]
     inlet = org_in + scrub_in
     iterations, residual = main.iterations, main.residual
+    proton_error = main.proton_balance_error
     acid_total = float(acid_in.sum())
     if p > 0:
         strip = spec.strip
@@ -598,11 +599,12 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
         inlet = inlet + strip_in
         iterations += sol.iterations
         residual = max(residual, sol.residual)
+        proton_error = max(proton_error, sol.proton_balance_error)
         acid_total += float(s_acid.sum())
     mbe = _check_balance(f + inlet, [outlets[t] for t in terminal])
-    if mbe > MASS_BALANCE_TOLERANCE or main.proton_balance_error > MASS_BALANCE_TOLERANCE:
+    if mbe > MASS_BALANCE_TOLERANCE or proton_error > MASS_BALANCE_TOLERANCE:
         raise ConvergenceError(
-            f"balance not closed (metal {mbe:.2e}, protons {main.proton_balance_error:.2e})", residual=mbe
+            f"balance not closed (metal {mbe:.2e}, protons {proton_error:.2e})", residual=mbe
         )
     released = float((charge * (org[N - 1] - org_in - feed_org.sum(0))).sum())
     reagents = {
@@ -620,7 +622,7 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
         terminal_outlets=tuple(terminal),
         converged=True,
         iterations=iterations,
-        mass_balance_error=max(mbe, main.proton_balance_error),
+        mass_balance_error=max(mbe, proton_error),
         residual=residual,
         model=spec.model.type,
         pH=ph if proton or acid_total > 0 else None,
