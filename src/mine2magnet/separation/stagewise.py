@@ -26,6 +26,12 @@ lower one as in linear space (never through zero); they are backtracked on the s
 [H+] > 0. Stepping ln[H+] itself fails on the stiff cases (a small pH change moves the raffinate by orders
 of magnitude); stepping the metal profile, with [H+] following locally, does not. The start comes from
 relaxation sweeps (see ``_start``); pseudo-transient continuation is the fallback when Newton stalls.
+
+Organic-phase Murphree efficiency E_k < 1 (``StagewiseProblem.efficiency``): the organic leaving stage k is
+y_k = y_k-1 + E_k (D_k c_k - y_k-1) instead of D_k c_k, so ln y joins the unknowns (see ``_MurphreeSystem``);
+the metal, proton and extractant balances carry the actual organic y, the Jacobian stays exact and block
+tridiagonal. Fallback of last resort: a homotopy in E from the ideal solution. With every E = 1 the ideal
+system above is solved unchanged.
 """
 
 from __future__ import annotations
