@@ -46,7 +46,6 @@ from scipy.linalg import lapack
 from mine2magnet.errors import ConvergenceError, InputError
 from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal, solve_cascade_chains
 from mine2magnet.separation.distribution import EmpiricalPh, MassAction
-from mine2magnet.separation.linear_cascade import solve_linear_cascade
 from mine2magnet.separation.spec import (
     BISULFATE_PKA,
     AqueousStream,
@@ -455,17 +454,34 @@ class _MurphreeSystem(_System):
     def metal_at(self, ln_h: np.ndarray, ln_phi: np.ndarray) -> np.ndarray:
         """Aqueous metal (N, C), mol/L, solving the metal balances with Murphree stages at fixed [H+], phi.
 
-        At fixed D the Murphree cascade is linear (2 x 2 blocks per stage and component,
-        :func:`solve_linear_cascade`); trace flows may lose relative accuracy there, which only matters for
-        the start (floored at e^LN_C_MIN, Newton takes over).
+        At fixed D each component is a linear cascade in the flows (a_k, o_k): balance
+        a_k + o_k - a_k+1 - o_k-1 = f_k and Murphree o_k - (1 - E_k) (Vo_k/Vo_k-1) o_k-1 - E_k e_k a_k = 0
+        (e_k = D_k Vo_k/Va_k). Ordered a_1, o_1, a_2, ... per component, the matrix has band half-widths
+        2 and 2; all components go to one LAPACK ``dgbsv`` call. Trace flows may lose relative accuracy
+        (pivoting), which only matters for the start (floored at e^LN_C_MIN; Newton takes over).
         """
-        pb = self.pb
+        pb, N, C = self.pb, self.N, self.C
         lnd, _, _ = pb.model.log_d(ln_h, ln_phi)
-        D = np.exp(np.minimum(lnd, 700.0)).T  # (C, N)
-        a, _ = solve_linear_cascade(
-            D, pb.Va[None], pb.Vo[None], self.feed.T, pb.aq_inlet, pb.org_inlet, self.eta[None], pb.vo_in
-        )
-        return np.maximum(a.T / pb.Va[:, None], math.exp(LN_C_MIN))
+        n = 2 * N * C
+        vo_prev = np.concatenate([[pb.vo_in], pb.Vo[:-1]])
+        ab = np.zeros((7, C, N, 2))  # LAPACK band rows (2 kl + ku + 1 = 7) x (component, stage, a/o) columns
+        ab[4] = 1.0  # diagonal: a_k in its balance, o_k in its Murphree row
+        ab[3, :, :, 1] = 1.0  # balance k: o_k
+        ab[2, :, 1:, 0] = -1.0  # balance k: a_k+1 (column of a_k+1)
+        ab[5, :, :-1, 1] = -1.0  # balance k+1: o_k
+        extraction = np.exp(np.minimum(lnd, 700.0)) * (pb.Vo / pb.Va)[:, None]  # (N, C)
+        ab[5, :, :, 0] = -(self.eta[:, None] * extraction).T  # Murphree k: a_k
+        ab[6, :, :-1, 1] = -((1.0 - self.eta) * pb.Vo / vo_prev)[1:]  # Murphree k+1: o_k
+        rhs = np.zeros((C, N, 2))
+        rhs[:, :, 0] = self.feed.T
+        rhs[:, -1, 0] += pb.aq_inlet
+        rhs[:, 0, 0] += pb.org_inlet
+        rhs[:, 0, 1] += (1.0 - self.eta[0]) * pb.Vo[0] / pb.vo_in * pb.org_inlet
+        _, _, x, info = lapack.dgbsv(2, 2, ab.reshape(7, n), rhs.reshape(n, 1), 1, 1)
+        if info != 0:
+            raise ConvergenceError(f"singular Murphree cascade (LAPACK dgbsv info={info})")
+        a = x.reshape(C, N, 2)[:, :, 0].T
+        return np.maximum(a / pb.Va[:, None], math.exp(LN_C_MIN))
 
 
 @lru_cache(maxsize=32)
