@@ -121,3 +121,16 @@ def test_summary_has_the_contract_keys(runs):
     assert sk["links"] and all(
         link["source"] in sk["nodes"] and link["target"] in sk["nodes"] for link in sk["links"]
     )
+
+
+def test_summary_residues_add_up_the_kpi_table(runs):
+    """Residue in summary.json equals the KPI rows summed per facility and type, whatever process made it."""
+    for name, r in runs.items():
+        s = r.summary()["kpis"]["residue_t"]
+        k = r.tables["kpis"]
+        for kpi, label in (("residue_produced_t", "produced"), ("residue_accumulated_t", "accumulated")):
+            rows = k[k.kpi == kpi]
+            for year in r.years:
+                assert sum(s[year][label].values()) == pytest.approx(
+                    rows[rows.year == year].value.sum(), rel=1e-12, abs=1e-9
+                ), (name, year, label)

@@ -97,8 +97,10 @@ class ChainResult:
                 ("residue_produced_bq", "produced_bq"),
                 ("residue_accumulated_bq", "accumulated_bq"),
             ):
-                rows = ky[ky["kpi"] == kpi]
-                block[label] = {f"{r.facility}:{r.detail}": float(r.value) for r in rows.itertuples()}
+                # a facility's processes (e.g. a concentrate and an MREC line) each report their residue
+                # types: sum them per facility and type
+                totals = ky[ky["kpi"] == kpi].groupby(["facility", "detail"], sort=False)["value"].sum()
+                block[label] = {f"{fac}:{kind}": float(v) for (fac, kind), v in totals.items()}
             residue[year] = block
         ss: dict[int, dict[str, float]] = {}
         for year in self.years:
