@@ -28,8 +28,17 @@ def test_sources_conflicts_json_lists_the_three_conflicts_with_all_sources() -> 
         for value in conflict["values"]:
             assert {"value", "unit", "kind", "range", "source"} <= set(value)
             assert {"id", "title", "url", "publisher", "date", "type"} <= set(value["source"])
+    scale = {"billion MYR": 1e9, "trillion MYR": 1e12}
+    resource = by_key["resource.malaysia.value"]["values"]
+    in_myr = {round(v["value"] * scale[v["unit"]] / 1e8) * 1e8 for v in resource}
+    assert {800e9, 809.6e9, 1e12} <= in_myr  # RM800 bn, RM809.6 bn and RM1 tn, each from its source
+    assert {"johari-2025-08-parliament-reply", "malaymail-2023-09-15-rm1t"} <= {
+        v["source"]["id"] for v in resource
+    }
     values = {v["value"] for v in by_key["production.malaysia.2023"]["values"]}
     assert {310, 19081} <= values
+    output = by_key["production.malaysia.2023"]["values"]
+    assert {"usgs-mcs-2025-ree", "thestar-2024-03-13-illegal-ree"} <= {v["source"]["id"] for v in output}
     partners = {v["value"] for v in by_key["facility.kenering.partner"]["values"]}
     assert partners == {"Chinalco", "China Rare Earth Group"}
     ids = [s["id"] for s in payload["sources"]]
