@@ -156,3 +156,64 @@ def test_purification_and_neutralisation_always_balance(re, fe, al, th, p, mg, s
     assert neu.balance_error() < 1e-9
     assert all(v >= 0.0 for v in neu.reagents.values())
     assert math.isfinite(neu.residues[0].wet_t_per_yr)
+
+
+def test_separation_train_balances_and_derives_its_reagents():
+    from mine2magnet.process.separation_train import CutSpec, separation_train
+    from mine2magnet.separation.extractants import load_extractant
+
+    ext = load_extractant("P507")
+    betas = ext.separation_factors(list(ext.order))
+    # a purified chloride liquor: La/Ce/Pr/Nd with Mg and Na left by purification and 3 Cl per RE
+    liquor = Stream("l", {"La": 300.0, "Ce": 500.0, "Pr": 50.0, "Nd": 150.0, "Mg": 5.0}, {"Cl": 21_000.0})
+    cut = CutSpec(
+        "c", "Ce|Pr", "train", {"raffinate": {"purity": 0.99}, "extract": {"purity": 0.99}}, "LaCe", "PrNd"
+    )
+    res, products, circuits = separation_train("sx", liquor, [cut], betas, P, "NaOH")
+    assert res.balance_error() < 1e-12
+    # every rare earth leaves in one of the two products; the Mg and the chloride go to the effluent
+    for el in ("La", "Ce", "Pr", "Nd"):
+        assert products["LaCe"].get(el) + products["PrNd"].get(el) == pytest.approx(liquor.get(el), rel=1e-12)
+    assert res.side["SX effluent"].get("Mg") == pytest.approx(5.0)
+    # saponification: 3 mol NaOH per mol RE loaded on the organic (degree 1.0); strip: 3 HCl per RE x excess
+    (c,) = circuits
+    hours = P.value("process.operating_hours_per_year", "h")
+    loaded_kmol = c["organic_ree_mol_per_h"] * hours / 1000.0
+    degree = P.value("process.sx.saponification_degree")
+    excess = P.value("process.sx.strip_acid_excess", "mol/mol")
+    assert res.reagents["NaOH"] == pytest.approx(3.0 * loaded_kmol * degree * 39.997 / 1000.0, rel=1e-4)
+    assert res.reagents["HCl"] == pytest.approx(3.0 * loaded_kmol * excess * 36.458 / 1000.0, rel=1e-4)
+    # the Na of the caustic leaves with the effluent (element balance includes reagent elements)
+    assert res.side["SX effluent"].get("Na") == pytest.approx(res.reagent_elements.get("Na"))
+    # mixer-settler volume = stages x phase flows x residence time (extraction: organic + feed + scrub)
+    t_res = P.value("process.sx.mixer_residence_time", "min") + P.value(
+        "process.sx.settler_residence_time", "min"
+    )
+    n_e, n_s = c["extraction_stages"], c["scrub_stages"]
+    q_o, q_a = c["organic_l_per_h"], c["aqueous_l_per_h"]
+    q_scrub = c["scrub_ree_mol_per_h"] / P.value("process.sx.aqueous_re_mol_per_l", "mol/L")
+    expected_m3 = (n_e * (q_o + q_a) + n_s * (q_o + q_scrub)) * t_res / 60.0 / 1000.0
+    assert c["mixer_settler_volume_m3"] == pytest.approx(expected_m3, rel=1e-12)
+
+
+def test_path_to_a_product_lists_every_cut_outlet_it_passes():
+    from mine2magnet.process import load_flowsheet
+    from mine2magnet.process.refinery import _path_to
+
+    cuts = load_flowsheet("lynas-malaysia").cuts("separation")
+    ids = [c.id for c in cuts]
+    named = {
+        p: [(ids[k], side) for k, side in _path_to(p, cuts)] for p in ("Dy oxide", "Tb oxide", "La oxide")
+    }
+    assert named["Dy oxide"] == [
+        ("light-heavy", "extract"),
+        ("seg-hre", "extract"),
+        ("tb-dy", "extract"),
+        ("dy-heavy", "raffinate"),
+    ]
+    assert named["Tb oxide"] == [("light-heavy", "extract"), ("seg-hre", "extract"), ("tb-dy", "raffinate")]
+    assert named["La oxide"] == [
+        ("light-heavy", "raffinate"),
+        ("lace-ndpr", "raffinate"),
+        ("la-ce", "raffinate"),
+    ]

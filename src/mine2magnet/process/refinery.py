@@ -153,27 +153,28 @@ MAX_TIGHTENING_ROUNDS = 6
 
 
 def _path_to(product: str, cuts: list[CutSpec]) -> list[tuple[int, str]]:
-    """(cut index, side) pairs from the train feed down to `product`."""
+    """(cut index, side) pairs from the train feed down to `product`: every cut outlet the product passes
+    through, in order (e.g. light-heavy.extract, seg-hre.extract, tb-dy.extract, dy-heavy.raffinate)."""
     index = {c.id: k for k, c in enumerate(cuts)}
-    path: list[tuple[int, str]] = []
-    dest = product
-    while True:
-        hit = next(
-            (
-                (k, side)
-                for k, c in enumerate(cuts)
-                for side in ("raffinate", "extract")
-                if getattr(c, side) == dest
-            ),
-            None,
-        )
-        if hit is None:
-            return path
-        path.insert(0, hit)
-        feed = cuts[hit[0]].feed
-        if feed == "train":
-            return path
-        dest = cuts[index[feed.split(".")[0]]].id
+    hit = next(
+        (
+            (k, side)
+            for k, c in enumerate(cuts)
+            for side in ("raffinate", "extract")
+            if getattr(c, side) == product
+        ),
+        None,
+    )
+    if hit is None:
+        return []
+    path = [hit]
+    feed = cuts[hit[0]].feed
+    while feed != "train":
+        cut_id, _, side = feed.partition(".")
+        k = index[cut_id]
+        path.insert(0, (k, side))
+        feed = cuts[k].feed
+    return path
 
 
 def _tightened(cut: CutSpec, side: str, factor: float) -> CutSpec:
@@ -224,7 +225,32 @@ def _train_meeting_specs(
     )
 
 
+def _check_sources(fs: Flowsheet, params: ParameterSet) -> None:
+    """Source ids a flowsheet names (product specs, separation factors) must be in the bibliography;
+    separation factors given in the file must name their source."""
+    known = params.dataset.sources
+    for name, p in fs.spec.products.items():
+        if p.purity_source is not None and p.purity_source not in known:
+            raise InputError(
+                f"unknown source id {p.purity_source!r} (expected a bibliography id of the dataset)",
+                file=fs.file,
+                field=f"products.{name}.purity_source",
+            )
+    for uid, u in fs.spec.units.items():
+        if u.separation_factors is None:
+            continue
+        src = u.separation_factors_source
+        if src is None or src not in known:
+            what = "give the bibliography id of" if src is None else f"unknown source id {src!r} for"
+            raise InputError(
+                f"{what} the separation factors (a dataset source id, or mine2magnet-assumption)",
+                file=fs.file,
+                field=f"units.{uid}.separation_factors_source",
+            )
+
+
 def resolve_feed(fs: Flowsheet, feed: str | Path | Composition | None, params: ParameterSet) -> Feed:
+    """The feed of a run: a Composition (a purified chloride liquor), a feed name or file, or the default."""
     if isinstance(feed, Composition):
         return feed_from_composition("composition", feed)
     return load_feed(feed if feed is not None else fs.spec.feeds.default, params)
@@ -239,6 +265,7 @@ def run_flowsheet(
     fs = flowsheet if isinstance(flowsheet, Flowsheet) else load_flowsheet(flowsheet)
     spec = fs.spec
     params = ParameterSet(overrides=spec.parameters, file=fs.file)
+    _check_sources(fs, params)
     fd = resolve_feed(fs, feed, params)
     rate = params.value(spec.feeds.design_rate, "t/yr") if rate_t_per_yr is None else float(rate_t_per_yr)
     if not (rate > 0.0 and math.isfinite(rate)):
