@@ -124,3 +124,61 @@ def test_bad_feed_file(tmp_path):
     with pytest.raises(InputError) as exc:
         run_flowsheet("hre-circuit", feed=str(path))
     assert exc.value.field == "form" and "feed.yaml" in str(exc.value)
+
+
+def test_unknown_purity_source(raw):
+    raw["products"]["Tb oxide"]["purity_source"] = "a-friend"
+    with pytest.raises(InputError) as exc:
+        run_flowsheet(load_flowsheet(raw))
+    assert exc.value.field == "products.Tb oxide.purity_source" and "unknown source id 'a-friend'" in str(
+        exc.value
+    )
+
+
+def test_separation_factors_in_the_file_need_a_source(raw):
+    unit = raw["units"]["separation"]
+    del unit["extractant"]
+    unit["separation_factors"] = {"Sm": 1.0, "Eu": 2.0, "Gd": 2.8, "Tb": 5.6, "Dy": 11.2}
+    with pytest.raises(InputError) as exc:
+        run_flowsheet(load_flowsheet(raw))
+    assert exc.value.field == "units.separation.separation_factors_source"
+    unit["separation_factors_source"] = "not-a-source"
+    with pytest.raises(InputError, match="unknown source id 'not-a-source'"):
+        run_flowsheet(load_flowsheet(raw))
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "expected"),
+    [
+        ("name: [\n", None, "cannot read feed file"),
+        ("- a\n- b\n", None, "must hold a mapping"),
+        (
+            "name: x\nform: mrec\ndistribution: feed.mt_weld_concentrate\ngrade_treo: no.such.key\n",
+            "grade_treo",
+            "unknown value key 'no.such.key'",
+        ),
+        (
+            "name: x\nform: mrec\ndistribution: feed.mt_weld_concentrate\nth_ppm_of_reo: nope\n",
+            "th_ppm_of_reo",
+            "nope",
+        ),
+    ],
+)
+def test_bad_feed_files_give_one_line_errors_naming_file_and_field(tmp_path, text, field, expected):
+    path = tmp_path / "myfeed.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as exc:
+        run_flowsheet("lynas-malaysia", feed=str(path))
+    msg = str(exc.value)
+    assert "\n" not in msg and str(path) in msg and expected in msg
+    assert exc.value.field == field
+
+
+def test_missing_feed_file_and_unreadable_flowsheet(tmp_path):
+    with pytest.raises(InputError, match="feed file not found"):
+        run_flowsheet("hre-circuit", feed=str(tmp_path / "absent.yaml"))
+    bad = tmp_path / "plant.yaml"
+    bad.write_text("name: [\n")
+    with pytest.raises(InputError) as exc:
+        load_flowsheet(bad)
+    assert "\n" not in str(exc.value) and "cannot read flowsheet" in str(exc.value)

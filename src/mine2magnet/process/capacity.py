@@ -17,6 +17,9 @@ from mine2magnet.process.flowsheet import Flowsheet, load_flowsheet
 from mine2magnet.process.parameters import ParameterSet
 from mine2magnet.process.refinery import RefineryResult, run_flowsheet
 
+#: Utilisation above 1 by less than this is rounding, not over capacity (a target equal to a capacity).
+OVER_CAPACITY_TOLERANCE = 1e-9
+
 
 @dataclass(frozen=True)
 class Utilisation:
@@ -71,12 +74,15 @@ def limiting_unit(
     result = run_flowsheet(fs, feed, feed_rate)
     util = utilisations(fs, result)
     top = util[0] if util else None
-    return {
+    out: dict[str, Any] = {
         "feed_reo_t_per_yr": result.feed_reo_t_per_yr,
         "limiting": top.to_dict() if top else None,
         "units": [u.to_dict() for u in util],
         "max_feed_reo_t_per_yr": result.feed_reo_t_per_yr / top.utilisation if top else None,
     }
+    if top is None:
+        out["note"] = f"{fs.file} gives no unit or product line a capacity: nothing limits throughput"
+    return out
 
 
 def required_for(
@@ -110,7 +116,7 @@ def required_for(
         "driving_product": max(factors, key=lambda k: factors[k]),
         "products_t_per_yr": {n: p.t_per_yr for n, p in result.products.items()},
         "units": [u.to_dict() for u in util],
-        "over_capacity": [u.unit for u in util if u.utilisation > 1.0],
+        "over_capacity": [u.unit for u in util if u.utilisation > 1.0 + OVER_CAPACITY_TOLERANCE],
         "circuits": [
             {k: c[k] for k in ("cut", "stages", "mixer_settler_volume_m3", "organic_l_per_h")}
             for c in result.circuits

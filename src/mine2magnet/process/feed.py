@@ -90,18 +90,29 @@ class Feed:
         return self.stream.scale(reo_t_per_yr).renamed(self.name), mass
 
 
+def _one_line(exc: Exception) -> str:
+    """An exception's message on one line (YAML parser messages span several)."""
+    return " ".join(str(exc).split())
+
+
 def _read(path: Path) -> FeedFile:
     try:
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read feed file: {exc}", file=str(path)) from None
+        raise InputError(f"cannot read feed file: {_one_line(exc)}", file=str(path)) from None
+    if not isinstance(raw, dict):
+        raise InputError(
+            f"a feed file must hold a mapping (name, form, distribution...), got {type(raw).__name__}",
+            file=str(path),
+        )
     try:
         return FeedFile.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
+        more = len(exc.errors()) - 1
         raise InputError(
-            f"{err['msg']} ({len(exc.errors())} problem(s))", file=str(path), field=field
+            err["msg"] + (f" (and {more} more problems)" if more else ""), file=str(path), field=field
         ) from None
 
 
@@ -111,8 +122,11 @@ def list_feeds() -> list[str]:
 
 
 def feed_path(name_or_path: str | Path) -> Path:
+    """The file of a built-in feed name, or the user's feed file (must exist)."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") and p.exists():
+    if p.suffix in (".yaml", ".yml"):
+        if not p.exists():
+            raise InputError("feed file not found", file=str(p))
         return p
     builtin = FEEDS_DIR / f"{name_or_path}.yaml"
     if builtin.exists():
@@ -122,11 +136,21 @@ def feed_path(name_or_path: str | Path) -> Path:
     )
 
 
+def _value(params: ParameterSet, key: str, unit: str, where: str, field: str) -> float:
+    """A dataset value named by a feed file, with an error naming the file and field if the key is bad."""
+    try:
+        return params.value(key, unit)
+    except InputError as exc:
+        raise InputError(_one_line(exc), file=where, field=field) from None
+    except KeyError as exc:
+        raise InputError(str(exc.args[0]) if exc.args else repr(exc), file=where, field=field) from None
+
+
 def load_feed(name_or_path: str | Path, params: ParameterSet) -> Feed:
     """Build a feed (per t/yr REO) from a built-in name or a feed file."""
     path = feed_path(name_or_path)
     spec = _read(path)
-    where = str(path.name)
+    where = path.name if path.parent == FEEDS_DIR else str(path)
     ds = params.dataset
     try:
         if isinstance(spec.distribution, str):
@@ -147,30 +171,35 @@ def load_feed(name_or_path: str | Path, params: ParameterSet) -> Feed:
     elements = dict(reo.element_mass())
     material = None
     if spec.grade_treo is not None:
-        grade = params.value(spec.grade_treo, "fraction")
+        grade = _value(params, spec.grade_treo, "fraction", where, "grade_treo")
         if not 0.0 < grade <= 1.0:
             raise InputError(f"grade must be in (0, 1], got {grade}", file=where, field="grade_treo")
         material = 1.0 / grade
         oxides: dict[str, float] = {}
         for el, key in spec.impurities_fraction_of_material.items():
             _check_element(el, where, "impurities_fraction_of_material")
-            oxides[el] = params.value(key, "fraction") * material
+            oxides[el] = (
+                _value(params, key, "fraction", where, f"impurities_fraction_of_material.{el}") * material
+            )
         if spec.phosphate_per_re > 0.0:
             re_kmol = sum(reo.moles().values())  # kmol per t REO (amounts read as t)
             p_t = spec.phosphate_per_re * re_kmol * ELEMENTS["P"].atomic_weight / 1000.0
             elements["P"] = elements.get("P", 0.0) + p_t
         if spec.extra_p2o5_fraction:
-            oxides["P"] = oxides.get("P", 0.0) + params.value(spec.extra_p2o5_fraction, "fraction") * material
+            extra = _value(params, spec.extra_p2o5_fraction, "fraction", where, "extra_p2o5_fraction")
+            oxides["P"] = oxides.get("P", 0.0) + extra * material
         for el, t_oxide in oxides.items():
             elements[el] = elements.get(el, 0.0) + t_oxide / ELEMENTS[el].oxide_per_element
-        for el, key in (("Th", spec.th_ppm), ("U", spec.u_ppm)):
+        for el, key, name in (("Th", spec.th_ppm, "th_ppm"), ("U", spec.u_ppm, "u_ppm")):
             if key:
-                elements[el] = elements.get(el, 0.0) + params.value(key, "fraction") * material
+                elements[el] = elements.get(el, 0.0) + _value(params, key, "fraction", where, name) * material
     for el, key in spec.impurities_fraction_of_reo.items():
         _check_element(el, where, "impurities_fraction_of_reo")
-        elements[el] = elements.get(el, 0.0) + params.value(key, "fraction") / ELEMENTS[el].oxide_per_element
+        f = _value(params, key, "fraction", where, f"impurities_fraction_of_reo.{el}")
+        elements[el] = elements.get(el, 0.0) + f / ELEMENTS[el].oxide_per_element
     if spec.th_ppm_of_reo:
-        elements["Th"] = elements.get("Th", 0.0) + params.value(spec.th_ppm_of_reo, "fraction")
+        th = _value(params, spec.th_ppm_of_reo, "fraction", where, "th_ppm_of_reo")
+        elements["Th"] = elements.get("Th", 0.0) + th
     if material is not None:
         accounted = sum(Composition.from_element_mass(elements).oxide_mass().values())
         if accounted > material * (1.0 + 1e-9):

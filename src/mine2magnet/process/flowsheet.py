@@ -203,7 +203,7 @@ def load_flowsheet(name_or_path: str | Path | dict[str, Any]) -> Flowsheet:
             text = path.read_text()
             raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
         except (OSError, yaml.YAMLError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read flowsheet: {exc}", file=file) from None
+            raise InputError(f"cannot read flowsheet: {' '.join(str(exc).split())}", file=file) from None
     if not isinstance(raw, dict):
         raise InputError("a flowsheet file must hold a mapping", file=file)
     try:
