@@ -40,6 +40,31 @@ def test_simulate_plot_html(tmp_path):
     assert plot.stat().st_size > 1000 and "plotly" in plot.read_text()[:200000].lower()
 
 
+@pytest.mark.parametrize("name", ["prnd_lsf.yaml", "lace_empirical_ph.yaml"])
+def test_simulate_plot_png(tmp_path, name):
+    """PNG profiles (matplotlib, Agg): a real PNG with its panels (a pH panel for the physical models)."""
+    from PIL import Image
+
+    plot = tmp_path / "profile.png"
+    out = CliRunner().invoke(main, ["cascade", "simulate", str(EXAMPLES / name), "--plot", str(plot)])
+    assert out.exit_code == 0, out.output
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(plot) as img:
+        width, height = img.size
+        # two panels (LSF: no pH) or three (with the pH profile), 2.6 in each + 0.8 in at 120 dpi
+        rows = 3 if name.startswith("lace") else 2
+        assert width == 9 * 120 and height == round((2.6 * rows + 0.8) * 120)
+        assert len(img.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 10  # lines drawn, not blank
+
+
+def test_simulate_plot_unknown_format_is_an_error_naming_the_option(tmp_path):
+    out = CliRunner().invoke(
+        main, ["cascade", "simulate", str(EXAMPLES / "prnd_lsf.yaml"), "--plot", str(tmp_path / "p.svg")]
+    )
+    assert out.exit_code != 0
+    assert "--plot" in out.output and ".svg" in out.output and "Traceback" not in out.output
+
+
 def test_bad_spec_is_one_line_error_naming_file_and_field(tmp_path):
     spec = yaml.safe_load((EXAMPLES / "prnd_lsf.yaml").read_text())
     spec["model"]["separation_factors"]["Nd"] = -1.5

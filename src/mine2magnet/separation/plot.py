@@ -1,9 +1,16 @@
-"""Stage profiles of a simulated cascade as a plotly figure (HTML; PNG only if kaleido is installed)."""
+"""Stage profiles of a simulated cascade: interactive plotly figure (HTML) or static matplotlib one (PNG).
+
+Both show, per stage (1 = raffinate end), the share of each component in the aqueous and in the organic
+metal (log scale), the aqueous pH where the model has one, and dotted lines at the section boundaries. PNG is
+drawn with matplotlib's Agg backend (a pure PyPI wheel, no browser needed); plotly's own static export
+would need kaleido and a Chrome build, which cannot be installed from PyPI alone.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -41,20 +48,66 @@ def profile_figure(result: CascadeResult) -> go.Figure:
     return fig
 
 
-def write_profile_plot(result: CascadeResult, path: str | Path) -> Path:
-    """Write the stage-profile figure to ``path`` (.html, or .png if kaleido is installed)."""
+def _fractions(flows: np.ndarray) -> np.ndarray:
+    """Share of each component in each stage's metal, (stages, C); NaN where a stage holds none."""
+    total = flows.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(total > 0, flows / np.where(total > 0, total, 1.0), np.nan)
+    return np.where(frac > 0, frac, np.nan)  # log axes: zero shares are not drawn
+
+
+def write_profile_png(result: CascadeResult, path: str | Path, dpi: int = 120) -> Path:
+    """Write the stage profiles as a PNG (matplotlib, Agg backend), same panels as :func:`profile_figure`."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - matplotlib is a declared dependency
+        raise InputError(
+            f"PNG export needs matplotlib ({exc}); pip install 'matplotlib>=3.7' or use .html", field="--plot"
+        ) from None
     path = Path(path)
-    fig = profile_figure(result)
+    rows = 3 if result.pH is not None else 2
+    stages = np.arange(1, len(result.sections) + 1)
+    fig, axes = plt.subplots(rows, 1, sharex=True, figsize=(9, 2.6 * rows + 0.8), squeeze=False)
+    titles = ["aqueous phase: fraction of metal", "organic phase: fraction of metal", "aqueous pH"]
+    for row, flows in enumerate((result.aqueous, result.organic)):
+        ax = axes[row, 0]
+        frac = _fractions(np.asarray(flows, dtype=float))
+        for i, comp in enumerate(result.components):
+            ax.plot(stages, frac[:, i], marker=".", label=comp)
+        ax.set_yscale("log")
+        ax.set_title(titles[row], fontsize=10)
+    if result.pH is not None:
+        axes[2, 0].plot(stages, np.asarray(result.pH, dtype=float), color="black")
+        axes[2, 0].set_title(titles[2], fontsize=10)
+    for k in range(1, len(result.sections)):
+        if result.sections[k] != result.sections[k - 1]:
+            for ax in axes[:, 0]:
+                ax.axvline(k + 0.5, linestyle=":", color="grey")
+    axes[-1, 0].set_xlabel("stage (1 = raffinate end)")
+    axes[0, 0].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.suptitle(f"Cascade stage profiles ({result.model}, {len(stages)} stages)")
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=dpi, format="png")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def write_profile_plot(result: CascadeResult, path: str | Path) -> Path:
+    """Write the stage-profile figure to ``path``: ``.html`` (plotly, self-contained) or ``.png``.
+
+    Raises:
+        InputError: for another file suffix (field ``--plot``).
+    """
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        fig.write_html(path, include_plotlyjs=True, full_html=True)
-    elif suffix == ".png":
-        try:
-            fig.write_image(path)
-        except (ValueError, ImportError) as exc:
-            raise InputError(
-                f"PNG export needs the optional package kaleido ({exc}); use .html", field="--plot"
-            ) from None
-    else:
-        raise InputError(f"unknown plot format {suffix!r}; use .html or .png", field="--plot")
-    return path
+        profile_figure(result).write_html(path, include_plotlyjs=True, full_html=True)
+        return path
+    if suffix == ".png":
+        return write_profile_png(result, path)
+    raise InputError(f"unknown plot format {suffix!r}; use .html or .png", field="--plot")
