@@ -85,6 +85,13 @@ def test_mountain_pass_figures_as_printed_by_gupta_and_krishnamurthy_2005() -> N
     assert {s: round(v * 100.0, 6) for s, v in f.items()} == {"La": 33.0, "Ce": 49.0, "Pr": 4.0, "Nd": 12.0}
 
 
+def test_bayan_obo_grade_as_printed_by_kynicky_2012() -> None:
+    """Kynicky et al. (2012), Czech Geological Survey GRR 45:226, abstract: 'average grade 6 wt. % REE2O3'."""
+    entry = DS.get("feed.bayan_obo.grade_treo")
+    assert entry.source.id == "kynicky-2012-bayan-obo-ores" and entry.kind == "reported"
+    assert entry.magnitude("%") == 6
+
+
 # --- independent cross-checks between sources ---------------------------------------------------------
 def test_three_sources_agree_on_longnan_yttrium() -> None:
     """Y2O3 share of Longnan ore from three independent sources agrees within 0.5 % points once the
@@ -140,6 +147,31 @@ def test_malaysian_table_keeps_its_values_and_says_what_it_was_built_from() -> N
     mid = DS.composition("feed.ionic_clay_middle_y_eu")
     assert dict(mal.fractions) == dict(mid.fractions)
     assert mal.derived_from == ("feed.ionic_clay_middle_y_eu",) and mal.kind == "assumption"
+
+
+ASSUMED = [c for c in DS.composition_entries() if c.kind == "assumption"]
+
+
+@pytest.mark.parametrize("comp", ASSUMED, ids=[c.key for c in ASSUMED])
+def test_every_element_of_an_assumed_composition_has_a_range_around_it(comp) -> None:
+    assert set(comp.ranges) == set(comp.fractions), comp.key
+    for symbol, value in comp.fractions.items():
+        low, high = comp.ranges[symbol]
+        assert low <= value <= high, (comp.key, symbol)
+
+
+def test_malaysian_ranges_span_the_light_middle_and_high_y_tables() -> None:
+    """The note says so: each range holds the light, middle-Y and (closed) Deng & Kendall high-Y shares."""
+    mal = DS.composition("feed.malaysia_ionic_clay")
+    dk = _entry("feed.ionic_clay_high_y", "deng-kendall-2019-iac-lca")
+    tables = [
+        DS.composition("feed.ionic_clay_light").fractions,
+        DS.composition("feed.ionic_clay_middle_y_eu").fractions,
+        {s: v / dk.total() for s, v in dk.fractions.items()},
+    ]
+    for symbol, (low, high) in mal.ranges.items():
+        for table in tables:
+            assert low - 1e-5 <= table.get(symbol, 0.0) <= high + 1e-5, symbol
 
 
 # --- bibliography hygiene -----------------------------------------------------------------------------

@@ -245,3 +245,35 @@ def test_non_utf8_file_refused(tmp_path: Path) -> None:
 
 def test_top_level_list_refused(tmp_path: Path) -> None:
     assert "values/topic.yaml: expected a mapping with top-level" in _refused(tmp_path, "- key: x\n")
+
+
+def test_assumed_composition_without_a_range_for_every_element_refused(tmp_path: Path) -> None:
+    values = """
+    compositions:
+      - {key: feed.x, basis: reo_percent, complete: false, values: {La: 30, Ce: 50},
+         ranges: {La: [20, 40]}, source: src-a, kind: assumption, note: "constructed"}
+    """
+    msg = _refused(tmp_path, values)
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: compositions[0].ranges:")
+    assert "every element" in msg and "Ce" in msg
+
+
+def test_composition_value_outside_its_range_refused(tmp_path: Path) -> None:
+    values = """
+    compositions:
+      - {key: feed.x, basis: reo_percent, complete: false, values: {La: 30},
+         ranges: {La: [31, 40]}, source: src-a, kind: reported}
+    """
+    msg = _refused(tmp_path, values)
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: compositions[0].ranges.La:")
+    assert "outside its range" in msg
+
+
+def test_composition_fraction_basis_outside_unit_interval_refused(tmp_path: Path) -> None:
+    values = """
+    compositions:
+      - {key: feed.x, basis: reo_fraction, complete: false, values: {La: 1.3}, source: src-a, kind: reported}
+    """
+    msg = _refused(tmp_path, values)
+    assert msg.startswith(f"{tmp_path}/values/topic.yaml: compositions[0].values.La:")
+    assert "outside [0, 1]" in msg

@@ -217,6 +217,13 @@ class CompositionEntry(BaseModel):
     def _sums(self) -> CompositionEntry:
         if self.kind == "assumption" and not self.note:
             raise ValueError("note: an assumption must say in its note why it is taken")
+        if self.kind == "assumption":
+            missing = [s for s in self.values if s not in self.ranges]
+            if missing:
+                raise ValueError(
+                    f"ranges: an assumed composition needs a range [low, high] for every element; none for "
+                    f"{', '.join(missing)}"
+                )
         whole = 100.0 if self.basis == "reo_percent" else 1.0
         unit = "%" if whole == 100.0 else ""
         if not self.values:
@@ -227,6 +234,9 @@ class CompositionEntry(BaseModel):
         for symbol, (low, high) in self.ranges.items():
             if not 0.0 <= low <= high <= whole:
                 raise ValueError(f"ranges.{symbol}: [{low}, {high}] needs 0 <= low <= high <= {whole:g}")
+            if symbol in self.values and not low <= self.values[symbol] <= high:
+                value = self.values[symbol]
+                raise ValueError(f"ranges.{symbol}: value {value} lies outside its range [{low}, {high}]")
         rare_total = sum(n for s, n in self.values.items() if ELEMENTS[s].rare_earth)
         scale = 100.0 / whole
         if self.complete and abs(rare_total * scale - 100.0) > self.tolerance:
