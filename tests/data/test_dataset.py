@@ -62,6 +62,8 @@ REQUIRED_KEYS = [
     "facility.js_link_magnets.capacity",
     "facility.khazanah_refinery.capacity",
     "facility.khazanah_refinery.capex",
+    "facility.khazanah_refinery.partner",
+    "feed.bayan_obo.grade_treo",
     "magnet.ndfeb.bom.Nd",
     "magnet.ndfeb.bom.Dy",
     "magnet.ndfeb.re_content",
@@ -110,6 +112,20 @@ def test_every_loaded_entry_has_full_provenance() -> None:
         assert entry.kind in KINDS
         if entry.kind == "assumption":
             assert entry.note, f"assumption {entry.key} must say why in its note"
+
+
+def test_khazanah_refinery_known_and_unknown() -> None:
+    """Known (Reuters, FMT, OE Digital, Bernama 2025): a Chinese SOE, unnamed; technology for access to
+    deposits; government-linked companies only; the hurdles. Not published: capacity, capex (assumptions)."""
+    assert "not named" in DS.text("facility.khazanah_refinery.partner")
+    assert DS.get("facility.khazanah_refinery.partner").source.id == "reuters-fe-2025-10-02-refinery-talks"
+    assert "technology" in DS.text("facility.khazanah_refinery.terms")
+    assert "government-linked" in DS.text("facility.khazanah_refinery.partner_condition")
+    assert "feed supply" in DS.text("facility.khazanah_refinery.hurdles")
+    unpublished = DS.get("facility.khazanah_refinery.unpublished")
+    assert unpublished.kind == "assumption" and "capacity" in str(unpublished.value)
+    for key in ("facility.khazanah_refinery.capacity", "facility.khazanah_refinery.capex"):
+        assert DS.get(key).note.startswith("NOT FOUND")
 
 
 def test_assumptions_and_not_found_figures_are_labelled() -> None:
