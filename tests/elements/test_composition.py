@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mine2magnet.elements import ELEMENTS, Basis, Composition, atomic_weight, oxide_factor
+from mine2magnet.elements import ELEMENTS, Basis, Composition, atomic_weight, group, oxide_factor
 from mine2magnet.errors import InputError
 
 SYMBOLS = sorted(ELEMENTS)
@@ -70,3 +70,28 @@ def test_negative_or_nan_amount_is_refused():
         Composition.from_element_mass({"Nd": -1.0})
     with pytest.raises(InputError, match="non-negative"):
         Composition.from_moles({"Nd": float("nan")})
+
+
+@given(amounts, bases)
+def test_normalised_total_is_one_and_fractions_unchanged(values, basis):
+    c = Composition.from_amounts(values, basis)
+    n = c.normalised(basis)
+    assert math.isclose(n.total(basis), 1.0, rel_tol=1e-12)
+    assert _close(n.fractions(basis), c.fractions(basis))
+
+
+@given(amounts, st.sampled_from(["LREE", "MREE", "HREE", "NdPr", "MAGNET", "REE"]), bases)
+def test_group_sum_is_the_sum_of_its_members(values, name, basis):
+    c = Composition.from_amounts(values, basis)
+    members = group(name)
+    expected = sum(v for s, v in values.items() if s in members)
+    assert math.isclose(c.group_sum(name, basis), expected, rel_tol=1e-12, abs_tol=0.0)
+
+
+def test_trade_groups_hold_the_conventional_members():
+    # light La-Nd (+Pm), middle "SEG" Sm-Eu-Gd, heavy Tb-Lu + Y; magnet REE Pr, Nd, Tb, Dy
+    assert set(group("LREE")) == {"La", "Ce", "Pr", "Nd", "Pm"}
+    assert group("SEG") == group("MREE") == ("Sm", "Eu", "Gd")
+    assert set(group("HREE")) == {"Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y"}
+    assert set(group("NdPr")) == {"Nd", "Pr"} and set(group("magnet")) == {"Pr", "Nd", "Tb", "Dy"}
+    assert set(group("LREE")) | set(group("MREE")) | set(group("HREE")) | {"Sc"} == set(group("REE"))
