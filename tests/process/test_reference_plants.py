@@ -16,6 +16,7 @@ import pytest
 from mine2magnet.elements import Composition
 from mine2magnet.errors import InfeasibleError
 from mine2magnet.process import limiting_unit, required_for, run_flowsheet
+from mine2magnet.process.parameters import ParameterSet
 from mine2magnet.separation.extractants import load_extractant
 
 P507 = load_extractant("P507")
@@ -169,6 +170,17 @@ def test_costs_are_positive_and_traceable(results):
         assert all(p["keys"] for p in c.prices_usd_per_kg.values())
         keys = {p["key"] for p in r.parameters}
         assert "process.capex.scaling_exponent" in keys
+        # opex = reagents x prices + electricity x tariff + labour + maintenance, term by term
+        ps = ParameterSet()
+        reagent_usd = sum(t * ps.value(f"process.price.{n}", "USD/t") for n, t in r.reagents.items() if t > 0)
+        tariff_usd = ps.value("process.price.electricity", "MYR/kWh") / ps.value("fx.MYR_per_USD")
+        kwh = r.energy["electricity_kwh_per_yr"]
+        assert kwh == pytest.approx(
+            sum(u.energy_kwh_per_yr.get("electricity", 0.0) for u in r.units), rel=1e-12
+        )
+        assert kwh > 0 and c.opex_breakdown["energy:electricity"] == pytest.approx(kwh * tariff_usd)
+        fixed = c.opex_breakdown["labour"] + c.opex_breakdown["maintenance"]
+        assert c.opex_usd_per_yr == pytest.approx(reagent_usd + kwh * tariff_usd + fixed, rel=1e-12)
 
 
 def test_oxide_to_metal_unit(hre):

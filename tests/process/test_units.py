@@ -114,6 +114,10 @@ def test_oxalate_finishing_by_hand():
         1.5 * 1000.0 * rec * excess * 126.07 / 1000.0, rel=1e-4
     )
     assert res.balance_error() < 1e-12
+    # calcination electricity: kWh per kg of oxide x kg/yr of Nd2O3 (Nd2O3/2Nd = 336.48/288.48, IUPAC weights)
+    kwh_per_kg = P.value("process.energy.calcination_kwh_per_kg_reo", "kWh/kg")
+    nd2o3_kg = 144.242 * rec * 336.48 / 288.48 * 1000.0
+    assert res.energy_kwh_per_yr["electricity"] == pytest.approx(kwh_per_kg * nd2o3_kg, rel=1e-4)
     metal = electrolysis("m", res.outlet, P)
     assert metal.balance_error() < 1e-12
 

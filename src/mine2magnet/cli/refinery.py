@@ -71,6 +71,10 @@ def run_cmd(flowsheet: str, feed: str | None, rate: float | None, as_json: bool,
         f"capex {c['capex_usd'] / 1e6:,.0f} M USD; opex {c['opex_usd_per_yr'] / 1e6:,.1f} M USD/yr; revenue "
         f"{c['revenue_usd_per_yr'] / 1e6:,.1f} M USD/yr; margin {c['margin_usd_per_yr'] / 1e6:,.1f} M USD/yr"
     )
+    console.print(
+        f"electricity (calcination, the one sourced energy use) "
+        f"{result.energy['electricity_kwh_per_yr'] / 1e6:,.1f} GWh/yr"
+    )
     for note in result.notes:
         console.print(f"note: {note}")
     if out:

@@ -3,7 +3,9 @@
 - capex = C_ref x (Q / Q_ref)^n (six-tenths rule; exponent a parameter), from a sourced reference plant; the
   measure Q is the plant's feed REO or product REO (t/yr) as the flowsheet states. No escalation between the
   reference year and today is applied (stated, not hidden). AUD converted with fx.AUD_per_USD.
-- opex/yr = sum(reagent t/yr x price) + headcount x cost per person + maintenance share x capex.
+- opex/yr = sum(reagent t/yr x price) + electricity kWh/yr x tariff (MYR converted with fx.MYR_per_USD)
+  + headcount x cost per person + maintenance share x capex. Only the energy uses with a sourced figure are
+  counted (calcination electricity); the result's notes say what is left out.
 - revenue/yr = sum over saleable products of t/yr x price (price deck of the data layer, USD/kg); a mixed
   concentrate is valued at payability x the sum of its contained oxides' prices. Products without a price in
   the deck are listed in ``unpriced`` and earn nothing.
@@ -63,6 +65,16 @@ def _to_usd(params: ParameterSet, key: str) -> float:
     return value * scale
 
 
+def _electricity_usd_per_kwh(params: ParameterSet) -> float:
+    """Electricity tariff, USD/kWh (a tariff in MYR/kWh is converted at fx.MYR_per_USD)."""
+    key = "process.price.electricity"
+    unit = str(params.dataset.get(key).unit)
+    if unit.startswith("MYR/"):
+        per_kwh = convert(1.0, "1/" + unit.removeprefix("MYR/"), "1/kWh")
+        return params.value(key) * per_kwh / params.value("fx.MYR_per_USD", "MYR/USD")
+    return params.value(key, "USD/kWh")
+
+
 def price_usd_per_kg(params: ParameterSet, stem: str, year: int) -> tuple[float, str] | None:
     """Price (USD/kg) for a deck key stem such as ``price.Nd2O3``, at `year` or the nearest year available."""
     for dy in sorted(range(-_YEAR_WINDOW, _YEAR_WINDOW + 1), key=lambda d: (abs(d), -d)):
@@ -89,11 +101,13 @@ def compute_costs(
     headcount: float,
     products: Mapping[str, tuple[Mapping[str, float], bool, str | None, bool]],
     price_year: int,
+    electricity_kwh_per_yr: float = 0.0,
 ) -> Costs:
-    """Opex and revenue.
+    """Opex and revenue, USD/yr (capex in USD).
 
     Args:
         reagents: t/yr by reagent name (priced by ``process.price.<name>``).
+        electricity_kwh_per_yr: electricity use, kWh/yr (priced by ``process.price.electricity``).
         products: name -> (oxide t/yr by element, saleable, price key stem or None, basket?).
     """
     opex: dict[str, float] = {}
@@ -101,6 +115,8 @@ def compute_costs(
         if t <= 0.0:
             continue
         opex[f"reagent:{name}"] = t * params.value(f"process.price.{name}", "USD/t")
+    if electricity_kwh_per_yr > 0.0:
+        opex["energy:electricity"] = electricity_kwh_per_yr * _electricity_usd_per_kwh(params)
     opex["labour"] = headcount * params.value("process.labour.cost_per_person", "USD")
     opex["maintenance"] = capex_usd * params.value("process.maintenance.fraction_of_capex", "fraction")
     revenue: dict[str, float] = {}
@@ -149,8 +165,8 @@ def compute_costs(
         unpriced=unpriced,
         method=(
             "capex = reference capex x (capacity/reference capacity)^n, no escalation; "
-            "opex = reagents x prices + headcount x cost per person + maintenance share of capex "
-            "(energy not sourced, not included); "
+            "opex = reagents x prices + calcination electricity x tariff + headcount x cost per person + "
+            "maintenance share of capex (other energy uses not sourced, not included); "
             "revenue = saleable products x price deck (mixed concentrates: payability x contained value)"
         ),
     )

@@ -4,6 +4,8 @@
   calcination of the oxalate gives the commercial oxide (Pr6O11, CeO2, Tb4O7 or RE2O3).
 - Carbonate route: 3 mol NH4HCO3 per mol RE (derived) times an excess, then calcination.
 - Electrolysis / reduction to metal: a metal yield (parameter); the rest is a loss stream.
+- Energy: calcination electricity per kg of oxide (sourced, ``process.energy.calcination_kwh_per_kg_reo``);
+  no figure was found for electrolysis, so its energy is not counted.
 
 RE not precipitated leaves with the supernatant to effluent treatment.
 """
@@ -21,7 +23,10 @@ ROUTES = ("oxalate", "carbonate")
 
 
 def finishing(unit_id: str, inlet: Stream, params: ParameterSet, route: str = "oxalate") -> UnitResult:
-    """Precipitate and calcine a product liquor. Outlet: the oxide product (t/yr of element)."""
+    """Precipitate and calcine a product liquor. Outlet: the oxide product (t/yr of element).
+
+    Reagents in t/yr of pure compound; energy_kwh_per_yr["electricity"] = kWh/kg x kg/yr of oxide calcined.
+    """
     if route not in ROUTES:
         raise InputError(f"unknown finishing route {route!r}; expected one of {ROUTES}", field="finishing")
     rec = params.value("process.finishing.precipitation_recovery", "fraction")
@@ -35,6 +40,8 @@ def finishing(unit_id: str, inlet: Stream, params: ParameterSet, route: str = "o
     else:
         kmol = 3.0 * re_kmol * params.value("process.finishing.carbonate_nh4hco3_excess", "mol/mol")
         reagents = {"NH4HCO3": kmol * species.molar_mass("NH4HCO3") / 1000.0}
+    reo_t = product.reo_t_per_yr()
+    kwh_per_kg = params.value("process.energy.calcination_kwh_per_kg_reo", "kWh/kg")
     return UnitResult(
         unit_id,
         f"{route}-finishing",
@@ -42,7 +49,8 @@ def finishing(unit_id: str, inlet: Stream, params: ParameterSet, route: str = "o
         product,
         side={"supernatant": loss},
         reagents=reagents,
-        throughput=("t/yr REO", product.reo_t_per_yr()),
+        throughput=("t/yr REO", reo_t),
+        energy_kwh_per_yr={"electricity": kwh_per_kg * reo_t * 1000.0},
     )
 
 

@@ -52,6 +52,7 @@ class UnitResult:
         reagent_elements: elements brought in by reagents (Ca of lime...), t/yr.
         throughput: the unit's throughput measure and its value (for capacity checks), e.g.
             ("t/yr concentrate", 27500.0).
+        energy_kwh_per_yr: energy use by carrier (e.g. "electricity"), kWh/yr, where a figure is sourced.
         detail: unit-specific figures for reports.
     """
 
@@ -64,9 +65,11 @@ class UnitResult:
     reagents: Mapping[str, float] = field(default_factory=dict)
     reagent_elements: Stream = field(default_factory=lambda: Stream("reagents"))
     throughput: tuple[str, float] | None = None
+    energy_kwh_per_yr: Mapping[str, float] = field(default_factory=dict)
     detail: Mapping[str, Any] = field(default_factory=dict)
 
     def outputs(self) -> list[Stream]:
+        """Every stream leaving the unit: main outlet, side streams and the elements of its residues."""
         return [self.outlet, *self.side.values(), *(r.elements for r in self.residues)]
 
     def balance_error(self) -> float:
