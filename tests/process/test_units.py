@@ -221,3 +221,48 @@ def test_path_to_a_product_lists_every_cut_outlet_it_passes():
         ("lace-ndpr", "raffinate"),
         ("la-ce", "raffinate"),
     ]
+
+
+# every element the process layer tracks: the 17 rare earths, Th, U and the impurities
+_ALL = {s: 1.0 + k for k, s in enumerate(("Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb"))}
+_ALL.update({"Dy": 3.0, "Ho": 0.5, "Er": 1.5, "Tm": 0.2, "Yb": 1.2, "Lu": 0.2})
+_ALL.update(
+    {"Th": 0.8, "U": 0.05, "Na": 0.3, "Mg": 0.6, "Al": 2.0, "Si": 1.0, "P": 4.0, "Ca": 3.0, "Fe": 9.0}
+)
+_ALL["Mn"] = 0.4
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        lambda s: acid_bake_leach("bake", s, 300.0, P),
+        lambda s: hcl_dissolution("dissolution", s, 150.0, P),
+        lambda s: carbonate_precipitation("precipitation", s, P),
+        lambda s: purification("purification", s.with_ions({"SO4": 2000.0}), P),
+        lambda s: neutralisation("neutralisation", [s.with_ions({"SO4": 2000.0, "Cl": 500.0})], P),
+        lambda s: finishing("oxalate", s, P, "oxalate"),
+        lambda s: finishing("carbonate", s, P, "carbonate"),
+        lambda s: electrolysis("metal", s, P),
+    ],
+    ids=[
+        "acid-bake-leach",
+        "hcl-dissolution",
+        "carbonate-precipitation",
+        "purification",
+        "neutralisation",
+        "oxalate-finishing",
+        "carbonate-finishing",
+        "electrolysis",
+    ],
+)
+def test_every_unit_balances_each_of_the_17_rare_earths_th_u_and_impurities(unit):
+    from mine2magnet.process.stream import total
+
+    inlet = Stream("all", _ALL)
+    res = unit(inlet)
+    outs = total(res.outputs())
+    for el, fed in _ALL.items():
+        brought = res.reagent_elements.get(el)
+        assert outs.get(el) == pytest.approx(fed + brought, rel=1e-12, abs=1e-12), el
+    assert set(outs.elements) <= set(_ALL) | set(res.reagent_elements.elements)
+    assert all(v >= 0.0 for v in res.reagents.values())
