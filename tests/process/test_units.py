@@ -197,7 +197,13 @@ def test_separation_train_balances_and_derives_its_reagents():
     q_o, q_a = c["organic_l_per_h"], c["aqueous_l_per_h"]
     q_scrub = c["scrub_ree_mol_per_h"] / P.value("process.sx.aqueous_re_mol_per_l", "mol/L")
     expected_m3 = (n_e * (q_o + q_a) + n_s * (q_o + q_scrub)) * t_res / 60.0 / 1000.0
-    assert c["mixer_settler_volume_m3"] == pytest.approx(expected_m3, rel=1e-12)
+    assert c["extraction_scrub_volume_m3"] == pytest.approx(expected_m3, rel=1e-12)
+    # strip section: assumed stage count; loaded organic + strip liquor (RE at the aqueous RE strength)
+    n_k = round(P.value("process.sx.strip_stages"))
+    q_strip = c["organic_ree_mol_per_h"] / P.value("process.sx.aqueous_re_mol_per_l", "mol/L")
+    strip_m3 = n_k * (q_o + q_strip) * t_res / 60.0 / 1000.0
+    assert c["strip_stages"] == n_k and c["strip_volume_m3"] == pytest.approx(strip_m3, rel=1e-12)
+    assert c["mixer_settler_volume_m3"] == pytest.approx(expected_m3 + strip_m3, rel=1e-12)
 
 
 def test_path_to_a_product_lists_every_cut_outlet_it_passes():

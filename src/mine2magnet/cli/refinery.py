@@ -61,10 +61,16 @@ def run_cmd(flowsheet: str, feed: str | None, rate: float | None, as_json: bool,
         )
     console.print(t)
     t = Table(title="SX circuits")
-    for col in ("cut", "split", "stages", "mixer-settler m3"):
+    for col in ("cut", "split", "stages (ext+scrub)", "strip stages", "mixer-settler m3"):
         t.add_column(col, justify="right")
     for c in result.circuits:
-        t.add_row(c["cut"], c["split"], str(c["stages"]), f"{c['mixer_settler_volume_m3']:,.1f}")
+        t.add_row(
+            c["cut"],
+            c["split"],
+            str(c["stages"]),
+            str(c.get("strip_stages", 0)),
+            f"{c['mixer_settler_volume_m3']:,.1f}",
+        )
     console.print(t)
     c = data["costs"]
     console.print(

@@ -118,7 +118,7 @@ def required_for(
         "units": [u.to_dict() for u in util],
         "over_capacity": [u.unit for u in util if u.utilisation > 1.0 + OVER_CAPACITY_TOLERANCE],
         "circuits": [
-            {k: c[k] for k in ("cut", "stages", "mixer_settler_volume_m3", "organic_l_per_h")}
+            {k: c[k] for k in ("cut", "stages", "strip_stages", "mixer_settler_volume_m3", "organic_l_per_h")}
             for c in result.circuits
         ],
     }

@@ -9,7 +9,8 @@ the first cut's raffinate to effluent treatment.
 Reagents follow from the designed flows (derived): loading S mol/h of RE on the organic exchanges 3S mol/h of
 protons, neutralised by pre-saponifying the organic (base = 3 S x degree); stripping it takes 3 S x excess
 mol/h of HCl. Circuit size: mixer-settler volume = stage count x phase flow x residence time, with volume
-flows from assumed organic loading and aqueous concentrations.
+flows from assumed organic loading and aqueous concentrations; the strip section (not designed by the cascade
+engine) has an assumed number of stages carrying the loaded organic and the strip liquor.
 
 The loaded-separation-factor model is homogeneous of degree one in the flows (only ratios enter), so each cut
 is designed for its feed normalised to 100 mol/h and scaled back; designs are cached by normalised feed.
@@ -154,6 +155,7 @@ def separation_train(
     loss_l_per_m3 = params.value("process.sx.organic_loss_l_per_m3", "L/m**3")
     extractant_share = params.value("process.sx.extractant_volume_fraction", "fraction")
     rho = params.value("process.sx.organic_density", "kg/L")
+    n_strip = round(params.value("process.sx.strip_stages", "dimensionless"))
 
     re_in = inlet.select(RARE_EARTHS, "train feed")
     others = Stream(
@@ -208,6 +210,7 @@ def separation_train(
                         "cut": cs.id,
                         "split": cs.cut,
                         "stages": 0,
+                        "strip_stages": 0,
                         "skipped": "one side of the cut is absent from its feed",
                         "mixer_settler_volume_m3": 0.0,
                         "organic_l_per_h": 0.0,
@@ -236,6 +239,7 @@ def separation_train(
             n_ext = int(d["stages"]["extraction"])
             n_scrub = int(d["stages"]["scrub"])
             volume_l = (n_ext * (q_org + q_feed + q_scrub) + n_scrub * (q_org + q_scrub)) * t_res / 60.0
+            strip_l = n_strip * (q_org + q_strip) * t_res / 60.0
             strip_hcl_kmol += 3.0 * s_org * strip_excess * hours / 1000.0
             base_kmol += 3.0 * s_org * sapon * hours / 1000.0
             aqueous_m3 += (q_feed + q_scrub + q_strip) * hours / 1000.0
@@ -253,7 +257,11 @@ def separation_train(
                     "scrub_ree_mol_per_h": w_scrub,
                     "organic_l_per_h": q_org,
                     "aqueous_l_per_h": q_feed + q_scrub,
-                    "mixer_settler_volume_m3": volume_l / 1000.0,
+                    "strip_liquor_l_per_h": q_strip,
+                    "strip_stages": n_strip,
+                    "mixer_settler_volume_m3": (volume_l + strip_l) / 1000.0,
+                    "extraction_scrub_volume_m3": volume_l / 1000.0,
+                    "strip_volume_m3": strip_l / 1000.0,
                     "minimum": d.get("minimum"),
                     "purity": {
                         "raffinate": verified["outlets"]["raffinate"].get("purity"),
