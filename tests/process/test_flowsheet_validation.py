@@ -182,3 +182,15 @@ def test_missing_feed_file_and_unreadable_flowsheet(tmp_path):
     with pytest.raises(InputError) as exc:
         load_flowsheet(bad)
     assert "\n" not in str(exc.value) and "cannot read flowsheet" in str(exc.value)
+
+
+def test_recovery_spec_must_be_below_one_and_sourced_by_a_known_id(tmp_path, raw):
+    raw["products"]["Tb oxide"]["min_recovery"] = 1.0
+    with pytest.raises(InputError) as exc:
+        load_flowsheet(_write(tmp_path, raw))
+    assert exc.value.field == "products.Tb oxide.min_recovery" and "less than 1" in str(exc.value)
+    raw["products"]["Tb oxide"]["min_recovery"] = 0.95
+    raw["products"]["Tb oxide"]["recovery_source"] = "hearsay"
+    with pytest.raises(InputError) as exc:
+        run_flowsheet(load_flowsheet(raw))
+    assert exc.value.field == "products.Tb oxide.recovery_source"

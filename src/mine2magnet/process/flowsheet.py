@@ -71,6 +71,13 @@ class ProductEntry(_Strict):
     elements: list[str] = Field(description="elements that count towards the product's purity")
     min_purity: float | None = Field(default=None, gt=0.0, le=1.0)
     purity_source: str | None = None
+    min_recovery: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=1.0,
+        description="SX recovery spec: share of the product's elements in the SX train feed reaching it",
+    )
+    recovery_source: str | None = None
     finishing: Literal["oxalate", "carbonate"] = "oxalate"
     saleable: bool = True
     price: PriceEntry = Field(default_factory=PriceEntry)

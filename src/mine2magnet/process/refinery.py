@@ -48,6 +48,8 @@ class Product:
         min_purity: the product spec (None if none).
         saleable: whether it earns revenue.
         form: "oxide" or "metal".
+        min_recovery: the product's SX recovery spec (None if none).
+        sx_recovery: share of the product's elements in the SX train feed that reach it (before finishing).
     """
 
     name: str
@@ -58,6 +60,8 @@ class Product:
     min_purity: float | None
     saleable: bool
     form: str = "oxide"
+    min_recovery: float | None = None
+    sx_recovery: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +72,8 @@ class Product:
             "min_purity": self.min_purity,
             "saleable": self.saleable,
             "form": self.form,
+            "min_recovery": self.min_recovery,
+            "sx_recovery": self.sx_recovery,
         }
 
 
@@ -179,48 +185,65 @@ def _path_to(product: str, cuts: list[CutSpec]) -> list[tuple[int, str]]:
     return path
 
 
-def _tightened(cut: CutSpec, side: str, factor: float) -> CutSpec:
+def _tightened(cut: CutSpec, side: str, factor: float, measure: str = "purity") -> CutSpec:
+    """The cut with the `measure` target ("purity" or "recovery") of one outlet tightened: its shortfall
+    (1 - target; 1e-2 if the outlet had no such target) multiplied by `factor` (< 1)."""
     targets = {k: dict(v) for k, v in cut.targets.items()}
     side_t = targets.setdefault(side, {})
-    old = side_t.get("purity")
-    base_impurity = 1.0 - old if old is not None else 1e-2
-    side_t["purity"] = min(1.0 - base_impurity * factor, 1.0 - 1e-9)
+    old = side_t.get(measure)
+    base_gap = 1.0 - old if old is not None else 1e-2
+    side_t[measure] = min(1.0 - base_gap * factor, 1.0 - 1e-9)
     return replace(cut, targets=targets)
+
+
+def sx_recovery(product: Stream, train_feed: Stream, elements: tuple[str, ...] | list[str]) -> float:
+    """Share of `elements` in the SX train feed that reaches the product liquor (before finishing)."""
+    fed = sum(train_feed.get(el) for el in elements)
+    return sum(product.get(el) for el in elements) / fed if fed > 0.0 else 0.0
 
 
 def _train_meeting_specs(
     fs: Flowsheet, uid: str, stream: Stream, params: ParameterSet
 ) -> tuple[UnitResult, dict[str, Stream], list[dict[str, Any]]]:
-    """Run the SX train; where a product misses its purity spec, tighten the purity targets of every cut on
-    the path to it (impurity allowance times (spec gap / achieved gap) x 0.5) and design again."""
+    """Run the SX train; where a product misses its purity (or SX recovery) spec, tighten the purity (or
+    recovery) targets of every cut outlet on the path to it (shortfall x 0.5 x spec gap / achieved gap) and
+    design again."""
     unit = fs.spec.units[uid]
     cuts = fs.cuts(uid)
     betas = _betas(fs, uid, params)
     for name, pspec in fs.spec.products.items():
-        if pspec.min_purity is not None and not any(stream.get(el) > 0.0 for el in pspec.elements):
+        has_spec = pspec.min_purity is not None or pspec.min_recovery is not None
+        if has_spec and not any(stream.get(el) > 0.0 for el in pspec.elements):
+            spec_text = f"purity {pspec.min_purity}" if pspec.min_purity is not None else ""
+            if pspec.min_recovery is not None:
+                spec_text += (", " if spec_text else "") + f"recovery {pspec.min_recovery}"
             raise InfeasibleError(
-                f"product {name!r} (spec {pspec.min_purity} of {'+'.join(pspec.elements)}) cannot be made: "
+                f"product {name!r} (spec {spec_text} of {'+'.join(pspec.elements)}) cannot be made: "
                 f"the feed to the SX train holds no {'/'.join(pspec.elements)}"
             )
     for _round in range(MAX_TIGHTENING_ROUNDS + 1):
         res, products_raw, circuits = separation_train(
             uid, stream, cuts, betas, params, unit.saponification_base
         )
-        failing = []
+        failing: list[tuple[str, str, float, float]] = []
         for name, pstream in products_raw.items():
             pspec = fs.spec.products[name]
             prod = _product(name, pstream, pspec, "oxide")
             if prod.t_per_yr > 0.0 and pspec.min_purity is not None and prod.purity < pspec.min_purity:
-                failing.append((name, prod.purity, pspec.min_purity))
+                failing.append((name, "purity", prod.purity, pspec.min_purity))
+            if pspec.min_recovery is not None:
+                rec = sx_recovery(pstream, stream, pspec.elements)
+                if rec < pspec.min_recovery:
+                    failing.append((name, "recovery", rec, pspec.min_recovery))
         if not failing:
             for c in circuits:
                 c["tightening_rounds"] = _round
             return res, products_raw, circuits
-        for name, achieved, spec_p in failing:
-            factor = 0.5 * (1.0 - spec_p) / max(1.0 - achieved, 1e-15)
+        for name, measure, achieved, spec_value in failing:
+            factor = 0.5 * (1.0 - spec_value) / max(1.0 - achieved, 1e-15)
             for k, side in _path_to(name, cuts):
-                cuts[k] = _tightened(cuts[k], side, factor)
-    worst = ", ".join(f"{n}: purity {a:.6f} < {p}" for n, a, p in failing)
+                cuts[k] = _tightened(cuts[k], side, factor, measure)
+    worst = ", ".join(f"{n}: {m} {a:.6f} < {p}" for n, m, a, p in failing)
     raise InfeasibleError(
         f"{fs.file}: the SX train cannot meet the product specs after {MAX_TIGHTENING_ROUNDS} rounds of "
         f"tightening the cut targets ({worst})"
@@ -232,12 +255,14 @@ def _check_sources(fs: Flowsheet, params: ParameterSet) -> None:
     separation factors given in the file must name their source."""
     known = params.dataset.sources
     for name, p in fs.spec.products.items():
-        if p.purity_source is not None and p.purity_source not in known:
-            raise InputError(
-                f"unknown source id {p.purity_source!r} (expected a bibliography id of the dataset)",
-                file=fs.file,
-                field=f"products.{name}.purity_source",
-            )
+        for attr in ("purity_source", "recovery_source"):
+            src = getattr(p, attr)
+            if src is not None and src not in known:
+                raise InputError(
+                    f"unknown source id {src!r} (expected a bibliography id of the dataset)",
+                    file=fs.file,
+                    field=f"products.{name}.{attr}",
+                )
     for uid, u in fs.spec.units.items():
         if u.separation_factors is None:
             continue
@@ -287,6 +312,7 @@ def run_flowsheet(
     stream = feed_stream
     products_raw: dict[str, Stream] = {}
     circuits: list[dict[str, Any]] = []
+    train_feed = feed_stream  # replaced by the stream the SX train receives (every route ends with it)
     first = True
     for uid in route:
         u = spec.units[uid]
@@ -301,6 +327,7 @@ def run_flowsheet(
             res = purification(uid, stream, params, u.residue or "WLP")
         else:
             res, products_raw, circuits = _train_meeting_specs(fs, uid, stream, params)
+            train_feed = stream
         first = False
         res.check_balance()
         units.append(res)
@@ -348,7 +375,11 @@ def run_flowsheet(
         raise ConvergenceError(f"flowsheet {fs.name!r}: plant element balance does not close", residual=mbe)
 
     products = {
-        n: _product(n, s, spec.products[n], "metal" if spec.products[n].metal else "oxide")
+        n: replace(
+            _product(n, s, spec.products[n], "metal" if spec.products[n].metal else "oxide"),
+            min_recovery=spec.products[n].min_recovery,
+            sx_recovery=sx_recovery(products_raw[n], train_feed, spec.products[n].elements),
+        )
         for n, s in product_streams.items()
     }
     for n, p in products.items():
