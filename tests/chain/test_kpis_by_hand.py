@@ -1,6 +1,6 @@
 """KPIs of small chains against figures worked out by hand: mine timing and accessible resource, feed
 sufficiency and years of feed left, smuggling, reagents, raw-export value, value capture, processing share,
-HHI by stage."""
+HHI by stage, magnet self-sufficiency."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ BASKET = sum(MIX[e] * PRICES[e] for e in MIX)  # USD per t of mixed REO at separ
 def flow(result, source, target):
     f = result.tables["flows"]
     return float(f[(f.source == source) & (f.target == target)].t.sum())
+
+
+def flow_el(result, source, target, el):
+    f = result.tables["flows"]
+    return float(f[(f.source == source) & (f.target == target) & (f.element == el)].t.sum())
 
 
 def kpi(result, name, facility=None, year=None):
@@ -125,3 +130,48 @@ def test_a_mine_without_accessible_resource_produces_nothing():
     r = simulate(chain)
     assert kpi(r, "production_t", "Mine") == pytest.approx(0.0, abs=1e-9)
     assert kpi(r, "unmet_demand_t") == pytest.approx(100.0, rel=1e-6)  # the demand market goes short
+
+
+def test_magnet_self_sufficiency_is_the_domestic_share_of_the_plants_need():
+    # a 500 t/yr magnet plant in A buys oxide from the domestic refinery and from an importer in B. The demand
+    # market takes 80 t Nd and 20 t Pr first (it pays a 20 % premium); domestic oxide left for the plant:
+    # Dy 800 x 0.04 x 0.9 = 28.8 t, Nd 800 x 0.2 x 0.9 - 80 = 64 t, Pr 800 x 0.06 x 0.9 - 20 = 23.2 t (cheaper
+    # than imports at the full price); the rest of the plant's need is imported.
+    from mine2magnet.elements import element
+
+    bom = {"Nd": 0.2, "Pr": 0.05, "Dy": 0.07}
+    plant = fac(
+        "magnet_plants",
+        "Magnets",
+        country="A",
+        bom=bom,
+        capacity="500 t/yr",
+        metal_yield=0.95,
+        magnet_yield=0.9,
+    )
+    buyers = fac("markets", "Magnet buyers", country="B", commodity="magnet", open=True)
+    imports = fac(
+        "suppliers",
+        "Imports",
+        country="B",
+        commodity="oxide",
+        composition={"Nd": 0.5, "Pr": 0.2, "Dy": 0.3},
+        capacity="1000 t/yr",
+    )
+    chain = small_chain(
+        extra=[plant, buyers, imports],
+        extra_links=[
+            TradeLink("Refinery", "Magnets", "oxide", 1.0),
+            TradeLink("Imports", "Magnets", "oxide", 1.0),
+            TradeLink("Magnets", "Magnet buyers", "magnet", 1.0),
+        ],
+    )
+    r = simulate(chain)
+    domestic = {"Dy": 28.8, "Nd": 64.0, "Pr": 23.2}
+    k = r.tables["kpis"].query("kpi == 'magnet_self_sufficiency'").set_index("element").value
+    for el, kg in bom.items():
+        need = 500 * kg * element(el).oxide_per_element / (0.95 * 0.9)
+        assert flow_el(r, "Refinery", "Magnets", el) == pytest.approx(domestic[el], rel=1e-6)
+        assert flow_el(r, "Imports", "Magnets", el) == pytest.approx(need - domestic[el], rel=1e-6)
+        assert k[el] == pytest.approx(domestic[el] / need, rel=1e-6)
+    assert r.mass_balance_error < 1e-6
