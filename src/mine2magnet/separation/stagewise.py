@@ -25,7 +25,9 @@ throughput. Steps that raise a concentration are taken in log space (orders of m
 lower one as in linear space (never through zero); they are backtracked on the scaled residual norm and on
 [H+] > 0. Stepping ln[H+] itself fails on the stiff cases (a small pH change moves the raffinate by orders
 of magnitude); stepping the metal profile, with [H+] following locally, does not. The start comes from
-relaxation sweeps (see ``_start``); pseudo-transient continuation is the fallback when Newton stalls.
+relaxation sweeps (see ``_start``); pseudo-transient continuation is the fallback when Newton stalls, and
+after it implicit-Euler stage dynamics with the free extractant on its local balance (``_stage_dynamics``,
+``_LocalExtractantSystem``) for metal trapped between the extraction and scrub sections.
 
 Organic-phase Murphree efficiency E_k < 1 (``StagewiseProblem.efficiency``): the organic leaving stage k is
 y_k = y_k-1 + E_k (D_k c_k - y_k-1) instead of D_k c_k, so ln y joins the unknowns (see ``_MurphreeSystem``);
@@ -60,6 +62,7 @@ MAX_LOG_STEP = 2.0
 PTC_MAX_STEP = 20.0
 PTC_ITERATIONS = 400
 START_SWEEPS = 60
+DYNAMICS_ITERATIONS = 3000
 #: Stage throughputs below this fraction of the total metal flow are nil: they are not resolved relatively
 #: (far below any assay) and do not count towards convergence.
 NEGLIGIBLE = 1e-30
@@ -484,6 +487,76 @@ class _MurphreeSystem(_System):
         return np.maximum(a / pb.Va[:, None], math.exp(LN_C_MIN))
 
 
+class _LocalExtractantSystem(_System):
+    """The ideal-stage system with the free extractant eliminated: unknowns ln c (N, C) only.
+
+    Like [H+] (electroneutrality), phi_k follows locally from each stage's aqueous: the free-extractant
+    balance phi + sum_i nu_i D_i(h_k, phi) c_ik / T = phi_total has one root in (0, phi_total]
+    (:func:`_local_free_extractant`), so every iterate has an organic within its capacity. The Jacobian stays
+    exact and block tridiagonal, by the implicit function theorem per stage: with L_i = nu_i y_i / T and
+    a_j = d ln h / d ln c_j,
+
+        d ln phi / d ln c_j = -(L_j + a_j sum_i L_i dlnD_i/dln h) / (phi + sum_i L_i dlnD_i/dln phi).
+
+    Used by the fallback :func:`_stage_dynamics` for loaded organics near saturation, where phi as a free
+    unknown lets the iterates overload the organic by orders of magnitude.
+    """
+
+    def __init__(self, pb: StagewiseProblem) -> None:
+        super().__init__(pb)
+        assert self.cap is not None
+        self.P = self.C
+        self.iw = None
+
+    def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c = np.exp(x[:, : self.C])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ln_h = np.log(self.hydrogen(c))
+        if not np.isfinite(ln_h).all():
+            return c, ln_h, np.zeros(self.N)
+        return c, ln_h, _local_free_extractant(self, c, ln_h)
+
+    def pack(self, c: np.ndarray, ln_h: np.ndarray, ln_phi: np.ndarray) -> np.ndarray:
+        return np.log(c)
+
+    def evaluate(self, x: np.ndarray, jacobian: bool = True):
+        """Metal-balance residual (N, C), row scales (N, C), Jacobian blocks; inf where [H+] <= 0."""
+        pb, N, C = self.pb, self.N, self.C
+        c, ln_h, ln_phi = self.split(x)
+        if not np.isfinite(ln_h).all():
+            return np.full((N, C), np.inf), np.ones((N, C)), None
+        lnd, dh, dphi = pb.model.log_d(ln_h, ln_phi)
+        y = np.exp(lnd) * c
+        Va, Vo = pb.Va[:, None], pb.Vo[:, None]
+        aq = Va * c
+        og = Vo * y
+        og_prev = np.vstack([pb.org_inlet[None], og[:-1]])
+        aq_next = np.vstack([aq[1:], pb.aq_inlet[None]])
+        r = aq + og - aq_next - og_prev - self.feed
+        s = aq + og + aq_next + og_prev + self.feed
+        if not jacobian:
+            return r, s, None
+        nu, T = self.cap  # type: ignore[misc]
+        load = nu * y / T
+        if self.neutral:
+            slope = self.free(self.Q - c @ pb.charge)[1] if self.sulfate is not None else 1.0
+            a = -(pb.charge * c) * np.reshape(slope / np.exp(ln_h), (-1, 1))
+        else:
+            a = np.zeros((N, C))
+        denom = np.exp(ln_phi) + (load * dphi).sum(1)
+        b = -(load + (load * dh).sum(1)[:, None] * a) / denom[:, None]
+        G = dh[:, :, None] * a[:, None, :] + dphi[:, :, None] * b[:, None, :]
+        dog = og[:, :, None] * (np.eye(C) + G)
+        ic = np.arange(C)
+        diag = dog.copy()
+        diag[:, ic, ic] += aq
+        lower = np.zeros((N, C, C))
+        upper = np.zeros((N, C, C))
+        lower[1:] = -dog[:-1]
+        upper[:-1, ic, ic] = -aq[1:]
+        return r, s, (lower, diag, upper)
+
+
 @lru_cache(maxsize=32)
 def _murphree_band(N: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Band storage of a Murphree Newton matrix: flat indices into the (3P + 1, N P) LAPACK array for the
@@ -573,14 +646,16 @@ def _newton(system: _System, x: np.ndarray, max_iter: int) -> tuple[np.ndarray, 
 
 
 def _pseudo_transient(
-    system: _System, x: np.ndarray, max_iter: int, dt: float = 0.5
+    system: _System, x: np.ndarray, max_iter: int, dt: float = 0.5, growth: float = 0.5
 ) -> tuple[np.ndarray, bool, int, float]:
     """Pseudo-transient continuation: implicit-Euler steps of the stage dynamics towards steady state.
 
     Each step solves (J + I/dt) dx = -r in the throughput-scaled rows (every row a stage inventory relaxing
     on the same time scale); dt grows as the residual falls (switched evolution relaxation) and shrinks when a
     step fails, so the iteration turns into Newton's method near the solution. Globally robust where a line
-    search on Newton's direction stalls (the stiff proton-coupled cascades).
+    search on Newton's direction stalls (the stiff proton-coupled cascades). ``growth``: the factor dt grows
+    by at least after a step that did not double the residual (0.5: the plain residual-ratio rule, which can
+    stall on a long transient whose residual stays flat; 2: dt doubles through it).
     """
     floor = np.zeros(system.P)
     floor[: system.n_log] = system.floor
@@ -609,7 +684,50 @@ def _pseudo_transient(
             dt *= 0.25
         else:
             return x, False, it, res
-        dt = min(dt * max(0.5, min(norm / max(norm2, 1e-300), 10.0)), 1e12)
+        floor_growth = growth if norm2 < 2.0 * norm else 0.5
+        dt = min(dt * max(floor_growth, min(norm / max(norm2, 1e-300), 10.0)), 1e12)
+        x, g, s, jac, norm = trial, g2, s2, jac2, norm2
+        res = float(np.abs(g / (s + floor)).max())
+    return x, res < TOLERANCE, max_iter, res
+
+
+def _stage_dynamics(
+    system: _System, x: np.ndarray, max_iter: int, dt: float = 0.1
+) -> tuple[np.ndarray, bool, int, float]:
+    """Implicit-Euler time stepping of the stage inventories to steady state (unknowns ln c only).
+
+    Each step solves (J + M/dt) dx = -r with M = d(Va_k c_k + Vo_k y_k)/d ln c_k, the stage's own metal
+    inventory (the diagonal Jacobian block), rows scaled by throughput: the dynamics of a cascade whose stages
+    hold their throughput times dt, a stable physical process whose end state is the steady state sought. dt
+    doubles after each step that lowers the residual (so the iteration becomes Newton's method), and quarters
+    when a step fails. This reaches the accumulations (metal trapped between the extraction and scrub
+    sections, organic near saturation) that the other iterations cannot.
+    """
+    floor = system.floor
+    g, s, jac = system.evaluate(x)
+    res = float(np.abs(g / (s + floor)).max())
+    norm = float(np.sqrt(((g / (s + floor)) ** 2).sum()))
+    for it in range(max_iter):
+        if res < TOLERANCE:
+            return x, True, it, res
+        if jac is None or not np.isfinite(res):
+            return x, False, it, res
+        inv = 1.0 / s[:, :, None]
+        for _ in range(30):
+            try:
+                dx = system.solve_step(jac[0] * inv, jac[1] * (1.0 + 1.0 / dt) * inv, jac[2] * inv, -(g / s))
+            except ConvergenceError:
+                dx = np.full_like(x, np.nan)
+            trial = np.maximum(x + np.clip(_log_step(dx), -PTC_MAX_STEP, MAX_LOG_STEP), LN_C_MIN)
+            g2, s2, jac2 = system.evaluate(trial) if np.isfinite(dx).all() else (None, None, None)
+            if g2 is not None and s2 is not None and jac2 is not None:
+                norm2 = float(np.sqrt(((g2 / (s2 + floor)) ** 2).sum()))
+                if np.isfinite(norm2) and norm2 < 3.0 * norm:
+                    break
+            dt *= 0.25
+        else:
+            return x, False, it, res
+        dt = min(dt * (2.0 if norm2 < norm else 1.0), 1e12)
         x, g, s, jac, norm = trial, g2, s2, jac2, norm2
         res = float(np.abs(g / (s + floor)).max())
     return x, res < TOLERANCE, max_iter, res
@@ -749,7 +867,8 @@ def _efficiency_continuation(pb: StagewiseProblem) -> tuple[np.ndarray, bool, in
 
 def _solve_x(system: _System, pb: StagewiseProblem) -> tuple[np.ndarray, bool, int, float]:
     """Cold start, Newton, then the fallbacks in turn (saponification homotopy, pseudo-transient
-    continuation, and for Murphree stages a homotopy in the efficiency). Returns (x, converged,
+    continuation, stage dynamics with the free extractant eliminated for ideal stages, and for Murphree
+    stages a homotopy in the efficiency). Returns (x, converged,
     iterations, residual)."""
     x0 = _start(system)
     x, ok, iterations, res = _newton(system, x0, NEWTON_ITERATIONS)
@@ -759,6 +878,17 @@ def _solve_x(system: _System, pb: StagewiseProblem) -> tuple[np.ndarray, bool, i
     if not ok:
         x, ok, it, res = _pseudo_transient(system, x0, PTC_ITERATIONS)
         iterations += it
+    if not ok and not isinstance(system, _MurphreeSystem):
+        if system.cap is not None:  # stage dynamics with phi on its local balance (never overloaded)
+            reduced = _LocalExtractantSystem(pb)
+            xr, ok, it, res = _stage_dynamics(reduced, reduced.pack(*system.split(x0)), DYNAMICS_ITERATIONS)
+            iterations += it
+            if ok:  # back to the unknowns of the full system, Newton-polished
+                x, ok, it, res = _newton(system, system.pack(*reduced.split(xr)), NEWTON_ITERATIONS)
+                iterations += it
+        else:  # a long transient: pseudo-time steps that keep growing while the residual stays flat
+            x, ok, it, res = _pseudo_transient(system, x0, DYNAMICS_ITERATIONS, growth=2.0)
+            iterations += it
     if not ok and isinstance(system, _MurphreeSystem):
         x, ok, it, res = _efficiency_continuation(pb)
         iterations += it
