@@ -160,7 +160,22 @@ def test_china_refinery_raises_domestic_separation_and_reports_its_feed(runs):
     base, cr = runs["malaysia-base"], runs["malaysia-china-refinery"]
     sep_base = kpi(base, "production_t", detail="oxide")
     sep_cr = kpi(cr, "production_t", detail="oxide")
-    assert (sep_cr[[2030, 2031]] > sep_base[[2030, 2031]] + 100).all()
+    assert (sep_cr[LATE] > sep_base[LATE] + 100).all()
+    dom_sep = kpi(cr, "domestic_production_t", facility="separation")
+    assert (dom_sep[LATE] > kpi(base, "domestic_production_t", facility="separation")[LATE] + 100).all()
+    # whether the clays can feed it: all its feed is Malaysian ionic-clay carbonate, and the clays do not feed
+    # both it and Lynas' ionic-clay line at capacity (the line loses feed once the new refinery runs)
+    f = cr.tables["flows"]
+    fed = f[f.target == "Khazanah-China refinery"]
+    mines = cr.tables["facilities"].set_index("facility")
+    assert set(fed.commodity) == {"mrec"}
+    assert (mines.loc[sorted(set(fed.source)), "country"] == "Malaysia").all()
+    assert (mines.loc[sorted(set(fed.source)), "type"] == "mine").all()
+    line = "Lynas Malaysia ionic-clay line"
+    assert (
+        kpi(cr, "feed_sufficiency", facility=line)[LATE]
+        < kpi(base, "feed_sufficiency", facility=line)[LATE] - 0.05
+    ).all()
     share = kpi(cr, "feed_sufficiency", facility="Khazanah-China refinery")
     assert ((share >= 0) & (share <= 1 + 1e-9)).all()
     assert share[2028] == 0.0 and share[2031] > 0  # starts 2029 (assumption), ramping
