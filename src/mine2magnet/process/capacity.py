@@ -32,9 +32,11 @@ class Utilisation:
 
     @property
     def utilisation(self) -> float:
+        """Throughput / capacity (dimensionless; > 1 is over capacity)."""
         return self.throughput / self.capacity
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON form (throughput and capacity in the unit's measure, e.g. t/yr concentrate)."""
         return {
             "unit": self.unit,
             "measure": self.measure,

@@ -38,9 +38,11 @@ class Costs:
 
     @property
     def margin_usd_per_yr(self) -> float:
+        """Revenue - opex, USD/yr (before capital charges)."""
         return self.revenue_usd_per_yr - self.opex_usd_per_yr
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``costs`` entry of the JSON contract (USD, USD/yr, prices in USD/kg)."""
         return {
             "capex_usd": self.capex_usd,
             "opex_usd_per_yr": self.opex_usd_per_yr,

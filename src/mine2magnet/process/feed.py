@@ -225,4 +225,5 @@ def feed_from_composition(name: str, comp: Composition, form: str = "chloride-li
 
 
 def feed_summary(feed: Feed) -> Mapping[str, Any]:
+    """Name, form and material mass (t per t REO, None for liquors) of a feed."""
     return {"name": feed.name, "form": feed.form, "material_t_per_t_reo": feed.material_t_per_t_reo}

@@ -167,9 +167,11 @@ class Flowsheet:
 
     @property
     def name(self) -> str:
+        """The flowsheet's name (from the file)."""
         return self.spec.name
 
     def cuts(self, unit_id: str) -> list[CutSpec]:
+        """The SX cuts of a separation-train unit, in file order."""
         unit = self.spec.units[unit_id]
         return [
             CutSpec(c.id, c.cut, c.feed, c.targets, c.raffinate, c.extract, c.optional) for c in unit.cuts

@@ -28,6 +28,7 @@ class Parameter:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """Provenance record: key, value (in `unit`), unit, source id, kind, range."""
         return {
             "key": self.key,
             "value": self.value,
@@ -101,6 +102,7 @@ class ParameterSet:
         return value
 
     def has(self, key: str) -> bool:
+        """Whether `key` is a flowsheet override or a dataset value."""
         return key in self._overrides or key in self.dataset
 
     def provenance(self) -> list[dict[str, Any]]:

@@ -64,6 +64,7 @@ class Product:
     sx_recovery: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The product's entry in the JSON contract (t/yr, oxide-mass fractions)."""
         return {
             "t_per_yr": self.t_per_yr,
             "purity": self.purity,
@@ -114,6 +115,7 @@ class RefineryResult:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of ``refinery run --json`` (see docs/flowsheets.md), t/yr and USD."""
         per = self.product_reo_t_per_yr
         return {
             "flowsheet": self.flowsheet,

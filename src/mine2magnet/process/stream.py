@@ -110,12 +110,15 @@ class Stream:
         return Stream(name_a, a), Stream(name_b, b, self.ions)
 
     def renamed(self, name: str) -> Stream:
+        """The same flows under another name."""
         return Stream(name, self.elements, self.ions)
 
     def with_ions(self, ions: Mapping[str, float]) -> Stream:
+        """The same element flows with another ion ledger (kmol/yr)."""
         return Stream(self.name, self.elements, ions)
 
     def select(self, symbols: Iterable[str], name: str | None = None) -> Stream:
+        """Only the flows of `symbols` (t/yr), without ions."""
         keep = set(symbols)
         return Stream(name or self.name, {s: v for s, v in self.elements.items() if s in keep})
 
@@ -129,6 +132,7 @@ class Stream:
         )
 
     def scale(self, factor: float) -> Stream:
+        """Every flow (elements and ions) multiplied by `factor`."""
         return Stream(
             self.name,
             {s: v * factor for s, v in self.elements.items()},
