@@ -55,22 +55,27 @@ class Facility:
 
     @property
     def country(self) -> str:
+        """Country the facility is in ("" if not given)."""
         return str(self.attrs.get("country") or "")
 
     @property
     def owner(self) -> str:
+        """Operator or owner ("" if not given)."""
         return str(self.attrs.get("owner") or "")
 
     @property
     def state_linked(self) -> bool:
+        """True for a state-linked (government-linked) operator."""
         return bool(self.attrs.get("state_linked"))
 
     @property
     def technology_origin(self) -> str:
+        """Country or company whose process technology the facility uses ("" if not given)."""
         return str(self.attrs.get("technology_origin") or "")
 
     @property
     def stage(self) -> str:
+        """Value-chain stage of the facility type (mining, cracking, separation, metal, magnet, ...)."""
         return STAGE_OF_TYPE[self.kind]
 
     def first_year(self) -> int | None:
@@ -111,6 +116,7 @@ class TradeLink:
 
     @property
     def name(self) -> str:
+        """Unique label of the link: "source -> target (commodity)"."""
         return f"{self.source} -> {self.target} ({self.commodity})"
 
 

@@ -124,6 +124,7 @@ def stock_rows(state: ChainState, year: int, E: Sequence[str]) -> list[dict[str,
 
 
 def is_export(net: ChainNetwork, a: str, b: str) -> bool:
+    """True when a flow from facility `a` to `b` crosses a border (or either end is not a facility)."""
     fa, fb = net.facilities.get(a), net.facilities.get(b)
     if fa is None or fb is None:
         return True

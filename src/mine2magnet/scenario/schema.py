@@ -82,6 +82,9 @@ POLICY_KINDS = ("export_bans", "technology_restrictions", "quotas", "embargoes",
 
 
 class ExportBanSpec(_Strict):
+    """`policies.export_bans[]`: no exports of `commodities` (default ore, concentrate, mrec) from `country`
+    in `years` ([first, last]), except from the facilities named in `exceptions`."""
+
     name: str
     country: str
     commodities: list[str] | None = None
@@ -90,6 +93,9 @@ class ExportBanSpec(_Strict):
 
 
 class TechnologyRestrictionSpec(_Strict):
+    """`policies.technology_restrictions[]`: facilities (of `facility_types`, default all) in `country` using
+    `technology_origin` technology may operate in `years` only if state-linked."""
+
     name: str
     technology_origin: str
     country: str | None = None
@@ -98,6 +104,9 @@ class TechnologyRestrictionSpec(_Strict):
 
 
 class QuotaSpec(_Strict):
+    """`policies.quotas[]`: at most `limit` (t/yr, a sourced value or year series) in total on the links
+    carrying `commodities` from `sources` or from `country` (exports only unless `exports_only` is false)."""
+
     name: str
     limit: Any
     commodities: list[str] = Field(default_factory=list)
@@ -108,6 +117,8 @@ class QuotaSpec(_Strict):
 
 
 class EmbargoSpec(_Strict):
+    """`policies.embargoes[]`: `country` halts its exports (of `commodities`, default all) in `years`."""
+
     name: str
     country: str
     commodities: list[str] = Field(default_factory=list)
@@ -115,6 +126,10 @@ class EmbargoSpec(_Strict):
 
 
 class SmugglingSpec(_Strict):
+    """`policies.smuggling[]`: `volume` t TREO/yr of illegally mined `commodity` of `composition`
+    (fractions of TREO) leaves `country` for the market `destination` outside the formal chain; royalties
+    and taxes are lost at `lost_revenue_rate` (fraction of its value at the destination)."""
+
     name: str
     country: str
     volume: Any

@@ -98,7 +98,9 @@ class RunResult(Protocol):
     years: Sequence[int]
     tables: Mapping[str, pd.DataFrame]
 
-    def summary(self) -> dict: ...
+    def summary(self) -> dict:
+        """The summary.json content of the run."""
+        ...
 
 
 @dataclass(frozen=True)
