@@ -175,3 +175,26 @@ def test_magnet_self_sufficiency_is_the_domestic_share_of_the_plants_need():
         assert flow_el(r, "Imports", "Magnets", el) == pytest.approx(need - domestic[el], rel=1e-6)
         assert k[el] == pytest.approx(domestic[el] / need, rel=1e-6)
     assert r.mass_balance_error < 1e-6
+
+
+def test_a_solution_that_loses_material_is_an_error_not_a_number(monkeypatch):
+    # the yearly mass-balance check is independent of the solver: a solution with 1 t of Nd sold that was
+    # never produced must stop the run with ConvergenceError naming the year and the element
+    import numpy as np
+
+    from mine2magnet.chain import simulation
+    from mine2magnet.errors import ConvergenceError
+
+    solve = simulation.solve_year
+
+    def leaky(problem):
+        sol = solve(problem)
+        j = sol.elements.index("Nd")
+        sale = sol.sale["Open"].copy()
+        sale[j] += 1.0
+        sol.sale["Open"] = np.asarray(sale)
+        return sol
+
+    monkeypatch.setattr(simulation, "solve_year", leaky)
+    with pytest.raises(ConvergenceError, match=r"2024.*Nd"):
+        simulate(small_chain())
