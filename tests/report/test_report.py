@@ -210,3 +210,26 @@ def test_sankey_conserves_material_through_every_plant(mined, split):
     outflow = sum(v for v, s in zip(link["value"], link["source"], strict=True) if s == node)
     assert inflow == pytest.approx(sum(mined), rel=1e-12, abs=1e-9)
     assert outflow == pytest.approx(inflow, rel=1e-9, abs=1e-9)
+
+
+def test_comparison_breaks_value_added_down_by_stage():
+    """Where value is added is compared as well as how much: one row per stage after the total, leaving out
+    stages where no run adds anything; what_changes names the stage that moved."""
+    from mine2magnet.report.comparison import kpi_comparison
+
+    runs = [sample_result(), sample_result("sample-low", 0.5)]
+    for r in runs:
+        k = r.tables["kpis"]
+        zero = {"year": 2025, "kpi": "domestic_value_added_usd", "facility": "cracking", "element": ""}
+        zero |= {"value": 0.0, "unit": "USD", "detail": ""}
+        r.tables["kpis"] = pd.concat([k, pd.DataFrame([zero])], ignore_index=True)
+    views = [run_view(r) for r in runs]
+    table = kpi_comparison(views, 2025)
+    dva = table[table.kpi == "domestic_value_added_usd"].set_index("subject")
+    assert dva.index[0] == "total" and set(dva.index[1:]) == {"separation", "magnet"}
+    for label in (v.label for v in views):
+        assert dva.loc["total", label] == pytest.approx(
+            dva.loc["separation", label] + dva.loc["magnet", label]
+        )
+    changes = what_changes(views, 2025)[views[1].label]
+    assert any(s.startswith("domestic value added (separation) in 2025") for s in changes)

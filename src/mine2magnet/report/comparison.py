@@ -11,13 +11,17 @@ from mine2magnet.report.kpi_table import TOTAL
 from mine2magnet.report.quantities import format_value, is_additive, is_fraction
 from mine2magnet.report.run_view import RunView, distinct_labels
 
+#: Headline KPIs compared by subject (stage) as well as in total: where value is added matters as much as
+#: how much (e.g. lifting the export ban adds value at the mining stage only).
+ALSO_BY_SUBJECT = ("domestic_value_added_usd",)
+
 
 def kpi_comparison(views: Sequence[RunView], year: int) -> pd.DataFrame:
     """One row per headline KPI (per facility/stage/element for shares and indices), one column per run.
 
     Columns: ``kpi``, ``subject`` (``total`` or who the value is about), ``unit``, then each run's label
     with its value in ``year`` (NaN where the run does not report it). Totals are stated, or summed in
-    additive units.
+    additive units; KPIs in :data:`ALSO_BY_SUBJECT` follow their total with one row per subject.
     """
     views = distinct_labels(views)
     labels = [v.label for v in views]
@@ -32,14 +36,17 @@ def kpi_comparison(views: Sequence[RunView], year: int) -> pd.DataFrame:
             row = {"kpi": kpi, "subject": TOTAL, "unit": unit}
             row |= {label: f[0] if f else float("nan") for label, f in zip(labels, found, strict=True)}
             rows.append(row)
-            continue
-        for subject in dict.fromkeys(s for values in by_run for s in values):
+            if kpi not in ALSO_BY_SUBJECT:
+                continue
+        for subject in dict.fromkeys(s for values in by_run for s in values if s != TOTAL):
             unit = next(values[subject][1] for values in by_run if subject in values)
             row = {"kpi": kpi, "subject": subject, "unit": unit}
             row |= {
                 label: values[subject][0] if subject in values else float("nan")
                 for label, values in zip(labels, by_run, strict=True)
             }
+            if kpi in ALSO_BY_SUBJECT and not any(row[label] for label in labels if row[label] == row[label]):
+                continue  # a stage where no run adds anything
             rows.append(row)
     return pd.DataFrame(rows, columns=["kpi", "subject", "unit", *labels])
 
