@@ -10,11 +10,9 @@ import statistics
 import sys
 import time
 
-import yaml
-
 from mine2magnet.data import load_dataset
-from mine2magnet.process import list_flowsheets, load_flowsheet, run_flowsheet
-from mine2magnet.process.flowsheet import FLOWSHEETS_DIR
+from mine2magnet.process import list_flowsheets, run_flowsheet
+from mine2magnet.process.sensitivity import CALIBRATED, LYNAS_RESIDUE_PARAMETERS, one_at_a_time
 from mine2magnet.process.separation_train import _design_cached
 
 CASES = [(name, None) for name in list_flowsheets()] + [("lynas-malaysia", "kalgoorlie-mrec")]
@@ -46,50 +44,23 @@ def timing() -> None:
 
 
 def sensitivity() -> None:
-    ds = load_dataset()
-    raw = yaml.safe_load((FLOWSHEETS_DIR / "lynas-malaysia.yaml").read_text())
+    sens = one_at_a_time("lynas-malaysia", LYNAS_RESIDUE_PARAMETERS)
+    figures = ("WLP", "NUF", "FGD", "total", "WLP Th-232 Bq/g")
 
-    def run(over: dict) -> list[float]:
-        res = run_flowsheet(load_flowsheet({**raw, "parameters": over}))
-        d = res.to_dict()["residues"]
-        return [d[k]["t_per_t_reo"] for k in ("WLP", "NUF", "FGD")] + [
-            d["WLP"]["bq_per_g_by_parent"]["Th-232"]
-        ]
+    def row(f: dict) -> str:
+        return " ".join(f"{k} {f[k]:.2f}" for k in figures)
 
-    base = run({})
+    print("central: " + row(sens.central))
+    for (key, v), f in sens.runs.items():
+        print(f"{key} = {v}: " + row(f))
     print(
-        f"central: WLP {base[0]:.2f} NUF {base[1]:.2f} FGD {base[2]:.2f} total {sum(base[:3]):.2f} "
-        f"WLP {base[3]:.1f} Bq/g"
+        "combined relative uncertainty (root-sum-square of the largest deviation per parameter): "
+        + " ".join(f"{k} {sens.combined(k):.0%}" for k in figures)
     )
-    for key in (
-        "process.acid_bake.acid_dose_t_per_t_concentrate",
-        "process.acid_bake.offgas_fraction",
-        "process.residue.wlp_moisture",
-        "process.residue.nuf_moisture",
-        "process.feed.mt_weld_concentrate.fe2o3_fraction",
-        "process.feed.mt_weld_concentrate.cao_fraction",
-        "process.acid_bake.fe_leach_fraction",
-        "process.acid_bake.re_leach_recovery",
-        "feed.mt_weld_concentrate.grade_treo",
-    ):
-        entry = ds.get(key)
-        # the reported grade (~40 %) states no range: +-5 points is the sensitivity taken here
-        rng = entry.range if entry.range is not None else (entry.value - 5, entry.value + 5)
-        for v in rng:
-            over = {
-                key: {
-                    "value": v,
-                    "unit": entry.unit,
-                    "source": entry.source.id,
-                    "kind": "assumption",
-                    "range": list(rng),
-                }
-            }
-            x = run(over)
-            print(
-                f"{key} = {v}: WLP {x[0]:.2f} NUF {x[1]:.2f} FGD {x[2]:.2f} total {sum(x[:3]):.2f} "
-                f"WLP {x[3]:.1f} Bq/g"
-            )
+    print(
+        "the same without the calibrated off-gas share (the validation tolerance): "
+        + " ".join(f"{k} {sens.combined(k, exclude=CALIBRATED):.0%}" for k in figures)
+    )
 
 
 if __name__ == "__main__":

@@ -272,3 +272,29 @@ def test_every_unit_balances_each_of_the_17_rare_earths_th_u_and_impurities(unit
         assert outs.get(el) == pytest.approx(fed + brought, rel=1e-12, abs=1e-12), el
     assert set(outs.elements) <= set(_ALL) | set(res.reagent_elements.elements)
     assert all(v >= 0.0 for v in res.reagents.values())
+
+
+def test_excess_oxalic_acid_is_limed_to_calcium_oxalate_in_the_nuf():
+    # oxalate finishing of 1000 kmol/yr Nd: the excess over 1.5 mol/mol leaves with the supernatant
+    fin = finishing("f", Stream("Nd", {"Nd": 144.242}), P, "oxalate")
+    rec = P.value("process.finishing.precipitation_recovery")
+    excess = P.value("process.finishing.oxalate_excess", "mol/mol")
+    assert fin.side["supernatant"].ions["C2O4"] == pytest.approx(1.5 * 1000.0 * rec * (excess - 1.0))
+    # 1000 kmol/yr H2C2O4 limed: 1000 kmol CaO (2 H+ per acid), 1000 kmol CaC2O4·H2O (146.11 g/mol, PubChem)
+    res = neutralisation("n", [Stream("ml", {}, {"C2O4": 1000.0})], P)
+    assert res.detail["lime_kmol_per_yr"] == pytest.approx(1000.0)
+    (nuf,) = res.residues
+    assert nuf.compounds["CaC2O4·H2O"] == pytest.approx(146.11, rel=1e-4)
+    assert res.outlet.ions.get("C2O4", 0.0) == 0.0
+    assert res.balance_error() < 1e-12
+
+
+def test_combined_uncertainty_is_the_root_sum_square_of_the_largest_deviations():
+    from mine2magnet.process.sensitivity import Sensitivity
+
+    runs = {("a", 1.0): {"x": 9.0}, ("a", 2.0): {"x": 12.0}, ("b", 0.0): {"x": 10.5}, ("b", 1.0): {"x": 9.6}}
+    s = Sensitivity({"x": 10.0}, runs, {"a": (1.0, 2.0), "b": (0.0, 1.0)})
+    assert s.largest_deviation("a", "x") == pytest.approx(0.2)
+    assert s.largest_deviation("b", "x") == pytest.approx(0.05)
+    assert s.combined("x") == pytest.approx(math.sqrt(0.2**2 + 0.05**2))
+    assert s.combined("x", exclude=["a"]) == pytest.approx(0.05)

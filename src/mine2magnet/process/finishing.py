@@ -1,7 +1,8 @@
 """Finishing: precipitation of a separated rare-earth liquor and calcination to oxide; oxide -> metal.
 
 - Oxalate route: 2 RE3+ + 3 H2C2O4 -> RE2(C2O4)3 (1.5 mol oxalic acid per mol RE, derived) times an excess;
-  calcination of the oxalate gives the commercial oxide (Pr6O11, CeO2, Tb4O7 or RE2O3).
+  calcination of the oxalate gives the commercial oxide (Pr6O11, CeO2, Tb4O7 or RE2O3). The excess oxalic acid
+  leaves with the supernatant (ion ledger "C2O4") to effluent treatment.
 - Carbonate route: 3 mol NH4HCO3 per mol RE (derived) times an excess, then calcination.
 - Electrolysis / reduction to metal: a metal yield (parameter); the rest is a loss stream.
 - Energy: calcination electricity per kg of oxide (sourced, ``process.energy.calcination_kwh_per_kg_reo``);
@@ -37,6 +38,7 @@ def finishing(unit_id: str, inlet: Stream, params: ParameterSet, route: str = "o
         reagents = {
             "oxalic_acid": kmol * species.molar_mass(species.REAGENT_FORMULAS["oxalic_acid"]) / 1000.0
         }
+        loss = loss.with_ions({"C2O4": kmol - 1.5 * re_kmol})
     else:
         kmol = 3.0 * re_kmol * params.value("process.finishing.carbonate_nh4hco3_excess", "mol/mol")
         reagents = {"NH4HCO3": kmol * species.molar_mass("NH4HCO3") / 1000.0}

@@ -2,11 +2,12 @@
 
 All aqueous effluents of the plant (SX raffinates, barren liquors, precipitation supernatants) carry the
 sulphate and chloride of the acids used and the metals not recovered. Liming to pH ~9-10 precipitates
-sulphate as gypsum (a parameter: the share above gypsum solubility), Mg as Mg(OH)2 (a parameter), the
-remaining phosphate as CaHPO4, and every other metal (traces of RE, Fe, Al, Th, U) as hydroxides. Lime (CaO)
-is derived from the charge balance: enough OH- for the free acid and the precipitating metals, and at least
-enough Ca for the gypsum. What stays dissolved (Na, NH4, the rest of Mg and Ca with chloride and the
-unprecipitated sulphate) leaves with the treated water.
+sulphate as gypsum (a parameter: the share above gypsum solubility), oxalate (excess oxalic acid of the
+finishing supernatants) as calcium oxalate (practically insoluble: all of it), Mg as Mg(OH)2 (a parameter),
+the remaining phosphate as CaHPO4, and every other metal (traces of RE, Fe, Al, Th, U) as hydroxides. Lime
+(CaO) is derived from the charge balance: enough OH- for the free acid and the precipitating metals, and at
+least enough Ca for the calcium oxalate, gypsum and CaHPO4. What stays dissolved (Na, NH4, the rest of Mg and
+Ca with chloride and the unprecipitated sulphate) leaves with the treated water.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def neutralisation(unit_id: str, effluents: Iterable[Stream], params: ParameterS
     """Neutralise the combined effluents with lime; NUF residue + treated water."""
     inlet = total(effluents, "effluents")
     so4 = inlet.ions.get("SO4", 0.0)
+    oxalate_kmol = inlet.ions.get("C2O4", 0.0)
     mg_frac = params.value("process.neutralisation.mg_precipitated", "fraction")
     so4_frac = params.value("process.neutralisation.sulphate_precipitated", "fraction")
     fractions = {s: 1.0 for s in inlet.elements if s not in _SOLUBLE}
@@ -39,7 +41,7 @@ def neutralisation(unit_id: str, effluents: Iterable[Stream], params: ParameterS
     )
     gypsum_kmol = so4 * so4_frac
     p_kmol = kmol.get("P", 0.0)
-    ca_needed = gypsum_kmol + p_kmol  # Ca for gypsum and CaHPO4
+    ca_needed = oxalate_kmol + gypsum_kmol + p_kmol  # Ca for calcium oxalate, gypsum and CaHPO4
     lime_kmol = max(oh_needed / 2.0, ca_needed - kmol.get("Ca", 0.0), 0.0)
     ca_lime_t = lime_kmol * ELEMENTS["Ca"].atomic_weight / 1000.0
     ca_total_kmol = kmol.get("Ca", 0.0) + lime_kmol
@@ -55,7 +57,7 @@ def neutralisation(unit_id: str, effluents: Iterable[Stream], params: ParameterS
     nuf = Residue(
         "NUF",
         nuf_el,
-        speciate(nuf_el.elements, sulphate_kmol=gypsum_kmol),
+        speciate(nuf_el.elements, sulphate_kmol=gypsum_kmol, oxalate_kmol=oxalate_kmol),
         params.value("process.residue.nuf_moisture", "fraction"),
         "neutralisation underflow: Mg-rich gypsum with the metals left in the effluents",
     )
@@ -68,5 +70,9 @@ def neutralisation(unit_id: str, effluents: Iterable[Stream], params: ParameterS
         reagents={"CaO": lime_kmol * species.molar_mass("CaO") / 1000.0},
         reagent_elements=Stream("lime", {"Ca": ca_lime_t}),
         throughput=("kmol/yr sulphate", so4),
-        detail={"lime_kmol_per_yr": lime_kmol, "gypsum_kmol_per_yr": gypsum_kmol},
+        detail={
+            "lime_kmol_per_yr": lime_kmol,
+            "gypsum_kmol_per_yr": gypsum_kmol,
+            "calcium_oxalate_kmol_per_yr": oxalate_kmol,
+        },
     )

@@ -30,10 +30,13 @@ _PLAIN: dict[str, str] = {
 }
 
 
-def speciate(elements: Mapping[str, float], sulphate_kmol: float = 0.0) -> dict[str, float]:
+def speciate(
+    elements: Mapping[str, float], sulphate_kmol: float = 0.0, oxalate_kmol: float = 0.0
+) -> dict[str, float]:
     """Dry compounds (t/yr by formula) holding `elements` (t/yr of element).
 
-    Rules (in order): Ca takes sulphate as gypsum CaSO4·2H2O while `sulphate_kmol` lasts; phosphorus goes
+    Rules (in order): Ca takes oxalate as whewellite CaC2O4·H2O while `oxalate_kmol` (kmol/yr) lasts, then
+    sulphate as gypsum CaSO4·2H2O while `sulphate_kmol` lasts; phosphorus goes
     first to the rare earths (REPO4, undissolved monazite-type phosphate), then Fe (FePO4·2H2O), Al (AlPO4),
     then Ca (CaHPO4·2H2O); what is left of each is a hydroxide/oxide (FeO(OH), Al(OH)3, RE(OH)3,
     Ca(OH)2), and phosphorus left over is counted as P2O5. Th, U, Si, Mg, Na, Mn: Th(OH)4, UO2(OH)2, SiO2,
@@ -41,7 +44,9 @@ def speciate(elements: Mapping[str, float], sulphate_kmol: float = 0.0) -> dict[
     """
     kmol = {s: v * 1000.0 / ELEMENTS[s].atomic_weight for s, v in elements.items() if v > 0.0}
     out: dict[str, float] = {}
-    floor = 1e-9 * (sum(kmol.values()) + sulphate_kmol)  # rounding of atomic weights, not a compound
+    floor = 1e-9 * (
+        sum(kmol.values()) + sulphate_kmol + oxalate_kmol
+    )  # rounding of atomic weights, not a compound
 
     def add(formula: str, kmol_formula: float) -> None:
         if kmol_formula > floor:
@@ -50,6 +55,9 @@ def speciate(elements: Mapping[str, float], sulphate_kmol: float = 0.0) -> dict[
     p_left = kmol.pop("P", 0.0)
     so4_left = max(sulphate_kmol, 0.0)
     ca = kmol.pop("Ca", 0.0)
+    oxalate = min(ca, max(oxalate_kmol, 0.0))
+    add(species.CALCIUM_OXALATE, oxalate)
+    ca -= oxalate
     gypsum = min(ca, so4_left)
     add(species.GYPSUM, gypsum)
     ca -= gypsum

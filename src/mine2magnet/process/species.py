@@ -83,6 +83,7 @@ def atoms(formula: str, symbol: str) -> float:
 
 #: Residue compounds by name (the solids weighed in residues).
 GYPSUM = "CaSO4·2H2O"
+CALCIUM_OXALATE = "CaC2O4·H2O"
 IRON_PHOSPHATE = "FePO4·2H2O"
 MAGNESIUM_HYDROXIDE = "Mg(OH)2"
 CALCIUM_HYDROGEN_PHOSPHATE = "CaHPO4·2H2O"

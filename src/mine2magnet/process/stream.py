@@ -15,8 +15,9 @@ from types import MappingProxyType
 from mine2magnet.elements import ELEMENTS, Composition
 from mine2magnet.errors import InputError
 
-#: Ions tracked outside the element table, kmol/yr.
-IONS = ("SO4", "Cl")
+#: Ions tracked outside the element table, kmol/yr: sulphate, chloride and oxalate (the excess oxalic acid of
+#: oxalate finishing, which liming precipitates as calcium oxalate).
+IONS = ("SO4", "Cl", "C2O4")
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Stream:
     Attributes:
         name: label used in results and the Sankey diagram.
         elements: t/yr of each element (element-mass basis).
-        ions: kmol/yr of sulphate ("SO4") and chloride ("Cl") carried in solution.
+        ions: kmol/yr of sulphate ("SO4"), chloride ("Cl") and oxalate ("C2O4") carried in solution.
     """
 
     name: str

@@ -32,8 +32,11 @@ def cation_equivalents_kmol(stream: Stream) -> float:
 
 
 def free_acid_kmol(stream: Stream) -> float:
-    """kmol/yr of free H+ in a liquor by charge balance: anion charge (2 SO4 + Cl) minus cation charge."""
-    anions = 2.0 * stream.ions.get("SO4", 0.0) + stream.ions.get("Cl", 0.0)
+    """kmol/yr of free H+ in a liquor by charge balance: anion charge (2 SO4 + Cl + 2 C2O4) minus cation
+    charge."""
+    anions = (
+        2.0 * stream.ions.get("SO4", 0.0) + stream.ions.get("Cl", 0.0) + 2.0 * stream.ions.get("C2O4", 0.0)
+    )
     return anions - cation_equivalents_kmol(stream)
 
 
