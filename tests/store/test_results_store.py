@@ -219,3 +219,49 @@ def test_an_empty_table_without_columns_round_trips(tmp_path):
     store = ResultsStore(tmp_path / "r.duckdb")
     run_id = store.save(SampleResult("empty", [], [2024], {"notes": pd.DataFrame()}))
     assert store.table("notes", run_id).empty and store.table_names(run_id) == ["notes"]
+
+
+def test_a_change_anywhere_in_the_package_marks_the_code_version_dirty(tmp_path):
+    """A run made with edited code or data elsewhere in the package (not only in the store) is not recorded
+    as the clean commit."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    code_version_module = importlib.import_module("mine2magnet.store.code_version")
+    pkg = tmp_path / "mine2magnet"
+    for sub in ("store", "process"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "module.py").write_text("x = 1\n")
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "init"]):
+        subprocess.run([*git, *args], cwd=tmp_path, check=True, capture_output=True)
+    code_version_module.git_commit.cache_clear()
+    try:
+        clean = code_version_module.git_commit(pkg)
+        assert clean and not clean.endswith("+dirty")
+        (pkg / "process" / "module.py").write_text("x = 2\n")
+        code_version_module.git_commit.cache_clear()
+        assert code_version_module.git_commit(pkg) == clean + "+dirty"
+        assert code_version_module.git_commit(pkg / "store") == clean  # the old, store-only view missed it
+    finally:
+        code_version_module.git_commit.cache_clear()
+
+
+def test_the_code_version_checks_the_whole_package_by_default(monkeypatch):
+    code_version_module = importlib.import_module("mine2magnet.store.code_version")
+    seen = []
+
+    def fake_git(args, cwd, **kwargs):
+        seen.append(cwd)
+        return code_version_module.subprocess.CompletedProcess(args, 0, stdout="abc123\n", stderr="")
+
+    code_version_module.git_commit.cache_clear()
+    monkeypatch.setattr(code_version_module.subprocess, "run", fake_git)
+    try:
+        assert code_version_module.git_commit() == "abc123+dirty"  # the fake status reports a change
+    finally:
+        code_version_module.git_commit.cache_clear()
+    package_root = code_version_module.Path(importlib.import_module("mine2magnet").__file__).resolve().parent
+    assert seen and all(code_version_module.Path(c) == package_root for c in seen)

@@ -11,12 +11,13 @@ from mine2magnet import __version__
 
 @cache
 def git_commit(directory: Path | None = None) -> str | None:
-    """The git commit (short hash, ``+dirty`` if changed) of the checkout holding ``directory``.
+    """The git commit (short hash, ``+dirty`` if tracked files under ``directory`` changed) of its checkout.
 
-    ``None`` when git is missing, the package is not inside a git checkout, or git fails for any reason:
-    recording a run must never fail for lack of git.
+    ``directory`` defaults to the whole ``mine2magnet`` package (code, shipped data and scenarios), so a
+    change anywhere in it marks the run ``+dirty``. ``None`` when git is missing, the package is not inside a
+    git checkout, or git fails for any reason: recording a run must never fail for lack of git.
     """
-    where = directory or Path(__file__).resolve().parent
+    where = directory or Path(__file__).resolve().parents[1]
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],
