@@ -1,4 +1,4 @@
-"""KPIs of small chains against figures worked out by hand: mine timing and accessible resource, feed
+"""KPIs of small chains against figures worked out by hand: mine timing and accessible resource, tariffs, feed
 sufficiency and years of feed left, smuggling, reagents, raw-export value, value capture, processing share,
 HHI by stage, magnet self-sufficiency."""
 
@@ -198,3 +198,24 @@ def test_a_solution_that_loses_material_is_an_error_not_a_number(monkeypatch):
     monkeypatch.setattr(simulation, "solve_year", leaky)
     with pytest.raises(ConvergenceError, match=r"2024.*Nd"):
         simulate(small_chain())
+
+
+def test_an_ad_valorem_tariff_prices_raw_exports_out_above_its_break_even():
+    # a raw sale nets 0.6 x basket x (1 - tariff) - 100 freight - 1,000 mining per t: it pays below
+    # tariff* = 1 - 1,100 / (0.6 x basket) (0.92 here) and not above, when the 200 t the refinery cannot
+    # take stay in the ground
+    break_even = 1 - 1100 / (0.6 * BASKET)
+    assert 0.5 < break_even < 0.95
+    for tariff, raw in ((0.5, 200.0), (0.95, 0.0)):
+        chain = small_chain()
+        links = tuple(
+            TradeLink(x.source, x.target, x.commodity, cost=x.cost, tariff=tariff)
+            if x.target == "Raw buyers"
+            else x
+            for x in chain.network.links
+        )
+        chain.network = ChainNetwork(chain.network.facilities, links)
+        r = simulate(chain)
+        assert flow(r, "Mine", "Raw buyers") == pytest.approx(raw, abs=1e-6), tariff
+        assert flow(r, "Mine", "Refinery") == pytest.approx(800.0, rel=1e-6)
+        assert kpi(r, "production_t", "Mine") == pytest.approx(800.0 + raw, rel=1e-6)
