@@ -113,6 +113,19 @@ def test_headlines_speak_plain_words():
     assert "20.0 years" in items["feed_sufficiency"].sentence
 
 
+def test_unmet_demand_of_a_shock_over_by_the_year_shown_is_still_told():
+    """An embargo's shortfall in early years is named even when the year shown has none."""
+    result = sample_result()
+    k = result.tables["kpis"]
+    k.loc[(k.kpi == "unmet_demand_t") & (k.year == 2026), "value"] = 0.0
+    items = {h.kpi: h for h in headlines(run_view(result), 2026)}
+    unmet = items["unmet_demand_t"]
+    assert unmet.number == "0 t"
+    assert "All modelled demand is supplied in 2026" in unmet.sentence
+    # 600 t in 2024 + 460 t in 2025 (sample_chain: 2,000 - 1,400 x growth)
+    assert "1,060 t goes unmet in 2 year(s), most in 2024 (600 t)" in unmet.sentence
+
+
 def test_a_stored_run_reports_like_the_fresh_result(tmp_path):
     result = sample_result()
     result.meta = {"description": "Sample chain <for> tests"}

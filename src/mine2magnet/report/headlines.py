@@ -202,7 +202,22 @@ def _unmet(view: RunView, year: int) -> Headline | None:
         parts = [p for p in view.kpis.by_subject("unmet_demand_t", year) if p[1] > 1e-9]
         sentence = f"{format_value(*total)} of demand cannot be supplied in {year}"
         sentence += f" ({_listing(parts)})." if len(parts) > 1 else "."
+    sentence += _worst_year(view, "unmet_demand_t", "goes unmet")
     return Headline("unmet_demand_t", "Unmet demand", format_value(*total), sentence)
+
+
+def _worst_year(view: RunView, kpi: str, what: str) -> str:
+    """' Over 2024–2040, X t goes unmet, most in 2026 (Y t).' when other years than the one shown have some:
+    a shock (an embargo) may be over by the year the report shows."""
+    by_year = {y: t for y in view.years if (t := _total(view, kpi, y)) is not None and t[0] > 1e-9}
+    cumulative = _cumulative(view, kpi)
+    if len(view.years) < 2 or not by_year or cumulative is None:
+        return ""
+    worst = max(by_year, key=lambda y: by_year[y][0])
+    return (
+        f" Over {_span(view)}, {format_value(*cumulative)} {what} in {len(by_year)} year(s), most in {worst}"
+        f" ({format_value(*by_year[worst])})."
+    )
 
 
 def _recycling(view: RunView, year: int) -> Headline | None:
