@@ -190,6 +190,40 @@ def solve_cascade_chains(E: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         -1, 1
     )  # a copy: dgtsv overwrites
     x, info = gtsv(dl, d, up.ravel()[:-1], b)
-    if info != 0:
-        raise ConvergenceError(f"singular cascade chain (LAPACK dgtsv info={info})")
-    return x.reshape(shape)[..., ::-1]
+    out = x.reshape(shape)[..., ::-1]
+    if info != 0 or not np.isfinite(out).all() or (out < 0).any():
+        # extraction factors beyond ~1e15 lose the 1 of 1 + E against E in the pivots: redo the
+        # elimination in the cancellation-free form
+        return cascade_chains_positive(np.broadcast_to(np.asarray(E, dtype=float), shape), rhs)
+    return out
+
+
+def cascade_chains_positive(E: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """:func:`solve_cascade_chains` by an elimination that only adds and multiplies positive numbers.
+
+    Eliminating from the top stage N down, the pivots are p_k = 1 + q_k with q_N = E_N and
+    q_k = E_k q_k+1 / (1 + q_k+1) (the Schur complement 1 + E_k - E_k / p_k+1 written without its
+    cancellation), the right-hand side r'_k = r_k + r'_k+1 / p_k+1, then a_1 = r'_1 / p_1 and
+    a_k+1 = (r'_k+1 + E_k a_k) / p_k+1. Exact to rounding for any extraction factors (E_k >= 0) and
+    non-negative feeds; a Python loop over the stages, numpy over the chains (slower than ``dgtsv``: the
+    fallback when that loses the pivots).
+    """
+    E = np.asarray(E, dtype=float)
+    r = np.array(rhs, dtype=float)
+    n = r.shape[-1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _positive_elimination(E, r, n)
+
+
+def _positive_elimination(E: np.ndarray, r: np.ndarray, n: int) -> np.ndarray:
+    """The two sweeps of :func:`cascade_chains_positive` (``r`` is overwritten)."""
+    q = np.empty_like(r)
+    q[..., -1] = E[..., -1]
+    for k in range(n - 2, -1, -1):
+        q[..., k] = E[..., k] * (q[..., k + 1] / (1.0 + q[..., k + 1]))
+        r[..., k] += r[..., k + 1] / (1.0 + q[..., k + 1])
+    a = np.empty_like(r)
+    a[..., 0] = r[..., 0] / (1.0 + q[..., 0])
+    for k in range(1, n):
+        a[..., k] = (r[..., k] + E[..., k - 1] * a[..., k - 1]) / (1.0 + q[..., k])
+    return a

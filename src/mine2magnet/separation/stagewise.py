@@ -68,6 +68,9 @@ DYNAMICS_ITERATIONS = 3000
 NEGLIGIBLE = 1e-30
 #: Lower bound of ln c (mol/L): keeps 60-stage cascades with D ~ 1e4 from underflowing double precision.
 LN_C_MIN = math.log(1e-290)
+#: Cap of ln D in the exact linear metal cascades of the start (D = e^230 ~ 1e100): products of larger
+#: extraction factors overflow the tridiagonal elimination.
+LN_D_MAX = 230.0
 
 
 @dataclass(frozen=True)
@@ -297,7 +300,9 @@ class _System:
         """
         pb = self.pb
         lnd, _, _ = pb.model.log_d(ln_h, ln_phi)
-        E = (np.exp(np.minimum(lnd, 700.0)) * (pb.Vo / pb.Va)[:, None]).T  # (C, N) extraction factors
+        # (C, N) extraction factors, capped at e^LN_D_MAX so the elimination cannot overflow (a larger D
+        # changes no flow: the stage's aqueous is then below e^-LN_D_MAX of its organic)
+        E = (np.exp(np.minimum(lnd, LN_D_MAX)) * (pb.Vo / pb.Va)[:, None]).T
         rhs = self.feed.T.copy()
         rhs[:, -1] += pb.aq_inlet
         rhs[:, 0] += pb.org_inlet
@@ -794,7 +799,10 @@ def _start(system: _System, sweeps: int = START_SWEEPS, tolerance: float = 1e-3)
             new_phi = _local_free_extractant(system, c, ln_h)
             moved = max(moved, float(np.abs(new_phi - ln_phi).max()))
             ln_phi = new_phi
-        c = system.metal_at(ln_h, ln_phi)
+        c_new = system.metal_at(ln_h, ln_phi)
+        if not np.isfinite(c_new).all():  # a fixed-D profile that traps metal without bound: keep the last
+            break
+        c = c_new
         if moved < tolerance:
             break
     if system.neutral:  # keep the start electroneutral with room to spare
