@@ -607,11 +607,16 @@ def design(
     t_start = time.perf_counter()
     cascade, objective, file = _load_design_spec(spec)
     if not isinstance(cascade.model, LoadedSeparationFactorModel):
-        raise InputError(
-            f"design supports model.type 'loaded-separation-factor', got {cascade.model.type!r}; "
-            "take separation factors from an extractant (mine2magnet.separation.extractants) for a design",
-            file=file,
-            field="model.type",
+        if not (isinstance(max_stages, int) and max_stages >= 2):
+            raise InputError(f"max_stages must be an integer ≥ 2, got {max_stages!r}", field="max_stages")
+        from mine2magnet.separation.design_physical import design_physical
+
+        return design_physical(  # type: ignore[no-any-return]
+            cascade,
+            objective,
+            file,
+            max_stages=max_stages,
+            flow_ladder=None if flow_ladder is FLOW_LADDER else flow_ladder,
         )
     if any(cascade.efficiency.of(s) != 1.0 for s in ("extraction", "scrub")):
         raise InputError(
