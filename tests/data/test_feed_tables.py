@@ -134,12 +134,43 @@ def test_ionic_clay_reagent_figures_from_two_sources_overlap() -> None:
 
 
 # --- constructed tables that remain are labelled as such -----------------------------------------------
-@pytest.mark.parametrize("key", ["feed.bayan_obo", "feed.ionic_clay_light", "feed.ionic_clay_middle_y_eu"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "feed.bayan_obo",
+        "feed.ionic_clay_light",
+        "feed.ionic_clay_middle_y_eu",
+        "feed.mt_weld_concentrate_closed",
+    ],
+)
 def test_remaining_constructed_tables_say_so(key: str) -> None:
     comp = DS.composition(key)
     assert comp.kind == "assumption" and comp.source.id == "mine2magnet-assumption"
     assert comp.note and comp.note.startswith("CONSTRUCTED")
     assert comp.derived_from and comp.ranges
+
+
+def test_closed_mt_weld_table_keeps_the_lynas_figures_and_assumes_only_the_unlisted_rest() -> None:
+    """feed.mt_weld_concentrate_closed: the eight Lynas c. 2011 figures unchanged (La 25.50 ... Dy 0.124 % as
+    printed, via Lee 2011), plus the unlisted 100 - 98.965 = 1.035 % split over Gd, Y, Ho-Lu in the proportion
+    of the Araxa monazite table (CETEM 2020: Gd 1.28, Y 1.24, Ho 0.00, Er 0.15, Tm 0.13, Yb 0.06, Lu 0.05)."""
+    lynas = DS.composition("feed.mt_weld_concentrate")
+    # the reported table stays the preferred (first) entry of its key
+    assert lynas.source.id == "lee-2011-lynas-ria-iaea" and lynas.kind == "reported"
+    closed = DS.composition("feed.mt_weld_concentrate_closed")
+    assert closed.kind == "assumption" and closed.complete
+    assert closed.note.startswith("CONSTRUCTED")
+    assert set(closed.derived_from) == {"feed.mt_weld_concentrate", "feed.araxa_monazite"}
+    for symbol, value in lynas.fractions.items():
+        assert closed.fractions[symbol] == pytest.approx(value, abs=1e-12), symbol
+    assert closed.total() == pytest.approx(1.0, abs=1e-6)
+    assumed = {s: v for s, v in closed.fractions.items() if s not in lynas.fractions}
+    assert set(assumed) == {"Gd", "Y", "Ho", "Er", "Tm", "Yb", "Lu"}
+    assert sum(assumed.values()) == pytest.approx(0.01035, abs=1e-7)
+    araxa = DS.composition("feed.araxa_monazite").fractions
+    weight = sum(araxa[s] for s in assumed)
+    for symbol, value in assumed.items():
+        assert value == pytest.approx(0.01035 * araxa[symbol] / weight, abs=5e-8), symbol
 
 
 def test_malaysian_table_keeps_its_values_and_says_what_it_was_built_from() -> None:
