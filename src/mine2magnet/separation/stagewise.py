@@ -63,6 +63,14 @@ PTC_MAX_STEP = 20.0
 PTC_ITERATIONS = 400
 START_SWEEPS = 60
 DYNAMICS_ITERATIONS = 3000
+#: Stage dynamics give up when the pseudo-time step is still below DYNAMICS_STALL_DT after this many steps
+#: (a transient that does not recover; the acid homotopy takes over).
+DYNAMICS_STALL = 300
+DYNAMICS_STALL_DT = 1e-4
+#: Levels of the scrub acid (fraction of its value) the acid homotopy tries to start from, in turn.
+ACID_START = (0.3, 0.1, 0.03)
+#: Stage-dynamics steps allowed per solve inside the acid homotopy.
+ACID_DYNAMICS_ITERATIONS = 1500
 #: Stage throughputs below this fraction of the total metal flow are nil: they are not resolved relatively
 #: (far below any assay) and do not count towards convergence.
 NEGLIGIBLE = 1e-30
@@ -735,6 +743,8 @@ def _stage_dynamics(
         dt = min(dt * (2.0 if norm2 < norm else 1.0), 1e12)
         x, g, s, jac, norm = trial, g2, s2, jac2, norm2
         res = float(np.abs(g / (s + floor)).max())
+        if it >= DYNAMICS_STALL and dt < DYNAMICS_STALL_DT:  # the step never recovered: a stalled transient
+            return x, False, it + 1, res
     return x, res < TOLERANCE, max_iter, res
 
 
@@ -897,10 +907,81 @@ def _solve_x(system: _System, pb: StagewiseProblem) -> tuple[np.ndarray, bool, i
         else:  # a long transient: pseudo-time steps that keep growing while the residual stays flat
             x, ok, it, res = _pseudo_transient(system, x0, DYNAMICS_ITERATIONS, growth=2.0)
             iterations += it
+    if not ok and system.cap is not None and not isinstance(system, _MurphreeSystem):
+        x, ok, it, res = _acid_continuation(pb)
+        iterations += it
     if not ok and isinstance(system, _MurphreeSystem):
         x, ok, it, res = _efficiency_continuation(pb)
         iterations += it
     return x, ok, iterations, res
+
+
+def _dynamics_then_newton(
+    pb: StagewiseProblem, system: _System, x: np.ndarray, max_iter: int
+) -> tuple[np.ndarray, bool, int, float]:
+    """Stage dynamics with phi on its local balance from ``x``, then Newton on the full unknowns."""
+    reduced = _LocalExtractantSystem(pb)
+    xr, ok, total, res = _stage_dynamics(reduced, reduced.pack(*system.split(x)), max_iter)
+    if not ok:
+        return x, False, total, res
+    x, ok, it, res = _newton(system, system.pack(*reduced.split(xr)), NEWTON_ITERATIONS)
+    return x, ok, total + it, res
+
+
+def _acid_continuation(pb: StagewiseProblem) -> tuple[np.ndarray, bool, int, float]:
+    """Homotopy in the acid entering the last stage (the scrub liquor's): from a weak scrub up to its value.
+
+    A weaker scrub traps less metal between the sections, and the cold start converges there; the acid
+    then rises to its value in adaptive steps (lambda: ACID_START -> 1), each started from the last
+    solution: Newton, or stage dynamics then Newton when Newton alone fails, a step a quarter as long when
+    both do. Only the last stage's acid changes, so every intermediate problem is a physical cascade (the
+    aqueous anions of the lower stages are kept), and lambda = 1 is the problem itself.
+    """
+    acid_last = float(pb.acid_in[-1])
+    if acid_last <= 0.0:
+        return np.zeros((len(pb.Va), 1)), False, 0, float("inf")
+
+    def at(level: float) -> tuple[StagewiseProblem, _System]:
+        acid = pb.acid_in.copy()
+        acid[-1] = level * acid_last
+        sub = replace(pb, acid_in=acid)
+        return sub, _System(sub)
+
+    total = 0
+    res = float("inf")
+    x = None
+    done = 0.0
+    for level in ACID_START:
+        sub, system = at(level)
+        if (system.Q <= 0).any():
+            continue
+        x0 = _start(system)
+        x, ok, it, res = _newton(system, x0, NEWTON_ITERATIONS)
+        total += it
+        if not ok:
+            x, ok, it, res = _dynamics_then_newton(sub, system, x0, ACID_DYNAMICS_ITERATIONS)
+            total += it
+        if ok:
+            done = level
+            break
+    if x is None or done == 0.0:
+        return np.zeros((len(pb.Va), 1)) if x is None else x, False, total, res
+    step = min(0.25, 1.0 - done)
+    while done < 1.0:
+        level = min(1.0, done + step)
+        sub, system = at(level)
+        x_new, ok, it, res = _newton(system, x, NEWTON_ITERATIONS)
+        total += it
+        if not ok:
+            x_new, ok, it, res = _dynamics_then_newton(sub, system, x, ACID_DYNAMICS_ITERATIONS)
+            total += it
+        if ok:
+            x, done, step = x_new, level, min(2.0 * step, 1.0)
+        else:
+            step *= 0.25
+            if step < 1e-4:
+                return x, False, total, res
+    return x, True, total, res
 
 
 def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
@@ -924,7 +1005,8 @@ def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
             "no aqueous phase can leave stage 1; lower the saponification or add acid",
             field="model.saponification",
         )
-    x, ok, iterations, res = _solve_x(system, pb)
+    with np.errstate(all="ignore"):  # overflowing trial iterates are rejected by their non-finite residual
+        x, ok, iterations, res = _solve_x(system, pb)
     if not ok:
         raise ConvergenceError("stage-wise solve did not converge", residual=res, iterations=iterations)
     c, ln_h, ln_phi = system.split(x)
