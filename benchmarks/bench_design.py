@@ -1,8 +1,10 @@
-"""Benchmark of cascade design: wall time of design(spec), 2- to 6-component loaded-separation-factor cuts.
+"""Benchmark of cascade design: wall time of design(spec), 2- to 6-component loaded-separation-factor cuts,
+and the physical models (constant-distribution, empirical-ph, mass-action: the shipped design examples and a
+4-component P507 mass-action cut).
 
-Usage: .venv/bin/python benchmarks/bench_design.py
-Prints the median and spread of several runs per case, the search effort (stage-wise solves) and the verifying
-solver used.
+Usage: .venv/bin/python benchmarks/bench_design.py [--lsf | --physical]
+Prints the median and spread of several runs per case (one run per physical case: they take seconds), the
+search effort (stage-wise solves or simulations) and the verifying solver used.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from importlib import resources
+
+import yaml
 
 from mine2magnet.separation import design
 from mine2magnet.separation.extractants import load_extractant
@@ -61,8 +66,57 @@ CASES = {
 }
 
 
+EXAMPLES = resources.files("mine2magnet.separation") / "examples"
+
+
+def example(name: str) -> dict:
+    return yaml.safe_load((EXAMPLES / name).read_text())
+
+
+PHYSICAL = {
+    "constant-D Pr|Nd 99.9/99.9 (example)": example("prnd_constant_d_design.yaml"),
+    "empirical-ph Dy|Ho 99.9/99 (example)": example("dyho_empirical_ph_design.yaml"),
+    "mass-action P507 Pr|Nd 99.9/99.9 (example)": example("prnd_mass_action_design.yaml"),
+    "mass-action P507 La,Ce|Pr,Nd 99.9/99.9": {
+        **example("prnd_mass_action_design.yaml"),
+        "components": ["La", "Ce", "Pr", "Nd"],
+        "feed": {
+            "phase": "aqueous",
+            "volume_flow": 1.0,
+            "concentration": {"La": 0.125, "Ce": 0.25, "Pr": 0.03, "Nd": 0.095},
+            "pH": 2.0,
+        },
+        "cut": "Ce|Pr",
+    },
+}
+
+
+def physical(repeats: int = 1) -> None:
+    for name, spec in PHYSICAL.items():
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            r = design(spec)
+            times.append(time.perf_counter() - t0)
+        s = r.search
+        print(
+            f"{name:44s} {statistics.median(times):7.2f} s  stages {r.stages_extraction}+{r.stages_scrub}  "
+            f"organic {r.organic_volume_flow:.4g} L/h  scrub {r.scrub_volume_flow:.4g} L/h  "
+            f"simulations {s['simulations']:4d} ({s['simulation_seconds']:.2f} s)  "
+            f"verified by {r.verification['solver']}"
+        )
+
+
 def main(repeats: int = 3) -> int:
-    print(f"command: {sys.executable} benchmarks/bench_design.py")
+    print(f"command: {sys.executable} benchmarks/bench_design.py {' '.join(sys.argv[1:])}")
+    if "--physical" not in sys.argv[1:]:
+        lsf_cases(repeats)
+    if "--lsf" not in sys.argv[1:]:
+        physical()
+    return 0
+
+
+def lsf_cases(repeats: int) -> None:
     for name, spec in CASES.items():
         times = []
         for _ in range(repeats):
@@ -75,7 +129,6 @@ def main(repeats: int = 3) -> int:
             f"max {max(times) * 1e3:7.1f})  stages {r.stages_extraction}+{r.stages_scrub}  "
             f"solves {s['cascades_solved']:4d}  verified by {r.verification['solver']}"
         )
-    return 0
 
 
 if __name__ == "__main__":

@@ -60,8 +60,8 @@ CALIBRATION_TOLERANCE = 2e-3
 ROOT_EVALUATIONS = 30
 #: A design must beat every target by this relative margin on the allowed loss (ln(1 + margin) in slack).
 SLACK_MARGIN = 1e-6
-#: Stages added (one at a time) at most beyond the loaded-separation-factor estimate before giving up.
-MAX_EXTRA_STAGES = 40
+#: Moves of one stage between the sections tried at most when trimming the chosen design.
+MAX_SPLIT_STEPS = 60
 #: Relative change of the key-pair separation factor that triggers a second loaded-separation-factor design.
 BETA_UPDATE_TOLERANCE = 0.01
 
@@ -218,6 +218,10 @@ class PhysicalCut:
         self.failures = 0
         self.seconds = 0.0
         self.last_error = ""
+        #: the balanced slack of the last :meth:`balance` (exact, or the middle of its proven bounds)
+        self.last_estimate = -math.inf
+        #: ids of the evaluations returned by a downward stage search
+        self.searched_down: set[int] = set()
         feed = cascade.feed.model_dump(exclude_none=True)
         feed.pop("stage", None)
         feed["phase"] = "aqueous"
@@ -361,6 +365,7 @@ class PhysicalCut:
         """
         if m == 0:
             ev = self.evaluate(n, m, organic, scrub)
+            self.last_estimate = ev.slack
             return ev if ev.ok else None
         evals: list[_Eval] = []
 
@@ -371,16 +376,22 @@ class PhysicalCut:
                 return math.nan
             return _clip(ev.up) - _clip(ev.down)
 
-        def best() -> _Eval | None:
+        def best(estimate: float | None = None) -> _Eval | None:
             good = [e for e in evals if e.ok]
-            return max(good, key=lambda e: e.slack) if good else None
+            found = max(good, key=lambda e: e.slack) if good else None
+            self.last_estimate = estimate if estimate is not None else (found.slack if found else -math.inf)
+            return found
+
+        def done(ev: _Eval) -> _Eval:
+            self.last_estimate = ev.slack
+            return ev
 
         x0 = math.log(scrub)
         f0 = f(x0)
         if not math.isfinite(f0):
             return None
         if evals[-1].feasible:
-            return evals[-1]
+            return done(evals[-1])
         step = 1e-3 if f0 < 0 else -1e-3
         a, fa = x0, f0
         b, fb = x0, f0
@@ -391,7 +402,7 @@ class PhysicalCut:
                 step /= 4.0
                 continue
             if evals[-1].feasible:
-                return evals[-1]
+                return done(evals[-1])
             if fb * f0 <= 0.0:
                 break
             a, fa = b, fb
@@ -406,8 +417,9 @@ class PhysicalCut:
             eb = self.cache[(n, m, organic, float(math.exp(b)))]
             lo, hi = (ea, eb) if fa < 0 else (eb, ea)  # lo: up < down (too little scrub)
             upper = min(_clip(lo.down), _clip(hi.up))
+            lower = max(_clip(lo.up), _clip(hi.down))
             if upper < math.log1p(SLACK_MARGIN) or abs(b - a) < 1e-13:
-                return best()
+                return best(0.5 * (lower + upper))
             x = (a * fb - b * fa) / (fb - fa)
             fx = f(x)
             if not math.isfinite(fx):
@@ -416,7 +428,7 @@ class PhysicalCut:
                 if not math.isfinite(fx):
                     return best()
             if evals[-1].feasible:
-                return evals[-1]
+                return done(evals[-1])
             if fx * fb < 0.0:
                 a, fa = b, fb
             else:
@@ -427,53 +439,120 @@ class PhysicalCut:
     # --------------------------------------------------------------------------------------- stages
     def fewest_stages(
         self,
-        n: int,
-        m: int,
+        n0: int,
+        m0: int,
         organic: float,
         scrub: float,
         max_stages: int,
         down: bool,
-        extra_limit: int = MAX_EXTRA_STAGES,
     ) -> _Eval | None:
-        """The fewest stages meeting every target at this organic flow, from the estimate (n, m).
+        """The fewest stages meeting every target at this organic flow, from the estimate (n0, m0).
 
-        Up: add one stage to whichever section helps more until feasible. Down (if ``down``): remove one
-        while still feasible. Returns the feasible evaluation with the fewest stages, or the best infeasible.
+        Both sections are scaled together, (n, m) = round(t·(n0, m0)): from t = 1 up by extrapolating the
+        balanced slack in t (at most ×2 a step, up to ``max_stages``) until feasible, then bisection on t
+        between the last infeasible and the feasible scale. With ``down`` the search also scales down from a
+        feasible start, and the result is trimmed one stage at a time (either section) while it stays
+        feasible. Returns the feasible evaluation with the fewest stages, the best infeasible one when none is
+        found, or None when the simulations fail.
         """
-        ev = self.balance(n, m, organic, scrub)
+
+        def pair(t: float) -> tuple[int, int]:
+            return max(1, round(n0 * t)), (max(1, round(m0 * t)) if m0 > 0 else 0)
+
+        ev = self.balance(n0, m0, organic, scrub)
         if ev is None:
             return None
-        extra = 0
-        while not ev.feasible:
-            if n + m + 1 > max_stages or extra >= extra_limit:
-                return ev
-            extra += 1
-            trials = [t for t in (self.balance(n + 1, m, organic, ev.scrub),) if t is not None]
-            if m > 0:
-                t2 = self.balance(n, m + 1, organic, ev.scrub)
-                if t2 is not None:
-                    trials.append(t2)
-            if not trials:
-                return ev
-            ev = max(trials, key=lambda e: (e.feasible, e.slack))
-            n, m = ev.n, ev.m
+        estimate = self.last_estimate
+        good: tuple[float, _Eval] | None = (1.0, ev) if ev.feasible else None
+        bad: float | None = None if ev.feasible else 1.0
+        worst = ev
+        t_cap = max_stages / max(n0 + m0, 1)
+        history = [(1.0, estimate)]
+        vs = ev.scrub
+        t = 1.0
+        while good is None:
+            if len(history) >= 2 and history[-1][1] > history[-2][1]:
+                (t1, s1), (t2, s2) = history[-2], history[-1]
+                t_new = t2 + 1.15 * (-s2) * (t2 - t1) / (s2 - s1)
+            else:
+                t_new = 1.25 * t
+            t_new = min(max(t_new, 1.05 * t, t + 1.0 / max(n0 + m0, 1)), 2.0 * t, t_cap)
+            if t_new <= t or len(history) > 14:
+                return worst
+            n, m = pair(t_new)
+            trial = self.balance(n, m, organic, vs)
+            if trial is None:
+                return worst
+            history.append((t_new, self.last_estimate))
+            t = t_new
+            if trial.feasible:
+                good = (t_new, trial)
+            else:
+                bad, worst, vs = t_new, trial, trial.scrub
+        if down and bad is None:
+            t = 1.0
+            while bad is None:
+                t_new = 0.9 * t
+                n, m = pair(t_new)
+                if n + m >= sum(pair(t)) or n + m <= 2:
+                    bad = t_new
+                    break
+                trial = self.balance(n, m, organic, good[1].scrub)
+                if trial is None or not trial.feasible:
+                    bad = t_new
+                else:
+                    good, t = (t_new, trial), t_new
+        if bad is not None:
+            lo, (hi, best) = bad, good
+            while True:
+                mid = 0.5 * (lo + hi)
+                n, m = pair(mid)
+                if (n, m) in (pair(lo), pair(hi)) or n + m >= best.n + best.m:
+                    break
+                trial = self.balance(n, m, organic, best.scrub)
+                if trial is not None and trial.feasible:
+                    hi, best = mid, trial
+                else:
+                    lo = mid
+            good = (hi, best)
+        ev = good[1]
         if not down:
             return ev
-        while n + m > 2:
+        while ev.n + ev.m > 2:
             trials = []
-            if n > 1:
-                t = self.balance(n - 1, m, organic, ev.scrub)
-                if t is not None and t.feasible:
-                    trials.append(t)
-            if m > 1:
-                t = self.balance(n, m - 1, organic, ev.scrub)
-                if t is not None and t.feasible:
-                    trials.append(t)
-            if not trials:
+            for n, m in ((ev.n - 1, ev.m), (ev.n, ev.m - 1)):
+                if n < 1 or (m < 1 and ev.m > 0):
+                    continue
+                trial = self.balance(n, m, organic, ev.scrub)
+                if trial is not None:
+                    trials.append(trial)
+            feasible = [t for t in trials if t.feasible]
+            if not feasible and len(trials) == 2:
+                # one stage fewer fails at both neighbouring splits: walk the split of n + m - 1 stages
+                # towards the better neighbour while the balanced slack grows
+                shifted = self._walk_split(trials, organic)
+                feasible = [shifted] if shifted is not None else []
+            if not feasible:
                 break
-            ev = max(trials, key=lambda e: e.slack)
-            n, m = ev.n, ev.m
+            ev = max(feasible, key=lambda e: e.slack)
         return ev
+
+    def _walk_split(self, trials: list[_Eval], organic: float) -> _Eval | None:
+        """A feasible split of a fixed total found by moving stages between the sections, or None."""
+        a, b = trials  # (n-1, m) and (n, m-1): the same total
+        step = -1 if a.slack >= b.slack else 1  # towards fewer extraction stages, or fewer scrub stages
+        cur = a if step < 0 else b
+        for _ in range(MAX_SPLIT_STEPS):
+            n, m = cur.n + step, cur.m - step
+            if n < 1 or m < 1:
+                return None
+            trial = self.balance(n, m, organic, cur.scrub)
+            if trial is None or trial.slack <= cur.slack:
+                return None
+            if trial.feasible:
+                return trial
+            cur = trial
+        return None
 
 
 def _clip(s: float) -> float:
@@ -603,18 +682,6 @@ def _start_flows(
     return vo, max(vs, 1e-6 * vf)
 
 
-def _objective_raw(objective: Any) -> Any:
-    if objective.name == "flow-stages":
-        return None
-    return {
-        "cost": {
-            "per_stage": objective.per_stage,
-            "per_organic_flow": objective.per_organic_flow,
-            "per_flow_stage": objective.per_flow_stage,
-        }
-    }
-
-
 def _pseudo_spec(cascade: CascadeSpec, betas: dict[str, float]) -> dict[str, Any]:
     return {
         "components": list(cascade.components),
@@ -701,22 +768,23 @@ def design_physical(
     ]
     k = min(range(len(refined)), key=lambda j: (points[j].objective, points[j].total))
     best = refined[k][1]
-    # stage removal at the chosen flow if it was not the first (fully searched) point
-    if k != 0:
+    # stage removal at the chosen flow, unless that point was already searched downwards
+    better = None
+    if id(best) not in cut.searched_down:
         better = cut.fewest_stages(best.n, best.m, best.organic, best.scrub, max_stages, down=True)
-        if better is not None and better.feasible and better.n + better.m <= best.n + best.m:
-            best = better
-            points[k] = point_cls(
-                organic_ree_flow=best.s_flow,
-                scrub_ree_flow=best.w_flow,
-                extraction=best.n,
-                scrub=best.m,
-                feed_stage=best.n,
-                objective=objective(best.organic, best.n + best.m),
-                organic_volume_flow=best.organic,
-                scrub_volume_flow=best.scrub,
-                verified=True,
-            )
+    if better is not None and better.feasible and better.n + better.m <= best.n + best.m:
+        best = better
+        points[k] = point_cls(
+            organic_ree_flow=best.s_flow,
+            scrub_ree_flow=best.w_flow,
+            extraction=best.n,
+            scrub=best.m,
+            feed_stage=best.n,
+            objective=objective(best.organic, best.n + best.m),
+            organic_volume_flow=best.organic,
+            scrub_volume_flow=best.scrub,
+            verified=True,
+        )
     result = best.result
     assert result is not None
     if not (result.converged and result.mass_balance_error <= 1e-9):
@@ -882,11 +950,14 @@ def _ladder_calibrated(
         if start is None:
             infeasible.append((pt, vo, vs))
             continue
-        ev = cut.fewest_stages(pt.extraction, pt.scrub, start.organic, start.scrub, max_stages, down=i == 0)
+        down = not refined  # the first point with a design is searched downwards too
+        ev = cut.fewest_stages(pt.extraction, pt.scrub, start.organic, start.scrub, max_stages, down=down)
         if ev is None or not ev.feasible:
             infeasible.append((pt, start.organic, start.scrub))
             continue
         refined.append((pt, ev))
+        if down:
+            cut.searched_down.add(id(ev))
     return refined, infeasible, vo_per_s, vs_per_w, betas, pseudo, lsf_designs
 
 
@@ -915,11 +986,12 @@ def _ladder_constant(
         vo = vo_min * mult
         vs = 0.5 * (d_lk * vo + d_hk * vo - vf)
         pt = lsf_points[min(i, len(lsf_points) - 1)]
-        ev = cut.fewest_stages(pt.extraction, pt.scrub, vo, vs, max_stages, down=True, extra_limit=max_stages)
+        ev = cut.fewest_stages(pt.extraction, pt.scrub, vo, vs, max_stages, down=True)
         if ev is None or not ev.feasible:
             infeasible.append((pt, vo, vs))
             continue
         refined.append((pt, ev))
+        cut.searched_down.add(id(ev))
     s_ref = [ev.s_flow for _p, ev in refined]
     vo_per_s = refined[0][1].organic / s_ref[0] if refined else math.nan
     vs_per_w = (
