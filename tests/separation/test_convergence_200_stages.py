@@ -187,3 +187,13 @@ def test_random_physical_cascades_converge_or_raise(
         return
     assert result.converged
     independent_checks(spec, result)
+
+
+def test_strip_fed_an_organic_with_nil_metal():
+    """A strong scrub sends La-Pr to the raffinate: the loaded organic carries < 1e-250 mol/h, below what
+    the strip's concentrations can balance; that metal is nil and the strip section carries none."""
+    spec = cascade(ALL17[:3], 59, 66, 0.907, strip=3, empirical=True)
+    result = simulate(spec)
+    independent_checks(spec, result)
+    assert result.outlets["strip_liquor"].sum() == 0.0
+    assert sum(result.recovery()["La"].values()) == pytest.approx(1.0, abs=1e-12)

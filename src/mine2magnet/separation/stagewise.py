@@ -984,6 +984,15 @@ def _acid_continuation(pb: StagewiseProblem) -> tuple[np.ndarray, bool, int, flo
     return x, True, total, res
 
 
+def metal_free_solution(pb: StagewiseProblem) -> StagewiseSolution:
+    """The stages of a section no metal enters (mol/L): no metal anywhere, the acid of the inlets mixed
+    down the stages ([H+] free of the bisulfate it forms), all extractant free."""
+    system = _System(pb)
+    N, C = pb.feed_aq.shape
+    zeros = np.zeros((N, C))
+    return StagewiseSolution(zeros, zeros.copy(), system.h_mix, np.ones(N), 0, 0.0, 0.0, 0.0)
+
+
 def solve_stagewise(pb: StagewiseProblem) -> StagewiseSolution:
     """Solve one chain of stages from a cold start (ideal stages, or organic-phase Murphree efficiency).
 
