@@ -5,8 +5,9 @@ point, by stage-wise simulation with the physical model itself:
 
 1. **Effective separation factors** β_i = D_i / D_ref from the physical model: the extraction-section D of a
    constant-distribution model; for mass-action D_i = Kex_i [(HA)2]^k / [H+]^z (a constant ratio when the
-   components share k and z); for empirical-ph log10 D = a pH + b at the feed pH, re-evaluated at the
-   feed-stage pH of the first simulation (the pinch, where the separation is decided).
+   components share k and z); for empirical-ph log10 D = a pH + b. Both at the feed pH, then re-evaluated at
+   the feed-stage pH and free extractant of the first simulation (the pinch, where the separation is
+   decided).
 2. The **loaded-separation-factor design** (:func:`mine2magnet.separation.design.design`) of the cut at those
    factors gives the closed forms (Fenske stages at total reflux, Underwood/Xu minimum flows) and, for each
    organic RE flow S of a short ladder, the fewest stages n + m and the scrub RE flow W.
@@ -921,10 +922,15 @@ def _ladder_calibrated(
                 f"{first.scrub} stages, organic {vo0:.6g} L/h, scrub {vs0:.6g} L/h) could not be simulated: "
                 f"{cut.last_error}"
             )
-        if not isinstance(cascade.model, EmpiricalPhModel) or attempt == 2:
+        if attempt == 2 or cal.result is None or cal.result.pH is None:
             break
-        assert cal.result is not None and cal.result.pH is not None
-        new = effective_separation_factors(cascade, ph=float(cal.result.pH[first.extraction - 1]))
+        k = first.extraction - 1
+        loading = cal.result.loading
+        new = effective_separation_factors(
+            cascade,
+            ph=float(cal.result.pH[k]),
+            free_fraction=1.0 - float(loading[k]) if loading is not None else 1.0,
+        )
         lk, hk = cut.problem.light_key, cut.problem.heavy_key
         if abs(math.log((new[hk] / new[lk]) / (betas[hk] / betas[lk]))) <= BETA_UPDATE_TOLERANCE:
             break
