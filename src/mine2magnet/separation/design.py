@@ -2,7 +2,9 @@
 
 ``design(spec)`` takes a cascade spec (path, dict or :class:`CascadeSpec`) with the
 loaded-separation-factor model, a ``feed``, a ``cut`` ("Nd|Sm") and ``targets`` (purity and/or recovery of
-each outlet), and returns a :class:`DesignResult`:
+each outlet), and returns a :class:`DesignResult` (a spec with a physical model, constant-distribution,
+empirical-ph or mass-action, is designed by :mod:`design_physical` through this design at its effective
+separation factors, and gets volume flows too):
 
 1. closed forms (:mod:`design_theory`): Fenske stages at total reflux for the key pair, Underwood minimum
    flows, Xu's optimum flows and stage estimates;
