@@ -613,7 +613,7 @@ def design(
             raise InputError(f"max_stages must be an integer ≥ 2, got {max_stages!r}", field="max_stages")
         from mine2magnet.separation.design_physical import design_physical
 
-        return design_physical(  # type: ignore[no-any-return]
+        return design_physical(
             cascade,
             objective,
             file,

@@ -41,6 +41,10 @@ from typing import Any
 import numpy as np
 
 from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError
+
+# design imports this module lazily (inside design()), so importing it here makes no cycle
+from mine2magnet.separation.design import DesignResult, Objective, TradeoffPoint
+from mine2magnet.separation.design import design as design_lsf
 from mine2magnet.separation.design_problem import CutProblem, build_problem, outlet_performance
 from mine2magnet.separation.result import CascadeResult
 from mine2magnet.separation.spec import (
@@ -70,102 +74,81 @@ BETA_UPDATE_TOLERANCE = 0.01
 # ------------------------------------------------------------------------------------------------ results
 
 
-def _physical_point_class() -> type:
-    from mine2magnet.separation.design import TradeoffPoint
-
-    @dataclass(frozen=True)
-    class PhysicalTradeoffPoint(TradeoffPoint):
-        """A trade-off point of a physical design: stages, Xu flows (mol/h) and volume flows (L/h).
-
-        ``verified`` says whether a simulation with the physical model met every target at this point.
-        """
-
-        organic_volume_flow: float = math.nan
-        scrub_volume_flow: float = math.nan
-        verified: bool = False
-
-        def to_dict(self) -> dict[str, Any]:
-            d = super().to_dict()
-            if not self.verified:  # no design met the targets at this flow: no stages, no objective
-                d["objective"] = None
-                d["stages"] = None
-                d["feed_stage"] = None
-            d["organic_volume_flow"] = self.organic_volume_flow
-            d["scrub_volume_flow"] = self.scrub_volume_flow
-            d["verified_by_simulation"] = self.verified
-            return d
-
-    return PhysicalTradeoffPoint
-
-
-def _physical_result_class() -> type:
-    from mine2magnet.separation.design import DesignResult
-
-    @dataclass(frozen=True)
-    class PhysicalDesignResult(DesignResult):
-        """A physical-model design confirmed by simulation: the DesignResult keys plus volume flows (L/h).
-
-        ``organic_ree_flow``/``scrub_ree_flow`` are Xu's S and W measured on the verified simulation (metal
-        the organic carries out of the feed stage, metal the aqueous carries back into it, mol/h);
-        ``minimum_*_volume_flow`` the minimum flows as volumes (L/h, see ``docs/cascade-design.md``).
-        """
-
-        model_type: str = ""
-        organic_volume_flow: float = math.nan
-        scrub_volume_flow: float = math.nan
-        scrub_acidity: dict[str, float] = field(default_factory=dict)
-        minimum_organic_volume_flow: float = math.nan
-        minimum_scrub_volume_flow: float = math.nan
-        effective_separation_factors: dict[str, float] = field(default_factory=dict)
-
-        def to_dict(self) -> dict[str, Any]:
-            """The DesignResult contract with ``organic.volume_flow``, ``scrub.volume_flow`` (L/h), the scrub
-            acidity, ``minimum.organic_volume_flow``/``scrub_volume_flow`` and ``model``."""
-            d = super().to_dict()
-            d["model"] = self.model_type
-            d["organic"]["volume_flow"] = self.organic_volume_flow
-            d["scrub"]["volume_flow"] = self.scrub_volume_flow
-            d["scrub"].update(self.scrub_acidity)
-            d["minimum"]["organic_volume_flow"] = _finite(self.minimum_organic_volume_flow)
-            d["minimum"]["scrub_volume_flow"] = _finite(self.minimum_scrub_volume_flow)
-            d["effective_separation_factors"] = self.effective_separation_factors
-            return d
-
-        def summary(self) -> str:
-            """The loaded-separation-factor summary with the volume flows of the physical design."""
-            lines = super().summary().splitlines()
-            lines.insert(
-                3,
-                f"organic {self.organic_volume_flow:.6g} L/h, scrub liquor {self.scrub_volume_flow:.6g} L/h "
-                f"({self.model_type}); minimum {self.minimum_organic_volume_flow:.6g} L/h organic",
-            )
-            lines[-len(self.tradeoff) - 1] = "trade-off (S mol/h, organic L/h: extraction + scrub stages):"
-            for i, p in enumerate(self.tradeoff):
-                lines[-len(self.tradeoff) + i] = (
-                    f"  {p.organic_ree_flow:10.6g} {p.organic_volume_flow:10.6g}: {p.extraction:3d} + "
-                    f"{p.scrub:3d} = {p.total:3d}"
-                    if p.verified
-                    else f"  {'':10s} {p.organic_volume_flow:10.6g}: no design met the targets by simulation"
-                )
-            return "\n".join(lines)
-
-    return PhysicalDesignResult
-
-
-_CLASSES: dict[str, type] = {}
-
-
 def _finite(x: float) -> float | None:
     """JSON has no inf/nan: None instead."""
     return x if math.isfinite(x) else None
 
 
-def physical_classes() -> tuple[type, type]:
-    """(PhysicalTradeoffPoint, PhysicalDesignResult), built once (they subclass the design module's)."""
-    if not _CLASSES:
-        _CLASSES["point"] = _physical_point_class()
-        _CLASSES["result"] = _physical_result_class()
-    return _CLASSES["point"], _CLASSES["result"]
+@dataclass(frozen=True)
+class PhysicalTradeoffPoint(TradeoffPoint):
+    """A trade-off point of a physical design: stages, Xu flows (mol/h) and volume flows (L/h).
+
+    ``verified`` says whether a simulation with the physical model met every target at this point.
+    """
+
+    organic_volume_flow: float = math.nan
+    scrub_volume_flow: float = math.nan
+    verified: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if not self.verified:  # no design met the targets at this flow: no stages, no objective
+            d["objective"] = None
+            d["stages"] = None
+            d["feed_stage"] = None
+        d["organic_volume_flow"] = self.organic_volume_flow
+        d["scrub_volume_flow"] = self.scrub_volume_flow
+        d["verified_by_simulation"] = self.verified
+        return d
+
+
+@dataclass(frozen=True)
+class PhysicalDesignResult(DesignResult):
+    """A physical-model design confirmed by simulation: the DesignResult keys plus volume flows (L/h).
+
+    ``organic_ree_flow``/``scrub_ree_flow`` are Xu's S and W measured on the verified simulation (metal
+    the organic carries out of the feed stage, metal the aqueous carries back into it, mol/h);
+    ``minimum_*_volume_flow`` the minimum flows as volumes (L/h, see ``docs/cascade-design.md``).
+    """
+
+    model_type: str = ""
+    organic_volume_flow: float = math.nan
+    scrub_volume_flow: float = math.nan
+    scrub_acidity: dict[str, float] = field(default_factory=dict)
+    minimum_organic_volume_flow: float = math.nan
+    minimum_scrub_volume_flow: float = math.nan
+    effective_separation_factors: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The DesignResult contract with ``organic.volume_flow``, ``scrub.volume_flow`` (L/h), the scrub
+        acidity, ``minimum.organic_volume_flow``/``scrub_volume_flow`` and ``model``."""
+        d = super().to_dict()
+        d["model"] = self.model_type
+        d["organic"]["volume_flow"] = self.organic_volume_flow
+        d["scrub"]["volume_flow"] = self.scrub_volume_flow
+        d["scrub"].update(self.scrub_acidity)
+        d["minimum"]["organic_volume_flow"] = _finite(self.minimum_organic_volume_flow)
+        d["minimum"]["scrub_volume_flow"] = _finite(self.minimum_scrub_volume_flow)
+        d["effective_separation_factors"] = self.effective_separation_factors
+        return d
+
+    def summary(self) -> str:
+        """The loaded-separation-factor summary with the volume flows of the physical design."""
+        lines = super().summary().splitlines()
+        lines.insert(
+            3,
+            f"organic {self.organic_volume_flow:.6g} L/h, scrub liquor {self.scrub_volume_flow:.6g} L/h "
+            f"({self.model_type}); minimum {self.minimum_organic_volume_flow:.6g} L/h organic",
+        )
+        lines[-len(self.tradeoff) - 1] = "trade-off (S mol/h, organic L/h: extraction + scrub stages):"
+        for i, p in enumerate(self.tradeoff):
+            lines[-len(self.tradeoff) + i] = (
+                f"  {p.organic_ree_flow:10.6g} {p.organic_volume_flow:10.6g}: {p.extraction:3d} + "
+                f"{p.scrub:3d} = {p.total:3d}"
+                if p.verified
+                else f"  {'':10s} {p.organic_volume_flow:10.6g}: no design met the targets by simulation"
+            )
+        return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------------------ the cut
@@ -645,7 +628,7 @@ def _check_physical(cascade: CascadeSpec, file: str | None) -> None:
 
 
 def _start_flows(
-    cascade: CascadeSpec, betas: dict[str, float], pseudo: Any, s: float, w: float
+    cascade: CascadeSpec, betas: dict[str, float], pseudo: DesignResult, s: float, w: float
 ) -> tuple[float, float]:
     """First organic and scrub volume flows (L/h) for Xu flows S, W (mol/h), before calibration."""
     model = cascade.model
@@ -698,12 +681,12 @@ def _pseudo_spec(cascade: CascadeSpec, betas: dict[str, float]) -> dict[str, Any
 
 def design_physical(
     cascade: CascadeSpec,
-    objective: Any,
+    objective: Objective,
     file: str | None,
     *,
     max_stages: int,
     flow_ladder: tuple[float, ...] | None = None,
-) -> Any:
+) -> PhysicalDesignResult:
     """Design the cut of a constant-distribution, empirical-ph or mass-action spec (see the module docstring).
 
     Returns a PhysicalDesignResult whose ``verified`` is the converged simulation of the chosen design that
@@ -712,10 +695,7 @@ def design_physical(
     ConvergenceError (no simulation of the physical cascade converged near the design; with the solver's
     message).
     """
-    from mine2magnet.separation.design import design as design_lsf
-
     t_start = time.perf_counter()
-    point_cls, result_cls = physical_classes()
     _check_physical(cascade, file)
     ladder = tuple(flow_ladder) if flow_ladder is not None else PHYSICAL_FLOW_LADDER
     betas = effective_separation_factors(cascade)
@@ -740,7 +720,7 @@ def design_physical(
             f"β = {problem.beta_key:.4g}){detail}"
         )
     points = [
-        point_cls(
+        PhysicalTradeoffPoint(
             organic_ree_flow=ev.s_flow,
             scrub_ree_flow=ev.w_flow,
             extraction=ev.n,
@@ -754,7 +734,7 @@ def design_physical(
         for _pt, ev in refined
     ]
     points += [
-        point_cls(
+        PhysicalTradeoffPoint(
             organic_ree_flow=pt.organic_ree_flow,
             scrub_ree_flow=pt.scrub_ree_flow,
             extraction=pt.extraction,
@@ -775,7 +755,7 @@ def design_physical(
         better = cut.fewest_stages(best.n, best.m, best.organic, best.scrub, max_stages, down=True)
     if better is not None and better.feasible and better.n + better.m <= best.n + best.m:
         best = better
-        points[k] = point_cls(
+        points[k] = PhysicalTradeoffPoint(
             organic_ree_flow=best.s_flow,
             scrub_ree_flow=best.w_flow,
             extraction=best.n,
@@ -812,7 +792,7 @@ def design_physical(
             if v is not None:
                 scrub_acidity[key] = float(v)
     min_vo, min_vs = _minimum_volumes(cascade, pseudo, vo_per_s, vs_per_w)
-    return result_cls(
+    return PhysicalDesignResult(
         cut=str(cascade.cut),
         stages_extraction=best.n,
         stages_scrub=best.m,
@@ -862,7 +842,7 @@ def design_physical(
 
 
 def _minimum_volumes(
-    cascade: CascadeSpec, pseudo: Any, vo_per_s: float, vs_per_w: float
+    cascade: CascadeSpec, pseudo: DesignResult, vo_per_s: float, vs_per_w: float
 ) -> tuple[float, float]:
     """Minimum organic and scrub volume flows, L/h.
 
@@ -892,21 +872,31 @@ def _minimum_volumes(
     return pseudo.minimum_organic_ree_flow * vo_per_s, pseudo.minimum_scrub_ree_flow * vs_per_w
 
 
-def _order(points: Any) -> list[Any]:
+def _order(points: tuple[TradeoffPoint, ...]) -> list[TradeoffPoint]:
     """Ladder points, the loaded-separation-factor optimum first, then by distance in ln S from it."""
     best = min(points, key=lambda p: (p.objective, p.total))
     return sorted(points, key=lambda p: abs(math.log(p.organic_ree_flow / best.organic_ree_flow)))
 
 
 def _ladder_calibrated(
-    cut: PhysicalCut, pseudo: Any, betas: dict[str, float], ladder: tuple[float, ...], max_stages: int
-) -> tuple[list[tuple[Any, _Eval]], list[tuple[Any, float, float]], float, float, dict[str, float], Any, int]:
+    cut: PhysicalCut,
+    pseudo: DesignResult,
+    betas: dict[str, float],
+    ladder: tuple[float, ...],
+    max_stages: int,
+) -> tuple[
+    list[tuple[TradeoffPoint, _Eval]],
+    list[tuple[TradeoffPoint, float, float]],
+    float,
+    float,
+    dict[str, float],
+    DesignResult,
+    int,
+]:
     """empirical-ph and mass-action: each loaded-separation-factor ladder point calibrated to volume flows
     by simulation, then refined (scrub root find, stage search). Returns the refined points, the points
     without a design, the calibrated L/h per mol/h of S and of W, the (updated) factors, the LSF design and
     how many LSF designs were made."""
-    from mine2magnet.separation.design import design as design_lsf
-
     cascade = cut.cascade
     feed = cascade.feed.component_flow(cascade.components)
     lsf_designs = 1
@@ -943,8 +933,8 @@ def _ladder_calibrated(
         lsf_designs += 1
     vo_per_s = cal.organic / cal.s_flow
     vs_per_w = cal.scrub / cal.w_flow if cal.w_flow > 0 else cal.scrub / max(first.scrub_ree_flow, 1e-12)
-    refined: list[tuple[Any, _Eval]] = []
-    infeasible: list[tuple[Any, float, float]] = []
+    refined: list[tuple[TradeoffPoint, _Eval]] = []
+    infeasible: list[tuple[TradeoffPoint, float, float]] = []
     for i, pt in enumerate(_order(pseudo.tradeoff)):
         vo, vs = cal.organic, cal.scrub
         if i == 0:
@@ -968,8 +958,8 @@ def _ladder_calibrated(
 
 
 def _ladder_constant(
-    cut: PhysicalCut, pseudo: Any, ladder: tuple[float, ...], max_stages: int
-) -> tuple[list[tuple[Any, _Eval]], list[tuple[Any, float, float]], float, float]:
+    cut: PhysicalCut, pseudo: DesignResult, ladder: tuple[float, ...], max_stages: int
+) -> tuple[list[tuple[TradeoffPoint, _Eval]], list[tuple[TradeoffPoint, float, float]], float, float]:
     """constant-distribution: organic volume flows Vo = multiple × the exact sharp-split minimum; at each,
     the scrub flow starts midway between the two pinches (E'_LK = 1 in the scrub, E_HK = 1 in the
     extraction section) and the stages from the loaded-separation-factor ladder point of the same rank."""
@@ -986,8 +976,8 @@ def _ladder_constant(
     d_hk = d_lk + float(cascade.feed.volume_flow or 0.0) / vo_min
     vf = float(cascade.feed.volume_flow or 0.0)
     lsf_points = sorted(pseudo.tradeoff, key=lambda p: p.organic_ree_flow)
-    refined: list[tuple[Any, _Eval]] = []
-    infeasible: list[tuple[Any, float, float]] = []
+    refined: list[tuple[TradeoffPoint, _Eval]] = []
+    infeasible: list[tuple[TradeoffPoint, float, float]] = []
     for i, mult in enumerate(sorted(ladder)):
         vo = vo_min * mult
         vs = 0.5 * (d_lk * vo + d_hk * vo - vf)
