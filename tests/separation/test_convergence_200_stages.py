@@ -142,11 +142,13 @@ def test_p507_fifteen_elements_100_plus_100_stages_1M_scrub(monkeypatch):
     assert rec["La"]["raffinate"] > 0.99 and rec["Lu"]["loaded_organic"] > 0.99
     with np.errstate(all="ignore"):
         x, ok, _, res = sw._acid_continuation(pb)
-    assert ok and res < sw.TOLERANCE
-    c_path = sw._System(pb).split(x)[0] * pb.Va[:, None]
+        assert ok and res < sw.TOLERANCE
+        system = sw._System(pb)
+        x, res, _ = sw._polish(system, x, res)  # as solve_stagewise finishes every solve
+    c_path = system.split(x)[0] * pb.Va[:, None]
     aq = result.aqueous
     big = aq > 1e-20 * aq.sum()
-    np.testing.assert_allclose(c_path[big], aq[big], rtol=1e-8)
+    np.testing.assert_allclose(c_path[big], aq[big], rtol=1e-10)
 
 
 def test_seventeen_elements_200_stages_with_strip_any_component_order():
@@ -160,7 +162,7 @@ def test_seventeen_elements_200_stages_with_strip_any_component_order():
     independent_checks(rev, other)
     a, b = result.aqueous, other.aqueous[:, ::-1]
     big = a > 1e-20 * a.sum()
-    np.testing.assert_allclose(b[big], a[big], rtol=1e-8)
+    np.testing.assert_allclose(b[big], a[big], rtol=1e-10)
     recovered = sum(result.recovery()["Lu"][t] for t in ("raffinate", "strip_liquor", "stripped_organic"))
     assert recovered == pytest.approx(1.0, abs=1e-9)
 
