@@ -199,3 +199,30 @@ def test_strip_fed_an_organic_with_nil_metal():
     independent_checks(spec, result)
     assert result.outlets["strip_liquor"].sum() == 0.0
     assert sum(result.recovery()["La"].values()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_murphree_stages_in_a_200_stage_strong_scrub_cascade():
+    """The documented limit with organic-phase Murphree efficiency 0.8 in every stage: balances closed and
+    y_k = y_k-1 + E (y*_k - y_k-1) with y*_k = D(pH_k, free extractant_k) c_k at every stage."""
+    comps = list(load_extractant("P507").order)
+    spec = cascade(comps, 100, 100, 1.0, named=True)
+    spec["efficiency"] = 0.8
+    result = simulate(spec)
+    N = 200
+    aq, og = result.aqueous[:N], result.organic[:N]
+    inflow = 0.01 * len(comps)
+    feed = np.zeros_like(aq)
+    feed[99] = 0.01
+    aq_next = np.vstack([aq[1:], np.zeros(len(comps))])
+    og_prev = np.vstack([np.zeros(len(comps)), og[:-1]])
+    r = aq + og - aq_next - og_prev - feed
+    assert float(np.abs(r / (aq + og + aq_next + og_prev + feed + 1e-30 * inflow)).max()) < 1e-9
+    assert result.mass_balance_error <= 1e-9
+    kex = np.array([p507_log10_kex(comps)[c] for c in comps])
+    va = 0.3 + np.where(np.arange(1, N + 1) <= 100, 1.0, 0.0)
+    free = DIMER * (1.0 - result.loading[:N])
+    log_d = kex[None, :] + 3.0 * np.log10(free)[:, None] + 3.0 * result.pH[:N, None]
+    y_star = 10.0**log_d * aq / va[:, None]  # organic (1 L/h) in equilibrium with the outgoing aqueous
+    expected = og_prev + 0.8 * (y_star - og_prev)
+    resolved = og > 1e-25 * inflow
+    assert float(np.abs(np.where(resolved, expected / og - 1.0, 0.0)).max()) < 1e-8

@@ -74,6 +74,8 @@ DYNAMICS_PLATEAU = 1200
 #: The first pseudo-transient continuation gives up after this many steps without halving its best
 #: residual (the stage dynamics that follow reach the trapped-metal cases it stalls on).
 PTC_PLATEAU = 150
+#: Pseudo-transient steps allowed per step of the efficiency homotopy when Newton fails there.
+EFFICIENCY_PTC_ITERATIONS = 200
 #: Levels of the scrub acid (fraction of its value) the acid homotopy tries to start from, in turn.
 ACID_START = (0.3, 0.1, 0.03)
 #: Stage-dynamics steps allowed per solve inside the acid homotopy.
@@ -932,6 +934,9 @@ def _efficiency_continuation(pb: StagewiseProblem) -> tuple[np.ndarray, bool, in
         system = _MurphreeSystem(replace(pb, efficiency=1.0 - level * (1.0 - target)))
         x_new, ok, it, res = _newton(system, x, NEWTON_ITERATIONS)
         total += it
+        if not ok:  # pseudo-time steps from the last solution before a shorter step
+            x_new, ok, it, res = _pseudo_transient(system, x, EFFICIENCY_PTC_ITERATIONS, growth=2.0)
+            total += it
         if ok:
             x, done, step = x_new, level, min(1.0, 2.0 * step)
         else:
