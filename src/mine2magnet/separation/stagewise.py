@@ -27,7 +27,8 @@ lower one as in linear space (never through zero); they are backtracked on the s
 of magnitude); stepping the metal profile, with [H+] following locally, does not. The start comes from
 relaxation sweeps (see ``_start``); pseudo-transient continuation is the fallback when Newton stalls, and
 after it implicit-Euler stage dynamics with the free extractant on its local balance (``_stage_dynamics``,
-``_LocalExtractantSystem``) for metal trapped between the extraction and scrub sections.
+``_LocalExtractantSystem``) for metal trapped between the extraction and scrub sections, and last a homotopy
+in the scrub acid (``_acid_continuation``). Converged solutions are polished to rounding level (``_polish``).
 
 Organic-phase Murphree efficiency E_k < 1 (``StagewiseProblem.efficiency``): the organic leaving stage k is
 y_k = y_k-1 + E_k (D_k c_k - y_k-1) instead of D_k c_k, so ln y joins the unknowns (see ``_MurphreeSystem``);
