@@ -45,7 +45,12 @@ from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError
 # design imports this module lazily (inside design()), so importing it here makes no cycle
 from mine2magnet.separation.design import DesignResult, Objective, TradeoffPoint
 from mine2magnet.separation.design import design as design_lsf
-from mine2magnet.separation.design_problem import CutProblem, build_problem, outlet_performance
+from mine2magnet.separation.design_problem import (
+    CutProblem,
+    build_problem,
+    outlet_performance,
+    unmet_targets,
+)
 from mine2magnet.separation.result import CascadeResult
 from mine2magnet.separation.spec import (
     CascadeSpec,
@@ -182,6 +187,21 @@ class _Eval:
     @property
     def feasible(self) -> bool:
         return self.ok and self.slack >= math.log1p(SLACK_MARGIN)
+
+
+def _verified_point(ev: _Eval, objective: Objective) -> PhysicalTradeoffPoint:
+    """The trade-off point of a simulation that met every target (flows in mol/h and L/h)."""
+    return PhysicalTradeoffPoint(
+        organic_ree_flow=ev.s_flow,
+        scrub_ree_flow=ev.w_flow,
+        extraction=ev.n,
+        scrub=ev.m,
+        feed_stage=ev.n,
+        objective=objective(ev.organic, ev.n + ev.m),
+        organic_volume_flow=ev.organic,
+        scrub_volume_flow=ev.scrub,
+        verified=True,
+    )
 
 
 def _loss_slack(want: float | None, got: float) -> float:
@@ -719,20 +739,7 @@ def design_physical(
             f"factor estimate {pseudo.stages_extraction} + {pseudo.stages_scrub} stages at effective "
             f"β = {problem.beta_key:.4g}){detail}"
         )
-    points = [
-        PhysicalTradeoffPoint(
-            organic_ree_flow=ev.s_flow,
-            scrub_ree_flow=ev.w_flow,
-            extraction=ev.n,
-            scrub=ev.m,
-            feed_stage=ev.n,
-            objective=objective(ev.organic, ev.n + ev.m),
-            organic_volume_flow=ev.organic,
-            scrub_volume_flow=ev.scrub,
-            verified=True,
-        )
-        for _pt, ev in refined
-    ]
+    points = [_verified_point(ev, objective) for _pt, ev in refined]
     points += [
         PhysicalTradeoffPoint(
             organic_ree_flow=pt.organic_ree_flow,
@@ -755,17 +762,7 @@ def design_physical(
         better = cut.fewest_stages(best.n, best.m, best.organic, best.scrub, max_stages, down=True)
     if better is not None and better.feasible and better.n + better.m <= best.n + best.m:
         best = better
-        points[k] = PhysicalTradeoffPoint(
-            organic_ree_flow=best.s_flow,
-            scrub_ree_flow=best.w_flow,
-            extraction=best.n,
-            scrub=best.m,
-            feed_stage=best.n,
-            objective=objective(best.organic, best.n + best.m),
-            organic_volume_flow=best.organic,
-            scrub_volume_flow=best.scrub,
-            verified=True,
-        )
+        points[k] = _verified_point(best, objective)
     result = best.result
     assert result is not None
     if not (result.converged and result.mass_balance_error <= 1e-9):
@@ -780,8 +777,6 @@ def design_physical(
         dict(zip(comps, (float(v) for v in result.outlets["raffinate"]), strict=True)),
         dict(zip(comps, (float(v) for v in result.outlets["loaded_organic"]), strict=True)),
     )
-    from mine2magnet.separation.design_problem import unmet_targets
-
     missed = unmet_targets(problem, perf)
     if missed:  # cannot happen for a feasible evaluation (margin 1e-6); kept as the contract's guard
         raise InfeasibleError(f"the chosen design missed targets when simulated: {'; '.join(missed)}")
