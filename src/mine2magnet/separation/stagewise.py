@@ -266,16 +266,11 @@ class _System:
         if not np.isfinite(ln_h).all():
             return np.full((N, P), np.inf), np.ones((N, P)), None
         lnd, dh, dphi = pb.model.log_d(ln_h, ln_phi)
-        y = np.exp(lnd) * c
-        Va, Vo = pb.Va[:, None], pb.Vo[:, None]
-        aq = Va * c
-        og = Vo * y
-        og_prev = np.vstack([pb.org_inlet[None], og[:-1]])
-        aq_next = np.vstack([aq[1:], pb.aq_inlet[None]])
+        y, aq, og, r_metal, s_metal = _metal_balances(pb, c, lnd, self.feed)
         r = np.empty((N, P))
         s = np.empty((N, P))
-        r[:, :C] = aq + og - aq_next - og_prev - self.feed
-        s[:, :C] = aq + og + aq_next + og_prev + self.feed
+        r[:, :C] = r_metal
+        s[:, :C] = s_metal
         if self.cap is not None:
             nu, T = self.cap
             r[:, C] = np.exp(ln_phi) + (nu * y).sum(1) / T - self.phi_total
@@ -549,14 +544,7 @@ class _LocalExtractantSystem(_System):
         if not np.isfinite(ln_h).all():
             return np.full((N, C), np.inf), np.ones((N, C)), None
         lnd, dh, dphi = pb.model.log_d(ln_h, ln_phi)
-        y = np.exp(lnd) * c
-        Va, Vo = pb.Va[:, None], pb.Vo[:, None]
-        aq = Va * c
-        og = Vo * y
-        og_prev = np.vstack([pb.org_inlet[None], og[:-1]])
-        aq_next = np.vstack([aq[1:], pb.aq_inlet[None]])
-        r = aq + og - aq_next - og_prev - self.feed
-        s = aq + og + aq_next + og_prev + self.feed
+        y, aq, og, r, s = _metal_balances(pb, c, lnd, self.feed)
         if not jacobian:
             return r, s, None
         nu, T = self.cap  # type: ignore[misc]
@@ -578,6 +566,22 @@ class _LocalExtractantSystem(_System):
         lower[1:] = -dog[:-1]
         upper[:-1, ic, ic] = -aq[1:]
         return r, s, (lower, diag, upper)
+
+
+def _metal_balances(
+    pb: StagewiseProblem, c: np.ndarray, lnd: np.ndarray, feed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stage metal balances of ideal stages at aqueous concentrations `c` (N, C; mol/L) and ln D `lnd`:
+    organic concentrations y (mol/L), aqueous and organic outflows aq, og (mol/h), the residual
+    out - in (mol/h) and its row scale out + in (mol/h)."""
+    y = np.exp(lnd) * c
+    aq = pb.Va[:, None] * c
+    og = pb.Vo[:, None] * y
+    og_prev = np.vstack([pb.org_inlet[None], og[:-1]])
+    aq_next = np.vstack([aq[1:], pb.aq_inlet[None]])
+    r = aq + og - aq_next - og_prev - feed
+    s = aq + og + aq_next + og_prev + feed
+    return y, aq, og, r, s
 
 
 @lru_cache(maxsize=32)
