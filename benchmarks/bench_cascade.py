@@ -22,6 +22,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from machine import cpu_model, load  # noqa: E402
 from mine2magnet.separation import load_spec, simulate, simulate_batch  # noqa: E402
 from mine2magnet.separation.extractants import load_extractant  # noqa: E402
 
@@ -43,21 +44,6 @@ def report(name: str, times: list[float], unit: float = 1e3, label: str = "ms") 
         f"{name}: median {statistics.median(times) * unit:.3f} {label}, best {min(times) * unit:.3f} {label} "
         f"({len(times)} runs)"
     )
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def p507_spec(cut: str, n: int, m: int) -> dict:

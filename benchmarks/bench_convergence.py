@@ -30,6 +30,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from machine import cpu_model, load  # noqa: E402
 from mine2magnet.errors import ConvergenceError, InputError  # noqa: E402
 from mine2magnet.separation import simulate  # noqa: E402
 from mine2magnet.separation.extractants import load_extractant  # noqa: E402
@@ -186,21 +187,6 @@ def check(spec: dict[str, Any], result: Any) -> tuple[float, float]:
     resolved = (aq > 1e-25 * inflow.sum()) & (og > 1e-25 * inflow.sum())
     law_err = float(np.abs(np.where(resolved, logd - law, 0.0)).max())
     return balance, law_err
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> int:
