@@ -96,6 +96,32 @@ def test_smuggling_leaks_outside_the_formal_chain_and_costs_royalties_and_taxes(
     assert smuggled.mass_balance_error < 1e-6
 
 
+def test_smuggling_at_its_traded_value_costs_the_rate_times_that_value():
+    """With a unit value (USD/t TREO, e.g. the customs value of such shipments), the loss is
+    rate x t x unit value, whatever the price deck says; the flows are those of the default valuation."""
+    at_deck = Smuggling(
+        "Illegal mining", "A", YearSeries.constant(300.0), MIX, "Raw buyers", "mrec", 0.2, Window()
+    )
+    at_customs = Smuggling(
+        "Illegal mining",
+        "A",
+        YearSeries.constant(300.0),
+        MIX,
+        "Raw buyers",
+        "mrec",
+        0.2,
+        Window(),
+        unit_value=YearSeries({2026: 12_000.0, 2027: 15_000.0}),
+    )
+    years = [2026, 2027]
+    deck = simulate(small_chain(policies=[at_deck], years=years))
+    customs = simulate(small_chain(policies=[at_customs], years=years))
+    assert kpi(customs, "smuggling_loss_usd", year=2026) == pytest.approx(0.2 * 300.0 * 12_000.0, rel=1e-12)
+    assert kpi(customs, "smuggling_loss_usd", year=2027) == pytest.approx(0.2 * 300.0 * 15_000.0, rel=1e-12)
+    f_deck, f_customs = deck.tables["flows"], customs.tables["flows"]
+    assert f_customs[f_customs.informal].t.sum() == pytest.approx(f_deck[f_deck.informal].t.sum(), rel=1e-12)
+
+
 def test_reagents_raw_export_value_capture_and_processing_share():
     r = simulate(small_chain())  # 1,000 t mined: 800 t refined at home, 200 t sold raw
     assert kpi(r, "reagent_t", "Refinery") == pytest.approx(

@@ -243,10 +243,13 @@ def year_kpis(
             value = float(np.dot(out, [deck.value(f.attrs["product"], e, year) for e in E]))
             rows.append(_row(year, "royalties_usd", f.name, "", value * f.attrs["royalty_rate"], "USD"))
     for name, (pol, leak) in y.smuggled.items():
-        dest = net.facilities[pol.destination]
-        value = float(
-            np.dot(leak, [dest.attrs["price_factor"] * deck.value(pol.commodity, e, year) for e in E])
-        )
+        if pol.unit_value is not None:  # the value it is traded at (USD/t TREO)
+            value = float(leak.sum()) * pol.unit_value.at(year)
+        else:
+            dest = net.facilities[pol.destination]
+            value = float(
+                np.dot(leak, [dest.attrs["price_factor"] * deck.value(pol.commodity, e, year) for e in E])
+            )
         rows.append(_row(year, "smuggled_t", name, "", float(leak.sum()), "t"))
         rows.append(_row(year, "smuggling_loss_usd", name, "", value * pol.lost_revenue_rate, "USD"))
     for k in y.problem.markets:

@@ -118,7 +118,8 @@ class Smuggling:
 
     ``volume`` is t TREO per year; the material goes by an informal link from an informal mine in `country`
     to the market `destination`. Royalties and taxes are lost at ``lost_revenue_rate`` (fraction of the
-    value at the destination's price).
+    material's value): by default its value at the destination's price; with ``unit_value`` (USD per t
+    TREO, by year) the value it is actually traded at, e.g. the customs unit value of such shipments.
     """
 
     name: str
@@ -129,6 +130,7 @@ class Smuggling:
     commodity: str = "mrec"
     lost_revenue_rate: float = 0.0
     years: Window = field(default_factory=Window)
+    unit_value: YearSeries | None = None
 
     def leak(self, year: int) -> float:
         """t TREO smuggled in `year`."""

@@ -362,6 +362,9 @@ def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -
                         spec.commodity,
                         rate,
                         years,
+                        None
+                        if spec.unit_value is None
+                        else _series(spec.unit_value, "USD/t", prov, f"{where}.unit_value"),
                     )
                 )
     return out

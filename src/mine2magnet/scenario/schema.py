@@ -128,7 +128,8 @@ class EmbargoSpec(_Strict):
 class SmugglingSpec(_Strict):
     """`policies.smuggling[]`: `volume` t TREO/yr of illegally mined `commodity` of `composition`
     (fractions of TREO) leaves `country` for the market `destination` outside the formal chain; royalties
-    and taxes are lost at `lost_revenue_rate` (fraction of its value at the destination)."""
+    and taxes are lost at `lost_revenue_rate` (fraction of its value: at the destination's price, or at
+    `unit_value`, USD per t TREO, when the value such shipments trade at is known)."""
 
     name: str
     country: str
@@ -138,6 +139,7 @@ class SmugglingSpec(_Strict):
     commodity: str = "mrec"
     lost_revenue_rate: Any = 0.0
     years: list[int] | None = None
+    unit_value: Any = None
 
 
 POLICY_SPECS: dict[str, type[_Strict]] = {
