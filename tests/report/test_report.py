@@ -113,6 +113,16 @@ def test_headlines_speak_plain_words():
     assert "20.0 years" in items["feed_sufficiency"].sentence
 
 
+def test_value_capture_above_one_is_explained_by_imported_feed():
+    result = sample_result()
+    k = result.tables["kpis"]
+    row = {"year": 2024, "kpi": "value_capture_ratio", "facility": "", "element": "", "value": 2.3}
+    result.tables["kpis"] = pd.concat([k, pd.DataFrame([{**row, "unit": "fraction", "detail": ""}])])
+    sentence = {h.kpi: h for h in headlines(run_view(result), 2024)}["domestic_value_added_usd"].sentence
+    assert "equals 230 % of what the country's own mined rare earths are worth" in sentence
+    assert "plants at home also process imported feed" in sentence
+
+
 def test_unmet_demand_of_a_shock_over_by_the_year_shown_is_still_told():
     """An embargo's shortfall in early years is named even when the year shown has none."""
     result = sample_result()

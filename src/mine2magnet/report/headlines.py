@@ -77,7 +77,12 @@ def _value_added(view: RunView, year: int) -> Headline | None:
     if capture is not None:
         sentence += (
             f" Value added at home equals {format_value(*capture)} of what the country's own mined rare"
-            " earths are worth as separated oxides."
+            " earths are worth as separated oxides"
+        )
+        sentence += (
+            " (more than all of it: plants at home also process imported feed)."
+            if capture[0] > 1.0 and capture[1] in {"fraction", "1", "share"}
+            else "."
         )
     return Headline(kpi, "Value kept at home", format_value(*total), sentence)
 
