@@ -42,11 +42,18 @@ from mine2magnet.separation.stagewise import (
 MASS_BALANCE_TOLERANCE = 1e-9
 
 
-def simulate(spec: CascadeSpec | Mapping[str, Any] | str | Path) -> CascadeResult:
+def simulate(
+    spec: CascadeSpec | Mapping[str, Any] | str | Path, *, initial: CascadeResult | None = None
+) -> CascadeResult:
     """Simulate a cascade at steady state.
 
     Args:
         spec: a CascadeSpec, its dict form, or a path to a YAML/JSON spec file.
+        initial: optional warm start for the physical models (empirical-ph, mass-action): the result of a
+            neighbouring cascade with the same components (other flows or stage counts). Its stage profiles
+            are resampled to this cascade's sections (see :func:`warm_profile`) and the stage-wise Newton
+            starts from them; if that does not converge the solve starts cold. The answer is the same
+            either way (same equations, same convergence and balance checks); ignored by the other models.
 
     Returns:
         CascadeResult with stage profiles (mol/h), outlets, recoveries, convergence and mass-balance error.
@@ -63,7 +70,7 @@ def simulate(spec: CascadeSpec | Mapping[str, Any] | str | Path) -> CascadeResul
         return _simulate_lsf(spec, model)
     if isinstance(model, ConstantDistributionModel):
         return _simulate_constant(spec, model)
-    return _simulate_physical(spec)
+    return _simulate_physical(spec, initial)
 
 
 def _sections(spec: CascadeSpec) -> tuple[str, ...]:
@@ -495,7 +502,62 @@ def _acid(stream: object, field: str, required: bool) -> float:
     return float(h)
 
 
-def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
+def warm_profile(initial: CascadeResult, sections: tuple[str, ...], section: str) -> np.ndarray | None:
+    """The aqueous flows (mol/h) of ``initial``'s stages in one section, resampled to its count in
+    ``sections``: each section interpolated in ln flow on its own stage index (first and last stages map
+    onto each other; the feed stage is the last extraction stage). None if ``initial`` lacks the section
+    or the cascade has none. Zero flows are floored at 1e-300 mol/h (ln interpolation)."""
+    old = np.flatnonzero(np.array(initial.sections) == section)
+    n_new = sum(1 for s in sections if s == section)
+    if n_new == 0 or old.size == 0 or initial.aqueous.shape[0] != len(initial.sections):
+        return None
+    flows = np.asarray(initial.aqueous, dtype=float)[old]
+    if old.size == 1 or n_new == 1:
+        pos = np.zeros(n_new) if old.size == 1 else np.array([old.size - 1.0])
+    else:
+        pos = np.arange(n_new) * (old.size - 1) / (n_new - 1)
+    tiny = 1e-300
+    ln_f = np.log(np.maximum(flows, tiny))
+    grid = np.arange(old.size, dtype=float)
+    out = np.column_stack([np.interp(pos, grid, ln_f[:, i]) for i in range(flows.shape[1])])
+    return np.exp(out)
+
+
+def _initial_concentrations(
+    spec: CascadeSpec, initial: CascadeResult | None, section: str, volume: np.ndarray
+) -> np.ndarray | None:
+    """Warm-start aqueous profile (K, C), mol/L, of one solved chain: "main" (extraction + scrub) or
+    "strip"; ``volume`` the chain's aqueous volume flows leaving each stage, L/h. None: start cold.
+
+    Raises:
+        InputError: if ``initial`` has other components (or another order) than the cascade.
+    """
+    if initial is None:
+        return None
+    if tuple(initial.components) != tuple(spec.components):
+        raise InputError(
+            f"the warm start has components {list(initial.components)}, the cascade {list(spec.components)}",
+            field="initial",
+        )
+    sections = _sections(spec)
+    names = ("strip",) if section == "strip" else ("extraction", "scrub")
+    parts = []
+    for name in names:
+        if name not in sections:
+            continue
+        part = warm_profile(initial, sections, name)
+        if part is None:
+            return None
+        parts.append(part)
+    if not parts:
+        return None
+    flows = np.vstack(parts)
+    if flows.shape[0] != len(volume):
+        return None
+    return flows / volume[:, None]
+
+
+def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) -> CascadeResult:
     assert spec.stages is not None
     comps = spec.components
     C = len(comps)
@@ -549,6 +611,7 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
             "main",
         ),
         present,
+        _initial_concentrations(spec, initial, "main", Va),
     )
     aq = Va[:, None] * main.c
     org = Vo[:, None] * main.y
@@ -591,7 +654,9 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
         strip_present = (org[-1] + strip_in) > NEGLIGIBLE * float((f + inlet).sum())
         strip_pb = with_aqueous_chemistry(sp, spec, "strip")
         if strip_present.any():
-            sol = _solve_present(strip_pb, strip_present)
+            sol = _solve_present(
+                strip_pb, strip_present, _initial_concentrations(spec, initial, "strip", np.full(p, vs))
+            )
         else:
             sol = metal_free_solution(strip_pb)
         s_aq = vs * sol.c
@@ -642,10 +707,14 @@ def _simulate_physical(spec: CascadeSpec) -> CascadeResult:
     )
 
 
-def _solve_present(pb: StagewiseProblem, present: np.ndarray) -> StagewiseSolution:
-    """Solve with only the components that are present (absent ones are exactly zero everywhere)."""
+def _solve_present(
+    pb: StagewiseProblem, present: np.ndarray, initial: np.ndarray | None = None
+) -> StagewiseSolution:
+    """Solve with only the components that are present (absent ones are exactly zero everywhere).
+
+    ``initial``: optional warm-start aqueous profile (N, C) of all components, mol/L."""
     if present.all():
-        return solve_stagewise(pb)
+        return solve_stagewise(pb) if initial is None else solve_stagewise(pb, initial)
     if not present.any():
         raise InputError("no metal enters this section", field="feed")
     model = pb.model
@@ -676,7 +745,7 @@ def _solve_present(pb: StagewiseProblem, present: np.ndarray) -> StagewiseSoluti
         charge=pb.charge[sel],
         model=sub_model,
     )
-    sol = solve_stagewise(sub)
+    sol = solve_stagewise(sub) if initial is None else solve_stagewise(sub, initial[:, sel])
     N, C = pb.feed_aq.shape
     c = np.zeros((N, C))
     y = np.zeros((N, C))
