@@ -218,6 +218,11 @@ class PhysicalCut:
         self.problem = problem
         self.file = file
         self.cache: dict[tuple[int, int, float, float], _Eval] = {}
+        #: converged simulations to warm-start later ones from (kept when the cache is cleared: a simulation
+        #: does not depend on the effective separation factors)
+        self.converged: list[_Eval] = []
+        #: constant-distribution cascades are solved directly (one linear solve): no warm starts
+        self.direct = isinstance(cascade.model, ConstantDistributionModel)
         self.simulations = 0
         self.failures = 0
         self.seconds = 0.0
@@ -264,16 +269,33 @@ class PhysicalCut:
         self.simulations += 1
         try:
             with np.errstate(all="ignore"):
-                result = simulate(load_spec(spec))
+                warm = None if self.direct else self.nearest(n, m, organic, scrub)
+                result = simulate(load_spec(spec), initial=warm)
         except (ConvergenceError, InputError) as exc:
             self.failures += 1
             self.last_error = str(exc)
             ev = _Eval(n, m, organic, scrub, None, spec, error=str(exc))
         else:
             ev = self._measure(n, m, organic, scrub, result, spec)
+            self.converged.append(ev)
         self.seconds += time.perf_counter() - t0
         self.cache[key] = ev
         return ev
+
+    def nearest(self, n: int, m: int, organic: float, scrub: float) -> CascadeResult | None:
+        """The converged simulation nearest to (n, m, organic, scrub) with the same sections (a scrub section
+        or none), in the sum of |ln ratio| of the stage counts and volume flows (L/h); None if there is none.
+        """
+        best, best_d = None, math.inf
+        for ev in self.converged:
+            if (ev.m > 0) != (m > 0):
+                continue
+            d = abs(math.log(ev.n / n)) + abs(math.log(ev.organic / organic))
+            if m > 0:
+                d += abs(math.log(ev.m / m)) + abs(math.log(ev.scrub / scrub))
+            if d < best_d:
+                best, best_d = ev, d
+        return best.result if best is not None else None
 
     def _measure(
         self, n: int, m: int, organic: float, scrub: float, result: CascadeResult, spec: dict[str, Any]
