@@ -111,6 +111,8 @@ def decimal_reference(spec: dict) -> tuple[float, float]:
         F = fa + fb
         O_low = S - F if spec["feed"]["phase"] == "organic" else S
         A1 = W + F - S
+        if beta == 1:  # no separation: every stage holds the feed's composition, the outlets split by flow
+            return float(A1 * fa / F), float((S - W) * fb / F)
 
         def mismatch(r_a: Decimal) -> Decimal:
             r_b = A1 - r_a
@@ -123,9 +125,13 @@ def decimal_reference(spec: dict) -> tuple[float, float]:
             for _ in range(N - f):
                 t = W / (wa / beta + wb)
                 wa, wb = p_a + wa / beta * t, p_b + wb * t
-            return (beta * va * wb / (vb * wa)).ln()
+            num, den = beta * va * wb, vb * wa
+            if num == 0 or den == 0:  # an outlet flow below 40 digits: the sign of the mismatch is known
+                return Decimal("-Infinity") if num == 0 else Decimal("Infinity")
+            return (num / den).ln()
 
-        lo, hi = max(fa - (S - W), Decimal("1e-200")), min(fa, A1)
+        # raffinate Nd between A1 - F_Pr (no Pr in the extract) and min(F_Nd, A1), from the same rounded A1
+        lo, hi = max(A1 - fb, Decimal("1e-200")), min(fa, A1)
         while (hi - lo) > hi * Decimal("1e-30"):
             mid = (lo * hi).sqrt() if hi > 16 * lo else (lo + hi) / 2
             if mismatch(mid) < 0:
