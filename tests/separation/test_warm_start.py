@@ -22,9 +22,9 @@ from mine2magnet.separation.simulate import warm_profile
 EXAMPLES = resources.files("mine2magnet.separation") / "examples"
 
 
-def _mass_action(n: int, m: int, organic: float, scrub: float) -> dict:
-    """The P507 Pr|Nd example cascade (saponified, 4 mol/L HCl scrub) at n + m stages, flows in L/h."""
-    spec = yaml.safe_load((EXAMPLES / "prnd_mass_action_design.yaml").read_text())
+def _example(name: str, n: int, m: int, organic: float, scrub: float) -> dict:
+    """An example design spec's cascade (cut and targets dropped) at n + m stages and volume flows, L/h."""
+    spec = yaml.safe_load((EXAMPLES / name).read_text())
     for key in ("cut", "targets"):
         spec.pop(key)
     spec["stages"] = {"extraction": n, "scrub": m}
@@ -32,18 +32,16 @@ def _mass_action(n: int, m: int, organic: float, scrub: float) -> dict:
     spec["organic"] = {"volume_flow": organic}
     spec["scrub"]["volume_flow"] = scrub
     return spec
+
+
+def _mass_action(n: int, m: int, organic: float, scrub: float) -> dict:
+    """The P507 Pr|Nd example cascade (saponified, 4 mol/L HCl scrub)."""
+    return _example("prnd_mass_action_design.yaml", n, m, organic, scrub)
 
 
 def _empirical_ph(n: int, m: int, organic: float, scrub: float) -> dict:
-    """The Dy|Ho empirical-ph example cascade at n + m stages and volume flows, L/h."""
-    spec = yaml.safe_load((EXAMPLES / "dyho_empirical_ph_design.yaml").read_text())
-    for key in ("cut", "targets"):
-        spec.pop(key)
-    spec["stages"] = {"extraction": n, "scrub": m}
-    spec["feed"]["stage"] = n
-    spec["organic"] = {"volume_flow": organic}
-    spec["scrub"]["volume_flow"] = scrub
-    return spec
+    """The Dy|Ho empirical-ph example cascade."""
+    return _example("dyho_empirical_ph_design.yaml", n, m, organic, scrub)
 
 
 def _murphree_strip(organic: float, stages: tuple[int, int, int]) -> dict:
