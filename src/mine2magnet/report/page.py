@@ -15,7 +15,7 @@ from plotly.offline import get_plotlyjs
 from mine2magnet import __version__
 from mine2magnet.errors import InputError, Mine2MagnetError
 from mine2magnet.report import figures
-from mine2magnet.report.comparison import kpi_comparison, what_changes
+from mine2magnet.report.comparison import KPI_WORDS, kpi_comparison, what_changes
 from mine2magnet.report.headlines import HEADLINE_KPIS, headlines
 from mine2magnet.report.kpi_table import TOTAL
 from mine2magnet.report.quantities import format_value
@@ -75,7 +75,8 @@ def _comparison_table(views: Sequence[RunView], year: int) -> str:
     head = "".join(f"<th>{escape(v.label)}</th>" for v in views)
     rows = []
     for rec in table.to_dict("records"):
-        name = f"<code>{escape(rec['kpi'])}</code>"
+        words = KPI_WORDS.get(rec["kpi"], rec["kpi"])
+        name = f"{escape(words)} <code class='muted'>{escape(rec['kpi'])}</code>"
         if rec["subject"] != TOTAL:
             name += f" · {escape(rec['subject'])}"
         cells = "".join(
