@@ -77,7 +77,7 @@ def test_comparison_appears_with_several_runs(tmp_path):
     )
     html = path.read_text(encoding="utf-8")
     assert "Comparison of scenarios" in html and "<th>KPI in 2025</th>" in html
-    assert "domestic_value_added_usd by scenario" in html
+    assert "domestic value added by scenario (domestic_value_added_usd)" in html
     # rows say what they are in words, with the KPI's name for the tables beside it
     assert "<td>domestic value added <code class='muted'>domestic_value_added_usd</code>" in html
     assert html.count('"type":"sankey"') == 2

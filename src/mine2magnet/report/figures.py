@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from mine2magnet.report.comparison import KPI_WORDS
 from mine2magnet.report.kpi_table import TOTAL
 from mine2magnet.report.quantities import is_additive, is_fraction
 from mine2magnet.report.run_view import RunView
@@ -279,7 +280,7 @@ def comparison_figure(views: Sequence[RunView], kpi: str) -> Figure | None:
     if not traces:
         return None
     layout = _layout(
-        f"{kpi} by scenario",
+        f"{KPI_WORDS.get(kpi, kpi)} by scenario ({kpi})",
         xaxis={"title": {"text": "year"}},
         yaxis={"title": {"text": _axis_unit(unit)[1]}},
     )
