@@ -16,7 +16,7 @@ from importlib import resources
 
 import yaml
 
-from mine2magnet.separation import design
+from mine2magnet.separation import DesignResult, design
 from mine2magnet.separation.extractants import load_extractant
 
 P507 = load_extractant("P507")
@@ -91,13 +91,19 @@ PHYSICAL = {
 }
 
 
+def timed_design(spec: dict, repeats: int) -> tuple[DesignResult, list[float]]:
+    """The design of `spec` and the wall times (s) of `repeats` complete `design` calls."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        r = design(spec)
+        times.append(time.perf_counter() - t0)
+    return r, times
+
+
 def physical(repeats: int = 1) -> None:
     for name, spec in PHYSICAL.items():
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            r = design(spec)
-            times.append(time.perf_counter() - t0)
+        r, times = timed_design(spec, repeats)
         s = r.search
         print(
             f"{name:44s} {statistics.median(times):7.2f} s  stages {r.stages_extraction}+{r.stages_scrub}  "
@@ -118,11 +124,7 @@ def main(repeats: int = 3) -> int:
 
 def lsf_cases(repeats: int) -> None:
     for name, spec in CASES.items():
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            r = design(spec)
-            times.append(time.perf_counter() - t0)
+        r, times = timed_design(spec, repeats)
         s = r.search
         print(
             f"{name:40s} median {statistics.median(times) * 1e3:8.1f} ms  (min {min(times) * 1e3:7.1f}, "
