@@ -36,3 +36,18 @@ class ConvergenceError(Mine2MagnetError, RuntimeError):
 
 class InfeasibleError(Mine2MagnetError, ValueError):
     """A specification that cannot be met (e.g. a purity target for a component absent from the feed)."""
+
+
+def parse_error_text(exc: Exception) -> str:
+    """One line for a YAML or JSON parse error: where it is (line and column, from 1) and what is wrong.
+
+    PyYAML's messages span several lines (with a caret under the offending text); the CLI prints errors on
+    one line, so this keeps the parser's position and problem only. Any other error is folded onto one line.
+    """
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is not None and problem:  # yaml.MarkedYAMLError
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    lineno, colno, msg = (getattr(exc, k, None) for k in ("lineno", "colno", "msg"))
+    if lineno is not None and msg:  # json.JSONDecodeError
+        return f"line {lineno}, column {colno}: {msg}"
+    return " ".join(str(exc).split())

@@ -22,7 +22,7 @@ from mine2magnet.data.source import Source
 from mine2magnet.data.sourced_composition import SourcedComposition
 from mine2magnet.data.sourced_value import SourcedValue
 from mine2magnet.data.units import compatible
-from mine2magnet.errors import InputError
+from mine2magnet.errors import InputError, parse_error_text
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -58,7 +58,7 @@ def _read_yaml(path: Path, label: str) -> Any:
         with path.open(encoding="utf-8") as fh:
             return yaml.load(fh, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}".replace("\n", " "), file=label) from None
+        raise InputError(f"not valid YAML: {parse_error_text(exc)}", file=label) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc}", file=label) from None
     except UnicodeDecodeError as exc:

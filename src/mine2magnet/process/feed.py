@@ -29,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mine2magnet.elements import ELEMENTS, RARE_EARTHS, Composition
-from mine2magnet.errors import InputError
+from mine2magnet.errors import InputError, parse_error_text
 from mine2magnet.process.parameters import ParameterSet
 from mine2magnet.process.stream import Stream
 
@@ -90,16 +90,11 @@ class Feed:
         return self.stream.scale(reo_t_per_yr).renamed(self.name), mass
 
 
-def _one_line(exc: Exception) -> str:
-    """An exception's message on one line (YAML parser messages span several)."""
-    return " ".join(str(exc).split())
-
-
 def _read(path: Path) -> FeedFile:
     try:
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read feed file: {_one_line(exc)}", file=str(path)) from None
+        raise InputError(f"cannot read feed file: {parse_error_text(exc)}", file=str(path)) from None
     if not isinstance(raw, dict):
         raise InputError(
             f"a feed file must hold a mapping (name, form, distribution...), got {type(raw).__name__}",
@@ -141,7 +136,7 @@ def _value(params: ParameterSet, key: str, unit: str, where: str, field: str) ->
     try:
         return params.value(key, unit)
     except InputError as exc:
-        raise InputError(_one_line(exc), file=where, field=field) from None
+        raise InputError(parse_error_text(exc), file=where, field=field) from None
     except KeyError as exc:
         raise InputError(str(exc.args[0]) if exc.args else repr(exc), file=where, field=field) from None
 

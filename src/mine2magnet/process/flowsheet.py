@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from mine2magnet.errors import InputError
+from mine2magnet.errors import InputError, parse_error_text
 from mine2magnet.process.separation_train import CutSpec
 
 FLOWSHEETS_DIR = Path(__file__).parent / "flowsheets"
@@ -212,7 +212,7 @@ def load_flowsheet(name_or_path: str | Path | dict[str, Any]) -> Flowsheet:
             text = path.read_text()
             raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
         except (OSError, yaml.YAMLError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read flowsheet: {' '.join(str(exc).split())}", file=file) from None
+            raise InputError(f"cannot read flowsheet: {parse_error_text(exc)}", file=file) from None
     if not isinstance(raw, dict):
         raise InputError("a flowsheet file must hold a mapping", file=file)
     try:

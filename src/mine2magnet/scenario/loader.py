@@ -16,7 +16,7 @@ import yaml
 
 from mine2magnet.chain import ChainModel
 from mine2magnet.data import Dataset, load_dataset
-from mine2magnet.errors import InputError
+from mine2magnet.errors import InputError, parse_error_text
 from mine2magnet.scenario.build import build_model
 from mine2magnet.scenario.merge import merge
 from mine2magnet.scenario.schema import OverrideDef, OverridesFile, ScenarioFile, validate
@@ -64,7 +64,7 @@ def _parse(path: str, stamp: int, label: str) -> dict[str, Any]:
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.load(text, Loader=_YAML_LOADER)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise InputError(f"not valid YAML/JSON ({str(exc).splitlines()[0]})", file=label) from None
+        raise InputError(f"not valid YAML/JSON ({parse_error_text(exc)})", file=label) from None
     if not isinstance(data, dict):
         raise InputError("expected a mapping at the top of the file", file=label)
     return data

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError
+from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError, parse_error_text
 from mine2magnet.separation.design_lsf import solve_cut
 from mine2magnet.separation.design_lsf import stage_totals as cut_stage_totals
 from mine2magnet.separation.design_problem import (
@@ -239,7 +239,7 @@ def _read_raw(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], s
     try:
         data = yaml.safe_load(text)  # YAML is a superset of JSON
     except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML/JSON: {exc}", file=str(path)) from None
+        raise InputError(f"not valid YAML/JSON: {parse_error_text(exc)}", file=str(path)) from None
     if not isinstance(data, Mapping):
         raise InputError("expected a mapping at the top level", file=str(path))
     return dict(data), str(path)

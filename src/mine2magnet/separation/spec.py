@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mine2magnet.elements import ELEMENTS
-from mine2magnet.errors import InputError
+from mine2magnet.errors import InputError, parse_error_text
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -442,7 +442,7 @@ def load_spec(
         try:
             data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
         except (yaml.YAMLError, json.JSONDecodeError) as exc:
-            raise InputError(f"not valid YAML/JSON: {exc}", file=where) from None
+            raise InputError(f"not valid YAML/JSON: {parse_error_text(exc)}", file=where) from None
         if not isinstance(data, Mapping):
             raise InputError("expected a mapping at the top level", file=where)
     try:
