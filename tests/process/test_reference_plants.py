@@ -221,6 +221,45 @@ def test_costs_are_positive_and_traceable(results):
         assert c.opex_usd_per_yr == pytest.approx(reagent_usd + kwh * tariff_usd + fixed, rel=1e-12)
 
 
+def test_sx_electricity_adds_exactly_energy_times_tariff_to_opex(lynas):
+    import yaml
+
+    from mine2magnet.process import load_flowsheet
+    from mine2magnet.process.flowsheet import FLOWSHEETS_DIR
+
+    # the same plant with the SX electricity figure set to zero: only the energy and its cost change
+    raw = yaml.safe_load((FLOWSHEETS_DIR / "lynas-malaysia.yaml").read_text())
+    raw.setdefault("parameters", {})["process.energy.sx_electricity"] = {
+        "value": 0.0,
+        "unit": "GJ/t",
+        "source": "mine2magnet-assumption",
+        "kind": "assumption",
+        "range": [0.0, 0.0],
+    }
+    without = run_flowsheet(load_flowsheet(raw))
+    ps = ParameterSet()
+    (train,) = (u for u in lynas.units if u.kind == "separation-train")
+    # SX electricity = train feed REO (t/yr) x sourced GJ/t x 277.78 kWh/GJ
+    sx_kwh = train.inlet.reo_t_per_yr() * ps.value("process.energy.sx_electricity", "GJ/t") * 1e9 / 3.6e6
+    assert train.energy_kwh_per_yr["electricity"] == pytest.approx(sx_kwh, rel=1e-12)
+    assert lynas.energy["by_use_kwh_per_yr"]["solvent extraction"]["electricity"] == pytest.approx(sx_kwh)
+    assert lynas.energy["electricity_kwh_per_yr"] == pytest.approx(
+        without.energy["electricity_kwh_per_yr"] + sx_kwh, rel=1e-12
+    )
+    tariff_usd = ps.value("process.price.electricity", "MYR/kWh") / ps.value("fx.MYR_per_USD")
+    assert lynas.costs.opex_usd_per_yr - without.costs.opex_usd_per_yr == pytest.approx(
+        sx_kwh * tariff_usd, rel=1e-9
+    )
+    # mass balances, products, reagents and residues are untouched by the energy figure
+    assert lynas.mass_balance_error < 1e-6 and without.mass_balance_error < 1e-6
+    assert lynas.reagents == pytest.approx(without.reagents, rel=1e-12)
+    for n, p in lynas.products.items():
+        assert p.t_per_yr == pytest.approx(without.products[n].t_per_yr, rel=1e-12)
+    for n, res in lynas.residues.items():
+        assert res.dry_t_per_yr == pytest.approx(without.residues[n].dry_t_per_yr, rel=1e-12)
+    assert "acid-bake kiln fuel" in lynas.energy["not_counted"]
+
+
 def test_oxide_to_metal_unit(hre):
     import yaml
 

@@ -204,6 +204,14 @@ def test_separation_train_balances_and_derives_its_reagents():
     strip_m3 = n_k * (q_o + q_strip) * t_res / 60.0 / 1000.0
     assert c["strip_stages"] == n_k and c["strip_volume_m3"] == pytest.approx(strip_m3, rel=1e-12)
     assert c["mixer_settler_volume_m3"] == pytest.approx(expected_m3 + strip_m3, rel=1e-12)
+    # SX electricity: sourced GJ per t of REO x t/yr of REO entering the train (1 GJ = 1e9 J / 3.6e6 J/kWh =
+    # 277.78 kWh; oxide factors La2O3/2La 325.81/277.81, CeO2/Ce 172.11/140.12, Pr6O11/6Pr 1021.44/845.44,
+    # Nd2O3/2Nd 336.48/288.48, IUPAC weights)
+    gj_per_t = P.value("process.energy.sx_electricity", "GJ/t")
+    reo_t = (
+        300.0 * 325.81 / 277.81 + 500.0 * 172.11 / 140.12 + 50.0 * 1021.44 / 845.44 + 150.0 * 336.48 / 288.48
+    )
+    assert res.energy_kwh_per_yr["electricity"] == pytest.approx(gj_per_t * 1e9 / 3.6e6 * reo_t, rel=1e-4)
 
 
 def test_path_to_a_product_lists_every_cut_outlet_it_passes():

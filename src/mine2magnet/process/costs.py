@@ -5,7 +5,7 @@
   reference year and today is applied (stated, not hidden). AUD converted with fx.AUD_per_USD.
 - opex/yr = sum(reagent t/yr x price) + electricity kWh/yr x tariff (MYR converted with fx.MYR_per_USD)
   + headcount x cost per person + maintenance share x capex. Only the energy uses with a sourced figure are
-  counted (calcination electricity); the result's notes say what is left out.
+  counted (calcination and SX electricity); the result's notes say what is left out.
 - revenue/yr = sum over saleable products of t/yr x price (price deck of the data layer, USD/kg); a mixed
   concentrate is valued at payability x the sum of its contained oxides' prices. Products without a price in
   the deck are listed in ``unpriced`` and earn nothing.
@@ -167,8 +167,9 @@ def compute_costs(
         unpriced=unpriced,
         method=(
             "capex = reference capex x (capacity/reference capacity)^n, no escalation; "
-            "opex = reagents x prices + calcination electricity x tariff + headcount x cost per person + "
-            "maintenance share of capex (other energy uses not sourced, not included); "
+            "opex = reagents x prices + electricity (calcination, SX) x tariff + headcount x cost per "
+            "person + maintenance share of capex (kiln fuel and electrolysis energy not sourced, not "
+            "included); "
             "revenue = saleable products x price deck (mixed concentrates: payability x contained value)"
         ),
     )

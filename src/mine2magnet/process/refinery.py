@@ -32,6 +32,14 @@ from mine2magnet.process.unit import UnitResult
 
 #: Plant-level element balance tolerance (relative to the total element inflow).
 PLANT_BALANCE_TOLERANCE = 1e-6
+#: Energy use by unit kind, for the ``energy.by_use_kwh_per_yr`` summary.
+_ENERGY_USE = {
+    "oxalate-finishing": "calcination",
+    "carbonate-finishing": "calcination",
+    "separation-train": "solvent extraction",
+}
+#: Energy uses with no sourced figure, left out of energy and opex (reported in ``energy.not_counted``).
+ENERGY_NOT_COUNTED = ("acid-bake kiln fuel", "oxide-to-metal electrolysis electricity")
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,17 @@ class RefineryResult:
             "parameters": self.parameters,
             "notes": self.notes,
         }
+
+
+def _energy_by_use(units: list[UnitResult]) -> dict[str, dict[str, float]]:
+    """use (calcination, solvent extraction...) -> carrier -> kWh/yr, summed over the units."""
+    out: dict[str, dict[str, float]] = {}
+    for u in units:
+        for carrier, kwh in u.energy_kwh_per_yr.items():
+            if kwh > 0.0:
+                use = out.setdefault(_ENERGY_USE.get(u.kind, u.kind), {})
+                use[carrier] = use.get(carrier, 0.0) + kwh
+    return out
 
 
 def _product(name: str, stream: Stream, spec: Any, form: str) -> Product:
@@ -427,9 +446,9 @@ def run_flowsheet(
                 f"{n} is metal but is priced with its oxide's price key: give products.{n}.price.key"
             )
     notes.append(
-        "energy: only calcination electricity is counted (the one sourced figure); the acid-bake kiln, SX "
-        "mixing and pumping and electrolysis have no sourced energy figure and are left out; water use is "
-        "not reported (no sourced figure)"
+        "energy: calcination electricity and SX (mixing and pumping) electricity are counted (sourced "
+        "figures); the acid-bake kiln fuel and the oxide-to-metal electrolysis have no sourced energy figure "
+        "and are left out; water use is not reported (no sourced figure)"
     )
     return RefineryResult(
         flowsheet=fs.name,
@@ -442,7 +461,12 @@ def run_flowsheet(
         circuits=circuits,
         costs=costs,
         mass_balance_error=mbe,
-        energy={"electricity_kwh_per_yr": electricity, "by_unit_kwh_per_yr": energy_by_unit},
+        energy={
+            "electricity_kwh_per_yr": electricity,
+            "by_unit_kwh_per_yr": energy_by_unit,
+            "by_use_kwh_per_yr": _energy_by_use(units),
+            "not_counted": list(ENERGY_NOT_COUNTED),
+        },
         units=units,
         product_streams=product_streams,
         feed_stream=feed_stream,

@@ -12,6 +12,9 @@ mol/h of HCl. Circuit size: mixer-settler volume = stage count x phase flow x re
 flows from assumed organic loading and aqueous concentrations; the strip section (not designed by the cascade
 engine) has an assumed number of stages carrying the loaded organic and the strip liquor.
 
+Energy: SX electricity (mixing, pumping) per kg of REO entering the train, once for the whole train (sourced
+estimate, ``process.energy.sx_electricity``).
+
 The loaded-separation-factor model is homogeneous of degree one in the flows (only ratios enter), so each cut
 is designed for its feed normalised to 100 mol/h and scaled back; designs are cached by normalised feed.
 """
@@ -156,6 +159,7 @@ def separation_train(
     extractant_share = params.value("process.sx.extractant_volume_fraction", "fraction")
     rho = params.value("process.sx.organic_density", "kg/L")
     n_strip = round(params.value("process.sx.strip_stages", "dimensionless"))
+    sx_kwh_per_kg = params.value("process.energy.sx_electricity", "kWh/kg")
 
     re_in = inlet.select(RARE_EARTHS, "train feed")
     others = Stream(
@@ -314,6 +318,7 @@ def separation_train(
         reagents=reagents,
         reagent_elements=reagent_el,
         throughput=("t/yr REO", inlet.reo_t_per_yr()),
+        energy_kwh_per_yr={"electricity": sx_kwh_per_kg * inlet.reo_t_per_yr() * 1000.0},
         detail={"circuits": len(circuits)},
     )
     return result, products, circuits
