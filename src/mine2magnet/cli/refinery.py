@@ -78,7 +78,7 @@ def run_cmd(flowsheet: str, feed: str | None, rate: float | None, as_json: bool,
         f"{c['revenue_usd_per_yr'] / 1e6:,.1f} M USD/yr; margin {c['margin_usd_per_yr'] / 1e6:,.1f} M USD/yr"
     )
     console.print(
-        f"electricity (calcination, the one sourced energy use) "
+        f"electricity (calcination and solvent extraction, the sourced energy uses) "
         f"{result.energy['electricity_kwh_per_yr'] / 1e6:,.1f} GWh/yr"
     )
     for note in result.notes:
