@@ -106,3 +106,16 @@ def small_chain(
         focus_country="A",
         performances=cache,
     )
+
+
+def kpi(result, name, facility=None, element=None, year=None) -> float:
+    """A KPI of a chain result summed over the rows that match facility, element and year."""
+    k = result.tables["kpis"]
+    k = k[k.kpi == name]
+    if facility is not None:
+        k = k[k.facility == facility]
+    if element is not None:
+        k = k[k.element == element]
+    if year is not None:
+        k = k[k.year == year]
+    return float(k.value.sum())

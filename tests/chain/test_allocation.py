@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from chainkit import MIX, PRICES, TEST_PERFORMANCE, fac, small_chain
+from chainkit import MIX, PRICES, TEST_PERFORMANCE, fac, kpi, small_chain
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,18 +19,6 @@ def flow(result, source, target, element=None):
     if element is not None:
         f = f[f.element == element]
     return float(f.t.sum())
-
-
-def kpi(result, name, facility=None, element=None, year=None):
-    k = result.tables["kpis"]
-    k = k[k.kpi == name]
-    if facility is not None:
-        k = k[k.facility == facility]
-    if element is not None:
-        k = k[k.element == element]
-    if year is not None:
-        k = k[k.year == year]
-    return float(k.value.sum())
 
 
 def test_refine_to_capacity_then_sell_the_rest_raw():

@@ -5,7 +5,7 @@ HHI by stage, magnet self-sufficiency."""
 from __future__ import annotations
 
 import pytest
-from chainkit import MIX, PRICES, TEST_PERFORMANCE, fac, small_chain
+from chainkit import MIX, PRICES, TEST_PERFORMANCE, fac, kpi, small_chain
 
 from mine2magnet.chain import ChainNetwork, Smuggling, TradeLink, Window, YearSeries, simulate
 
@@ -20,16 +20,6 @@ def flow(result, source, target):
 def flow_el(result, source, target, el):
     f = result.tables["flows"]
     return float(f[(f.source == source) & (f.target == target) & (f.element == el)].t.sum())
-
-
-def kpi(result, name, facility=None, year=None):
-    k = result.tables["kpis"]
-    k = k[k.kpi == name]
-    if facility is not None:
-        k = k[k.facility == facility]
-    if year is not None:
-        k = k[k.year == year]
-    return float(k.value.sum())
 
 
 def _with_mine(chain, **attrs):
