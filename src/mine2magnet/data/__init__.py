@@ -14,6 +14,7 @@ files) and ``values/*.yaml`` (values and compositions).
 from mine2magnet.data.conflict import DEFAULT_RELATIVE_TOLERANCE, Conflict, find_conflict
 from mine2magnet.data.dataset import Dataset, UnknownKeyError
 from mine2magnet.data.loader import PACKAGE_DATA, load_dataset, read_dataset
+from mine2magnet.data.observation import QUANTITIES, Observation, Period
 from mine2magnet.data.schema import json_schemas
 from mine2magnet.data.source import SOURCE_TYPES, Source
 from mine2magnet.data.sourced_composition import SourcedComposition
@@ -24,10 +25,13 @@ __all__ = [
     "DEFAULT_RELATIVE_TOLERANCE",
     "KINDS",
     "PACKAGE_DATA",
+    "QUANTITIES",
     "SOURCE_TYPES",
     "UNITS",
     "Conflict",
     "Dataset",
+    "Observation",
+    "Period",
     "Source",
     "SourcedComposition",
     "SourcedValue",

@@ -9,6 +9,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from mine2magnet.data.conflict import DEFAULT_RELATIVE_TOLERANCE, Conflict, find_conflict
+from mine2magnet.data.observation import Observation
 from mine2magnet.data.source import Source
 from mine2magnet.data.sourced_composition import SourcedComposition
 from mine2magnet.data.sourced_value import SourcedValue
@@ -53,8 +54,10 @@ class Dataset:
         sources: Mapping[str, Source],
         values: Mapping[str, Sequence[SourcedValue]],
         compositions: Mapping[str, Sequence[SourcedComposition]],
+        observations: Sequence[Observation] = (),
     ) -> None:
         self._sources = MappingProxyType(dict(sources))
+        self._observations = tuple(observations)
         self._values = MappingProxyType({k: tuple(v) for k, v in sorted(values.items())})
         self._compositions = MappingProxyType({k: tuple(v) for k, v in sorted(compositions.items())})
 
@@ -141,6 +144,18 @@ class Dataset:
         """Every composition entry of the dataset, by key then file order."""
         return [e for entries in self._compositions.values() for e in entries]
 
+    # history ------------------------------------------------------------------------------------------
+    def observations(self, prefix: str = "") -> list[Observation]:
+        """Observed historical quantities whose key starts with `prefix`, in file order."""
+        return [o for o in self._observations if o.key.startswith(prefix)]
+
+    def observation(self, key: str) -> Observation:
+        """The first observation listed under `key`."""
+        for o in self._observations:
+            if o.key == key:
+                return o
+        raise self._unknown(key, [o.key for o in self._observations], "observation")
+
     # disagreement -------------------------------------------------------------------------------------
     def conflicts(self, rel_tol: float = DEFAULT_RELATIVE_TOLERANCE) -> list[Conflict]:
         """Keys whose sources disagree beyond their stated uncertainty (see :func:`find_conflict`)."""
@@ -194,11 +209,12 @@ class Dataset:
         return {url: ids for url, ids in sorted(by_url.items()) if len(ids) > 1}
 
     def cited_sources(self) -> set[str]:
-        """Ids of the sources some value or composition cites."""
-        return {e.source.id for e in self.entries()} | {c.source.id for c in self.composition_entries()}
+        """Ids of the sources some value, composition or observation cites."""
+        cited = {e.source.id for e in self.entries()} | {c.source.id for c in self.composition_entries()}
+        return cited | {o.source.id for o in self._observations}
 
     def __repr__(self) -> str:
         return (
             f"Dataset({len(self._values)} value keys, {len(self._compositions)} compositions, "
-            f"{len(self._sources)} sources)"
+            f"{len(self._observations)} observations, {len(self._sources)} sources)"
         )

@@ -17,7 +17,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from mine2magnet.data.dataset import Dataset
-from mine2magnet.data.schema import SourcesFile, ValuesFile
+from mine2magnet.data.observation import Observation, Period
+from mine2magnet.data.schema import ObservationsFile, SourcesFile, ValuesFile
 from mine2magnet.data.source import Source
 from mine2magnet.data.sourced_composition import SourcedComposition
 from mine2magnet.data.sourced_value import SourcedValue
@@ -210,10 +211,40 @@ def _load_values(
             )
 
 
+def _load_observations(root: Path, sources: dict[str, Source], into: list[Observation]) -> None:
+    for label, parsed in _parsed_files(root, "observations", ObservationsFile, "'observations:'"):
+        for i, entry in enumerate(parsed.observations):
+            field = f"observations[{i}]"
+            source = _resolve_source(sources, entry.source, label, f"{field}.source")
+            into.append(
+                Observation(
+                    key=entry.key,
+                    quantity=entry.quantity,
+                    subject=entry.subject,
+                    period=Period.parse(entry.period, entry.fiscal_year_end),
+                    value=entry.value,
+                    unit=entry.unit,
+                    source=source,
+                    kind=entry.kind,
+                    basis=entry.basis,
+                    range=entry.range,
+                    tolerance=entry.tolerance,
+                    tolerance_basis=entry.tolerance_basis,
+                    model=MappingProxyType(dict(entry.model)),
+                    known_miss=entry.known_miss,
+                    note=entry.note,
+                    derived_from=tuple(entry.derived_from),
+                    file=label,
+                    index=i,
+                )
+            )
+
+
 def read_dataset(*roots: Path) -> Dataset:
     """A dataset from one or more data folders, read in order (later folders add entries after earlier ones).
 
-    Each folder holds ``sources/*.yaml`` and ``values/*.yaml``; files are read in name order.
+    Each folder holds ``sources/*.yaml``, ``values/*.yaml`` and optionally ``observations/*.yaml``; files
+    are read in name order.
     """
     sources: dict[str, Source] = {}
     values: dict[str, list[SourcedValue]] = {}
@@ -223,8 +254,10 @@ def read_dataset(*roots: Path) -> Dataset:
             message = "data folder not found (expected a folder with sources/ and values/)"
             raise InputError(message, file=str(root))
         _load_sources(root, sources)
+    observations: list[Observation] = []
     for root in roots:
         _load_values(root, sources, values, compositions)
+        _load_observations(root, sources, observations)
     clash = sorted(set(values) & set(compositions))
     if clash:
         comp = compositions[clash[0]][0]
@@ -233,21 +266,25 @@ def read_dataset(*roots: Path) -> Dataset:
             file=comp.file,
             field=f"compositions[{comp.index}].key",
         )
-    _check_derived_from(values, compositions)
-    return Dataset(sources=sources, values=values, compositions=compositions)
+    _check_derived_from(values, compositions, observations)
+    return Dataset(sources=sources, values=values, compositions=compositions, observations=observations)
 
 
 def _check_derived_from(
-    values: dict[str, list[SourcedValue]], compositions: dict[str, list[SourcedComposition]]
+    values: dict[str, list[SourcedValue]],
+    compositions: dict[str, list[SourcedComposition]],
+    observations: list[Observation],
 ) -> None:
     """Every key named in a ``derived_from`` must exist (so the arithmetic can be followed)."""
-    known = set(values) | set(compositions)
-    entries: list[SourcedValue | SourcedComposition] = [e for es in values.values() for e in es]
+    known = set(values) | set(compositions) | {o.key for o in observations}
+    entries: list[SourcedValue | SourcedComposition | Observation] = [e for es in values.values() for e in es]
     entries += [c for cs in compositions.values() for c in cs]
+    entries += observations
+    sections = {SourcedComposition: "compositions", Observation: "observations"}
     for entry in entries:
         for j, key in enumerate(entry.derived_from):
             if key not in known:
-                section = "compositions" if isinstance(entry, SourcedComposition) else "values"
+                section = sections.get(type(entry), "values")
                 raise InputError(
                     f"unknown key {key!r} (derived_from must name keys of the dataset)",
                     file=entry.file,

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mine2magnet.data.observation import QUANTITIES, Period
 from mine2magnet.data.source import SOURCE_TYPES
 from mine2magnet.data.sourced_value import KINDS
 from mine2magnet.data.units import FRACTION_UNITS, as_fraction, parse_unit
@@ -259,9 +260,105 @@ class CompositionEntry(BaseModel):
         return {s: (lo * k, hi * k) for s, (lo, hi) in self.ranges.items()}
 
 
+class ObservationEntry(BaseModel):
+    """One entry of ``observations:`` — a published historical quantity for a stated period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(
+        description="Dotted name of the observed quantity, with its period, e.g. lynas.reo.fy2025."
+    )
+    quantity: str = Field(
+        description="What is measured, one of QUANTITIES (facility_output, stock, price...)."
+    )
+    subject: str = Field(min_length=1, description="Facility, country or market, as the model names it.")
+    period: str = Field(description="2024, 2024Q3, 2024-06, 2018-12-31, FY2025 or FY2025Q1.")
+    fiscal_year_end: int = Field(default=6, ge=1, le=12, description="Last month of a fiscal year.")
+    value: float = Field(description="The published number, in `unit`.")
+    unit: str = Field(description="pint spelling, e.g. t, USD/kg, t/yr.")
+    basis: str | None = Field(default=None, description="What is counted: REO, NdPr oxide, Dy+Tb oxide...")
+    source: str = Field(min_length=1, description="Id of a bibliography entry.")
+    kind: str
+    range: tuple[float, float] | None = Field(default=None, description="Published uncertainty, in `unit`.")
+    tolerance: float | None = Field(
+        default=None, gt=0.0, description="Relative model-published difference the backtest accepts."
+    )
+    tolerance_basis: str | None = Field(
+        default=None, description="The input uncertainties the tolerance reflects."
+    )
+    model: dict[str, str | float | list[str]] = Field(
+        default_factory=dict, description="The modelled counterpart (mine2magnet.analysis.backtest measures)."
+    )
+    known_miss: str | None = Field(default=None, description="Why the model is expected to miss, if known.")
+    note: str | None = None
+    derived_from: list[str] = Field(default_factory=list)
+
+    @field_validator("key")
+    @classmethod
+    def _key_form(cls, v: str) -> str:
+        return _check_key(v)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_known(cls, v: str) -> str:
+        return _check_kind(v)
+
+    @field_validator("quantity")
+    @classmethod
+    def _quantity_known(cls, v: str) -> str:
+        if v not in QUANTITIES:
+            raise ValueError(f"quantity {v!r} must be one of {', '.join(QUANTITIES)}")
+        return v
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period_text(cls, v: object) -> object:
+        if isinstance(v, _dt.date):
+            return v.isoformat()
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v)
+        return v
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_known(cls, v: str) -> str:
+        parse_unit(v)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ObservationEntry:
+        Period.parse(self.period, self.fiscal_year_end)  # InputError -> reported as a ValueError
+        if self.value != self.value:
+            raise ValueError("value: NaN is not an observation; leave it out")
+        if self.range is not None:
+            low, high = self.range
+            if not low <= self.value <= high:
+                raise ValueError(f"range: value {self.value} lies outside its stated range [{low}, {high}]")
+        if self.model and (self.tolerance is None or not self.tolerance_basis):
+            raise ValueError(
+                "tolerance: an observation with a modelled counterpart needs a tolerance and a "
+                "tolerance_basis naming the input uncertainties it reflects"
+            )
+        if self.kind == "assumption":
+            raise ValueError("kind: an observation is published, never an assumption")
+        return self
+
+
+class ObservationsFile(BaseModel):
+    """An ``observations/<topic>.yaml`` file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    observations: list[ObservationEntry] = Field(default_factory=list)
+
+
 def json_schemas() -> dict[str, dict[str, object]]:
-    """JSON Schemas of the two file kinds, for editors that lint YAML (``sources``, ``values``)."""
-    return {"sources": SourcesFile.model_json_schema(), "values": ValuesFile.model_json_schema()}
+    """JSON Schemas of the file kinds, for editors that lint YAML (sources, values, observations)."""
+    return {
+        "sources": SourcesFile.model_json_schema(),
+        "values": ValuesFile.model_json_schema(),
+        "observations": ObservationsFile.model_json_schema(),
+    }
 
 
 class ValuesFile(BaseModel):
