@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mine2magnet.data import Source, SourcedValue, find_conflict
+from mine2magnet.data import Source, SourcedValue, find_conflict, load_dataset
+from mine2magnet.errors import InputError
 
 SRC_A = Source(id="a", title="A", publisher="P", date="2024", type="paper", url="https://example.org/a")
 SRC_B = Source(id="b", title="B", publisher="P", date="2024", type="paper", url="https://example.org/b")
@@ -68,3 +73,103 @@ def test_text_values_conflict_only_when_different() -> None:
 
 def test_single_entry_is_never_a_conflict() -> None:
     assert find_conflict("k", [_v(1.0)]) is None
+
+
+# --- keys that hold the same quantity (same_quantity_as) -----------------------------------------------
+_SOURCES = """\
+sources:
+  src-a: {title: A, url: "https://example.org/a", publisher: P, date: "2024", type: paper}
+  src-b: {title: B, url: "https://example.org/b", publisher: P, date: "2024", type: paper}
+"""
+
+
+def _folder(tmp_path: Path, values: str, observations: str | None = None) -> Path:
+    for sub in ("sources", "values"):
+        (tmp_path / sub).mkdir()
+    (tmp_path / "sources" / "a.yaml").write_text(_SOURCES)
+    (tmp_path / "values" / "topic.yaml").write_text(textwrap.dedent(values))
+    if observations is not None:
+        (tmp_path / "observations").mkdir()
+        (tmp_path / "observations" / "history.yaml").write_text(textwrap.dedent(observations))
+    return tmp_path
+
+
+def _two_keys(old: str, new: str) -> str:
+    return f"""\
+    values:
+      - {{key: output.old, value: {old}, unit: t/yr, source: src-a, kind: reported}}
+      - {{key: output.new, value: {new}, unit: kt/yr, source: src-b, kind: reported,
+          same_quantity_as: [output.old]}}
+    """
+
+
+def test_cross_key_conflict_found_in_converted_units(tmp_path: Path) -> None:
+    ds = load_dataset(_folder(tmp_path, _two_keys("310", "19.081")))
+    assert ds.same_quantity_groups() == [("output.new", "output.old")]
+    [conflict] = ds.conflicts()
+    assert conflict.key == "output.new" and conflict.keys == ("output.new", "output.old")
+    assert {v.key for v in conflict.values} == {"output.old", "output.new"}
+    assert "output.new and output.old hold the same quantity" in conflict.reason
+    assert "(output.old)" in conflict.reason and "(output.new)" in conflict.reason
+    assert conflict.to_dict()["keys"] == ["output.new", "output.old"]
+
+
+def test_cross_key_agreement_not_reported(tmp_path: Path) -> None:
+    """310 t/yr and 0.31 kt/yr are one figure: grouped, compared, not a conflict."""
+    ds = load_dataset(_folder(tmp_path, _two_keys("310", "0.31")))
+    assert ds.same_quantity_groups() == [("output.new", "output.old")]
+    assert ds.conflicts() == []
+
+
+def test_cross_key_conflict_with_an_observation(tmp_path: Path) -> None:
+    observations = """\
+    observations:
+      - {key: history.output.2023, quantity: mine_output, subject: X, period: "2023", value: 19081,
+         unit: t, source: src-b, kind: reported}
+    """
+    values = """\
+    values:
+      - {key: output.2023, value: 310, unit: t, source: src-a, kind: estimate,
+         same_quantity_as: [history.output.2023]}
+    """
+    [conflict] = load_dataset(_folder(tmp_path, values, observations)).conflicts()
+    assert conflict.keys == ("output.2023", "history.output.2023")
+    assert sorted(v.magnitude("t") for v in conflict.values) == [310, 19081]
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        ("output.olf", "an unknown key 'output.olf'"),
+        ("output.new", "its own key 'output.new'"),
+    ],
+)
+def test_bad_same_quantity_key_refused_with_file_and_field(
+    tmp_path: Path, declared: str, message: str
+) -> None:
+    values = _two_keys("310", "0.31").replace(
+        "same_quantity_as: [output.old]", f"same_quantity_as: [{declared}]"
+    )
+    with pytest.raises(InputError) as info:
+        load_dataset(_folder(tmp_path, values))
+    assert info.value.file == f"{tmp_path}/values/topic.yaml"
+    assert info.value.field == "values[1].same_quantity_as[0]"
+    assert message in str(info.value)
+
+
+def test_same_quantity_in_units_that_do_not_convert_refused(tmp_path: Path) -> None:
+    values = _two_keys("310", "0.31").replace("unit: kt/yr", "unit: USD")
+    with pytest.raises(InputError) as info:
+        load_dataset(_folder(tmp_path, values))
+    assert info.value.field == "values[1].same_quantity_as[0]"
+    assert "does not convert" in str(info.value)
+
+
+def test_package_china_quota_2023_conflicts_across_keys_and_2024_agrees() -> None:
+    ds = load_dataset()
+    by_key = {c.key: c for c in ds.conflicts()}
+    conflict = by_key["production.china.2023"]
+    assert conflict.keys == ("production.china.2023", "quota.china.mining.2023")
+    assert sorted(v.magnitude("t/yr") for v in conflict.values) == [240_000, 255_000]
+    assert ("production.china.2024", "quota.china.mining.2024") in ds.same_quantity_groups()
+    assert not any("quota.china.mining.2024" in c.keys for c in ds.conflicts())

@@ -35,6 +35,25 @@ _FRAME_COLUMNS = [
 ]
 
 
+def _observation_as_value(o: Observation) -> SourcedValue:
+    """An observation in the shape of a value, to compare it with the values declared the same quantity."""
+    year = o.period.start.year if o.period.kind == "year" else None
+    return SourcedValue(
+        key=o.key,
+        value=o.value,
+        unit=o.unit,
+        source=o.source,
+        kind=o.kind,
+        range=o.range,
+        year=year,
+        note=o.note,
+        basis=o.basis,
+        derived_from=o.derived_from,
+        file=o.file,
+        index=o.index,
+    )
+
+
 class UnknownKeyError(InputError, KeyError):
     """A key not in the dataset; the message lists close matches."""
 
@@ -157,10 +176,44 @@ class Dataset:
         raise self._unknown(key, [o.key for o in self._observations], "observation")
 
     # disagreement -------------------------------------------------------------------------------------
+    def same_quantity_groups(self) -> list[tuple[str, ...]]:
+        """Keys joined by ``same_quantity_as`` (transitively), each sorted: value keys, then observations."""
+        parent: dict[str, str] = {}
+
+        def root(key: str) -> str:
+            while parent.setdefault(key, key) != key:
+                key = parent[key]
+            return key
+
+        for entry in self.entries():
+            for other in entry.same_quantity_as:
+                parent[root(other)] = root(entry.key)
+        groups: dict[str, list[str]] = {}
+        for key in parent:
+            groups.setdefault(root(key), []).append(key)
+        order = {key: (key not in self._values, key) for key in parent}
+        return sorted(tuple(sorted(g, key=order.__getitem__)) for g in groups.values() if len(g) > 1)
+
+    def _compared_entries(self, key: str) -> list[SourcedValue]:
+        """A key's value entries, or its observations as values (compared across ``same_quantity_as``)."""
+        if key in self._values:
+            return list(self._values[key])
+        return [_observation_as_value(o) for o in self._observations if o.key == key]
+
     def conflicts(self, rel_tol: float = DEFAULT_RELATIVE_TOLERANCE) -> list[Conflict]:
-        """Keys whose sources disagree beyond their stated uncertainty (see :func:`find_conflict`)."""
+        """Keys whose sources disagree beyond their stated uncertainty (see :func:`find_conflict`).
+
+        Keys declared ``same_quantity_as`` each other are compared as one quantity (units converted), reported
+        once under the group's first key, with ``Conflict.keys`` naming them all.
+        """
+        group_of = {key: group for group in self.same_quantity_groups() for key in group}
         out = []
         for key, entries in self._values.items():
+            group = group_of.get(key)
+            if group is not None:
+                if key != group[0]:
+                    continue
+                entries = tuple(e for k in group for e in self._compared_entries(k))
             conflict = find_conflict(key, entries, rel_tol)
             if conflict is not None:
                 out.append(conflict)

@@ -188,6 +188,7 @@ def _load_values(
                     derived_from=tuple(entry.derived_from),
                     file=label,
                     index=i,
+                    same_quantity_as=tuple(entry.same_quantity_as),
                 )
             )
         for i, comp in enumerate(parsed.compositions):
@@ -267,6 +268,7 @@ def read_dataset(*roots: Path) -> Dataset:
             field=f"compositions[{comp.index}].key",
         )
     _check_derived_from(values, compositions, observations)
+    _check_same_quantity(values, observations)
     return Dataset(sources=sources, values=values, compositions=compositions, observations=observations)
 
 
@@ -290,6 +292,30 @@ def _check_derived_from(
                     file=entry.file,
                     field=f"{section}[{entry.index}].derived_from[{j}]",
                 )
+
+
+def _check_same_quantity(values: dict[str, list[SourcedValue]], observations: list[Observation]) -> None:
+    """Every key named in a ``same_quantity_as`` exists, is not the entry's own, and holds the same kind of
+    quantity (text with text; numbers in units that convert), so that conflicts() can compare across them."""
+    observed = {o.key: o for o in reversed(observations)}  # the first listed per key
+    for entry in (e for es in values.values() for e in es):
+        for j, key in enumerate(entry.same_quantity_as):
+            field = f"values[{entry.index}].same_quantity_as[{j}]"
+            other = values[key][0] if key in values else observed.get(key)
+            if other is None or key == entry.key:
+                why = "its own key" if key == entry.key else "an unknown key"
+                message = f"{why} {key!r} (same_quantity_as must name other value or observation keys)"
+                raise InputError(message, file=entry.file, field=field)
+            other_text = isinstance(other.value, str)
+            if other_text != entry.is_text:
+                message = f"{key!r} mixes text and numbers with {entry.key!r} (first entry in {other.where})"
+                raise InputError(message, file=entry.file, field=field)
+            if not entry.is_text and not compatible(entry.unit or "", other.unit or ""):
+                message = (
+                    f"unit {entry.unit!r} of {entry.key!r} does not convert to {other.unit!r} of {key!r} "
+                    f"(in {other.where})"
+                )
+                raise InputError(message, file=entry.file, field=field)
 
 
 @cache

@@ -115,11 +115,21 @@ class ValueEntry(BaseModel):
     basis: str | None = Field(default=None, description="What is counted, e.g. REO, REC, NdPr oxide.")
     note: str | None = None
     derived_from: list[str] = Field(default_factory=list)
+    same_quantity_as: list[str] = Field(
+        default_factory=list,
+        description="Other keys (values or observations) holding the same quantity; conflicts() compares "
+        "across them.",
+    )
 
     @field_validator("key")
     @classmethod
     def _key_form(cls, v: str) -> str:
         return _check_key(v)
+
+    @field_validator("same_quantity_as")
+    @classmethod
+    def _same_keys_form(cls, v: list[str]) -> list[str]:
+        return [_check_key(k) for k in v]
 
     @field_validator("kind")
     @classmethod

@@ -19,6 +19,7 @@ class SourcedValue:
 
     ``value`` is a float in ``unit`` or, for qualitative facts (a partner's name), a string with
     ``unit = None``. ``range`` is the stated uncertainty ``(low, high)`` in the same unit, if any.
+    ``same_quantity_as`` names other keys holding the same quantity (compared by ``Dataset.conflicts``).
     """
 
     key: str
@@ -33,6 +34,7 @@ class SourcedValue:
     derived_from: tuple[str, ...] = ()
     file: str | None = None
     index: int | None = None
+    same_quantity_as: tuple[str, ...] = ()
 
     @property
     def is_text(self) -> bool:
@@ -72,6 +74,7 @@ class SourcedValue:
             "basis": self.basis,
             "note": self.note,
             "derived_from": list(self.derived_from),
+            "same_quantity_as": list(self.same_quantity_as),
             "source": self.source.to_dict(),
             "file": self.file,
         }
