@@ -109,6 +109,57 @@ def _refinery_perf(model: ChainModel, f: Facility, commodity: str) -> RefineryPe
         raise type(exc)(f"refinery {f.name!r} ({f.attrs['flowsheet']} on {feed}): {exc}") from exc
 
 
+def start_share(start: object, year: int) -> float:
+    """Share of `year` after a start given as a year (2025: from January) or "YYYY-MM" (from that month)."""
+    text = str(getattr(start, "value", start))
+    try:
+        if "-" in text:
+            first_year, month = (int(x) for x in text.split("-")[:2])
+        else:
+            first_year, month = int(float(text)), 1
+    except ValueError:
+        raise InputError(f"expected a year or YYYY-MM, got {text!r}") from None
+    months = (year - first_year) * 12 + (13 - month)
+    return min(max(months / 12.0, 0.0), 1.0)
+
+
+def rejected_share(cost: tuple[float, float], price: float) -> float:
+    """Share of an element a refinery rejects when its price is `price` (USD/t oxide).
+
+    The marginal cost of separating and finishing the element is known only as a range [low, high]
+    (USD/t oxide): the share rejected is the part of that range above the price, 0 when the price covers
+    the high end and 1 when it is below the low end.
+    """
+    low, high = cost
+    if high <= low:
+        return 1.0 if price < low else 0.0
+    return min(max((high - price) / (high - low), 0.0), 1.0)
+
+
+def product_slate(
+    f: Facility, perf: RefineryPerformance, E: Sequence[str], year: int, deck: PriceDeck
+) -> dict[str, np.ndarray]:
+    """Fractions of each element's feed reaching oxide, mixed oxide and metal in `year`.
+
+    The flowsheet's yields, changed by the refinery's product choices: an element whose separated oxide
+    has not started yet (``product_start``) leaves in the mixed products; an element the refinery may
+    reject (``reject_cost``) is left out of separation (to the residue) in the share its price does not
+    pay for.
+    """
+    a = f.attrs
+    outs = {c: np.array([perf.yield_of(c, e) for e in E]) for c in ("oxide", "mixed_oxide", "metal")}
+    for i, el in enumerate(E):
+        start = (a.get("product_start") or {}).get(el)
+        if start is not None:
+            moved = outs["oxide"][i] * (1.0 - start_share(start, year))
+            outs["oxide"][i] -= moved
+            outs["mixed_oxide"][i] += moved
+        cost = (a.get("reject_cost") or {}).get(el)
+        if cost is not None:
+            outs["oxide"][i] *= 1.0 - rejected_share(cost, deck.oxide_price(el, year))
+    return outs
+
+
 @dataclass
 class _Year:
     """The year's problem plus what the bookkeeping needs to read the solution back."""
@@ -213,12 +264,13 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
                     continue
                 perf = _refinery_perf(model, f, commodity)
                 pname = f"{f.name}:{commodity}"
-                outs = {
-                    c: np.array([perf.yield_of(c, e) for e in E]) for c in ("oxide", "mixed_oxide", "metal")
-                }
+                outs = product_slate(f, perf, E, year, deck)
                 procs.append(Process(pname, f.name, commodity, outs, cost_use=perf.opex_usd_per_t_reo))
                 w_feed[pname] = ones
                 w_ndpr[pname] = ndpr_mask * outs["oxide"]
+                limit = (a.get("feed_capacity") or {}).get(commodity)
+                if limit is not None:
+                    caps.append(Capacity(f"{pname}:feed", f.name, limit * avail, {pname: ones}))
                 residues[pname] = {
                     k: (v, perf.residue_bq_per_g.get(k, 0.0)) for k, v in perf.residues_t_per_t_reo.items()
                 }
@@ -421,6 +473,10 @@ def _carry_over(model: ChainModel, state: ChainState, y: _Year, sol: YearSolutio
 
 def _init_state(model: ChainModel, E: list[str]) -> ChainState:
     state = ChainState()
+    for f in (*model.network.of_kind("refineries"), *model.network.of_kind("crackers")):
+        activity = f.attrs.get("initial_residue_activity") or {}
+        for kind, tonnes in (f.attrs.get("initial_residue") or {}).items():
+            state.add_residue(f.name, kind, tonnes, activity.get(kind, 0.0))
     for f in model.network.of_kind("mines"):
         state.resource_left[f.name] = f.attrs["resource"] * f.attrs["accessible_fraction"]
     content = _vec(model.prices.magnet_bom, E) * _ope(E)

@@ -30,8 +30,10 @@ from mine2magnet.chain import (
 )
 from mine2magnet.chain.attributes import attribute_table
 from mine2magnet.chain.policies import UNPROCESSED
+from mine2magnet.chain.simulation import start_share
 from mine2magnet.data import Dataset
 from mine2magnet.data.units import convert
+from mine2magnet.elements import ELEMENTS
 from mine2magnet.errors import InputError
 from mine2magnet.scenario.provenance import ASSUMPTION_COLUMNS, Provenance
 from mine2magnet.scenario.schema import POLICY_KINDS, POLICY_SPECS, check_year, validate
@@ -175,6 +177,8 @@ def build_model(
                     )
             if kind == "refineries":
                 _check_refinery(attrs, file, where)
+            if kind in ("refineries", "crackers"):
+                _check_initial_residue(attrs, file, where)
             facilities[raw["name"]] = Facility(raw["name"], kind, attrs)
     links = []
     for i, raw in enumerate(data.get("trade_links") or []):
@@ -242,6 +246,54 @@ def _check_refinery(attrs: dict[str, Any], file: str | None, where: str) -> None
         for y in years:
             check_year(y, file, f"{where}.feed_years.{c}")
         attrs["feed_years"][c] = years
+    for c in attrs.get("feed_capacity") or {}:
+        if c not in feeds:
+            raise InputError(
+                f"feed_capacity names {c!r}, which is not among the feeds",
+                file=file,
+                field=f"{where}.feed_capacity.{c}",
+            )
+    _check_product_choices(attrs, file, where)
+
+
+def _rare_earth(symbol: str, file: str | None, field: str) -> None:
+    if symbol not in ELEMENTS or not ELEMENTS[symbol].rare_earth:
+        raise InputError(f"expected a rare-earth element symbol, got {symbol!r}", file=file, field=field)
+
+
+def _check_product_choices(attrs: dict[str, Any], file: str | None, where: str) -> None:
+    """product_start: a year or YYYY-MM per element; reject_cost: [low, high] USD/t per element."""
+    from mine2magnet.chain.attributes import _quantity
+
+    for el, start in (attrs.get("product_start") or {}).items():
+        field = f"{where}.product_start.{el}"
+        _rare_earth(el, file, field)
+        try:
+            start_share(start, 2000)
+        except InputError as exc:
+            raise InputError(str(exc), file=file, field=field) from None
+    costs = {}
+    for el, bounds in (attrs.get("reject_cost") or {}).items():
+        field = f"{where}.reject_cost.{el}"
+        _rare_earth(el, file, field)
+        if not (isinstance(bounds, list) and len(bounds) == 2):
+            raise InputError(f"expected [low, high] marginal cost, got {bounds!r}", file=file, field=field)
+        low, high = (_quantity(b, "USD/t", field, file) for b in bounds)
+        if not 0.0 <= low <= high < math.inf:
+            raise InputError(
+                f"expected 0 <= low <= high, got [{low:g}, {high:g}] USD/t", file=file, field=field
+            )
+        costs[el] = (low, high)
+    if costs:
+        attrs["reject_cost"] = costs
+
+
+def _check_initial_residue(attrs: dict[str, Any], file: str | None, where: str) -> None:
+    for name in ("initial_residue", "initial_residue_activity"):
+        for kind, amount in (attrs.get(name) or {}).items():
+            if not 0.0 <= amount < math.inf:
+                field = f"{where}.{name}.{kind}"
+                raise InputError(f"expected a finite amount >= 0, got {amount!r}", file=file, field=field)
 
 
 def _names(names: list[str], network: ChainNetwork, prov: Provenance, where: str) -> tuple[str, ...]:
