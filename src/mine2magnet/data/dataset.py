@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
@@ -52,6 +53,10 @@ def _observation_as_value(o: Observation) -> SourcedValue:
         file=o.file,
         index=o.index,
     )
+
+
+#: A word shaped like a source id (lower-case letters, digits, '.', '_', '-'), as notes name further works.
+_ID_TOKEN = re.compile(r"[a-z0-9][a-z0-9._\-]*[a-z0-9]")
 
 
 class UnknownKeyError(InputError, KeyError):
@@ -261,10 +266,24 @@ class Dataset:
                 by_url.setdefault(source.url.rstrip("/"), []).append(source.id)
         return {url: ids for url, ids in sorted(by_url.items()) if len(ids) > 1}
 
+    def note_citations(self) -> dict[str, list[str]]:
+        """Source ids named in the notes of values, compositions and observations: {source id: [keys]}.
+
+        A note names a further work (one its figure or reasoning relies on) by the work's source id; such a
+        work counts as cited (:meth:`cited_sources`) although no entry gives it as its ``source``.
+        """
+        out: dict[str, list[str]] = {}
+        entries = [*self.entries(), *self.composition_entries(), *self._observations]
+        for entry in entries:
+            for token in set(_ID_TOKEN.findall(entry.note or "")):
+                if token in self._sources:
+                    out.setdefault(token, []).append(entry.key)
+        return out
+
     def cited_sources(self) -> set[str]:
-        """Ids of the sources some value, composition or observation cites."""
+        """Ids of the sources some value, composition or observation cites (as its source or in its note)."""
         cited = {e.source.id for e in self.entries()} | {c.source.id for c in self.composition_entries()}
-        return cited | {o.source.id for o in self._observations}
+        return cited | {o.source.id for o in self._observations} | set(self.note_citations())
 
     def __repr__(self) -> str:
         return (
