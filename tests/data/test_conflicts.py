@@ -173,3 +173,25 @@ def test_package_china_quota_2023_conflicts_across_keys_and_2024_agrees() -> Non
     assert sorted(v.magnitude("t/yr") for v in conflict.values) == [240_000, 255_000]
     assert ("production.china.2024", "quota.china.mining.2024") in ds.same_quantity_groups()
     assert not any("quota.china.mining.2024" in c.keys for c in ds.conflicts())
+
+
+def test_observed_flow_over_a_period_compared_with_a_rate(tmp_path: Path) -> None:
+    """A value in t/yr and an observation in t over a fiscal year (or quarter) are compared per year."""
+    observations = """\
+    observations:
+      - {key: history.ndpr.fy2024, quantity: facility_output, subject: X, period: FY2024, value: 5655,
+         unit: t, source: src-b, kind: reported}
+      - {key: history.ndpr.fy2024q4, quantity: facility_output, subject: X, period: FY2024Q4, value: 1504,
+         unit: t, source: src-b, kind: reported}
+    """
+    values = """\
+    values:
+      - {key: ndpr.fy2024, value: 5.655, unit: kt/yr, source: src-a, kind: reported,
+         same_quantity_as: [history.ndpr.fy2024]}
+      - {key: ndpr.fy2024q4, value: 5000, unit: t/yr, source: src-a, kind: estimate,
+         same_quantity_as: [history.ndpr.fy2024q4]}
+    """
+    ds = load_dataset(_folder(tmp_path, values, observations))
+    [conflict] = ds.conflicts()  # the annual figures agree; the quarter is 1504 t x 4 = 6016 t/yr vs 5000
+    assert conflict.keys == ("ndpr.fy2024q4", "history.ndpr.fy2024q4")
+    assert sorted(round(v.magnitude("t/yr")) for v in conflict.values) == [5000, 6016]

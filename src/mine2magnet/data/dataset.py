@@ -14,6 +14,7 @@ from mine2magnet.data.observation import Observation
 from mine2magnet.data.source import Source
 from mine2magnet.data.sourced_composition import SourcedComposition
 from mine2magnet.data.sourced_value import SourcedValue
+from mine2magnet.data.units import compatible
 from mine2magnet.errors import InputError
 
 _FRAME_COLUMNS = [
@@ -36,16 +37,25 @@ _FRAME_COLUMNS = [
 ]
 
 
-def _observation_as_value(o: Observation) -> SourcedValue:
-    """An observation in the shape of a value, to compare it with the values declared the same quantity."""
+def _observation_as_value(o: Observation, unit: str | None = None) -> SourcedValue:
+    """An observation in the shape of a value, to compare it with the values declared the same quantity.
+
+    A flow over a period (t in FY2024) compared with a rate (t/yr) is divided by the period's length in years,
+    when its unit does not convert to `unit` (the group's) but its unit per year does.
+    """
     year = o.period.start.year if o.period.kind == "year" else None
+    value, rng, own = o.value, o.range, o.unit
+    if unit and o.period.kind != "day" and not compatible(own, unit) and compatible(f"({own})/yr", unit):
+        years = len(o.period.months) / 12.0
+        value, own = value / years, f"({own})/yr"
+        rng = (rng[0] / years, rng[1] / years) if rng is not None else None
     return SourcedValue(
         key=o.key,
-        value=o.value,
-        unit=o.unit,
+        value=value,
+        unit=own,
         source=o.source,
         kind=o.kind,
-        range=o.range,
+        range=rng,
         year=year,
         note=o.note,
         basis=o.basis,
@@ -199,11 +209,11 @@ class Dataset:
         order = {key: (key not in self._values, key) for key in parent}
         return sorted(tuple(sorted(g, key=order.__getitem__)) for g in groups.values() if len(g) > 1)
 
-    def _compared_entries(self, key: str) -> list[SourcedValue]:
-        """A key's value entries, or its observations as values (compared across ``same_quantity_as``)."""
+    def _compared_entries(self, key: str, unit: str | None = None) -> list[SourcedValue]:
+        """A key's value entries, or its observations as values in `unit`'s terms (_observation_as_value)."""
         if key in self._values:
             return list(self._values[key])
-        return [_observation_as_value(o) for o in self._observations if o.key == key]
+        return [_observation_as_value(o, unit) for o in self._observations if o.key == key]
 
     def conflicts(self, rel_tol: float = DEFAULT_RELATIVE_TOLERANCE) -> list[Conflict]:
         """Keys whose sources disagree beyond their stated uncertainty (see :func:`find_conflict`).
@@ -218,7 +228,8 @@ class Dataset:
             if group is not None:
                 if key != group[0]:
                     continue
-                entries = tuple(e for k in group for e in self._compared_entries(k))
+                unit = self._values[group[0]][0].unit
+                entries = tuple(e for k in group for e in self._compared_entries(k, unit))
             conflict = find_conflict(key, entries, rel_tol)
             if conflict is not None:
                 out.append(conflict)

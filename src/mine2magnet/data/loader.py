@@ -296,7 +296,8 @@ def _check_derived_from(
 
 def _check_same_quantity(values: dict[str, list[SourcedValue]], observations: list[Observation]) -> None:
     """Every key named in a ``same_quantity_as`` exists, is not the entry's own, and holds the same kind of
-    quantity (text with text; numbers in units that convert), so that conflicts() can compare across them."""
+    quantity (text with text; numbers in units that convert, or an observation's flow over its period against
+    a rate per year), so that conflicts() can compare across them."""
     observed = {o.key: o for o in reversed(observations)}  # the first listed per key
     for entry in (e for es in values.values() for e in es):
         for j, key in enumerate(entry.same_quantity_as):
@@ -310,7 +311,8 @@ def _check_same_quantity(values: dict[str, list[SourcedValue]], observations: li
             if other_text != entry.is_text:
                 message = f"{key!r} mixes text and numbers with {entry.key!r} (first entry in {other.where})"
                 raise InputError(message, file=entry.file, field=field)
-            if not entry.is_text and not compatible(entry.unit or "", other.unit or ""):
+            per_year = isinstance(other, Observation) and compatible(entry.unit or "", f"({other.unit})/yr")
+            if not entry.is_text and not per_year and not compatible(entry.unit or "", other.unit or ""):
                 message = (
                     f"unit {entry.unit!r} of {entry.key!r} does not convert to {other.unit!r} of {key!r} "
                     f"(in {other.where})"
