@@ -1,4 +1,5 @@
-"""Policies that apply by year: export bans, technology restrictions, quotas, embargoes and smuggling.
+"""Policies that apply by year: export bans, technology restrictions, quotas, embargoes, smuggling, export
+licensing and licence conditions.
 
 Each policy is a small frozen record with a ``years`` window (first, last; inclusive) and a pure method that
 says how it changes the year's allocation problem: which trade links close, which facilities may not operate,
@@ -137,4 +138,57 @@ class Smuggling:
         return self.volume.at(year) if year in self.years else 0.0
 
 
-Policy = ExportBan | TechnologyRestriction | Quota | Embargo | Smuggling
+@dataclass(frozen=True)
+class ExportLicensing:
+    """Exports of the listed elements from `country` need a licence: only `approved` of them still leave.
+
+    ``approved`` is the share of the exports that would otherwise leave which is licensed (by year); the
+    controls start in ``start_month`` of the first year (1-12: January to December), so that year keeps the
+    months before it unrestricted. Applied to the country's suppliers of the listed commodities.
+    """
+
+    name: str
+    country: str
+    elements: tuple[str, ...]
+    approved: YearSeries
+    commodities: tuple[str, ...] = ("oxide", "metal", "magnet")
+    start_month: int = 1
+    years: Window = field(default_factory=Window)
+
+    def factor(self, element: str, commodity: str, country: str, year: int) -> float:
+        """Share of `element` carried as `commodity` from `country` that may leave in `year` (1: all)."""
+        if (
+            year not in self.years
+            or country != self.country
+            or element not in self.elements
+            or commodity not in self.commodities
+        ):
+            return 1.0
+        restricted = (13 - self.start_month) / 12.0 if year == self.years.first else 1.0
+        return 1.0 - restricted * (1.0 - min(max(self.approved.at(year), 0.0), 1.0))
+
+
+@dataclass(frozen=True)
+class LicenceCondition:
+    """An operating-licence condition on a residue: a facility may not take the feeds that make it while the
+    residue's activity concentration is above `max_activity` (Bq/g), in the years the condition is enforced.
+    """
+
+    name: str
+    facility: str
+    residue: str
+    max_activity: float
+    feeds: tuple[str, ...] = ("concentrate",)
+    years: Window = field(default_factory=Window)
+
+    def closes_feed(self, facility: str, commodity: str, activity: float, year: int) -> bool:
+        """True if the facility may not take `commodity` in `year`, its residue being at `activity` Bq/g."""
+        return (
+            year in self.years
+            and facility == self.facility
+            and commodity in self.feeds
+            and activity > self.max_activity
+        )
+
+
+Policy = ExportBan | TechnologyRestriction | Quota | Embargo | Smuggling | ExportLicensing | LicenceCondition

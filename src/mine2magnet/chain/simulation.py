@@ -24,7 +24,16 @@ from mine2magnet.chain.allocation import (
 from mine2magnet.chain.kpis import year_kpis
 from mine2magnet.chain.network import ChainNetwork, Facility, TradeLink
 from mine2magnet.chain.performance import PerformanceCache, RefineryPerformance
-from mine2magnet.chain.policies import Embargo, ExportBan, Policy, Quota, Smuggling, TechnologyRestriction
+from mine2magnet.chain.policies import (
+    Embargo,
+    ExportBan,
+    ExportLicensing,
+    LicenceCondition,
+    Policy,
+    Quota,
+    Smuggling,
+    TechnologyRestriction,
+)
 from mine2magnet.chain.prices import PriceDeck
 from mine2magnet.chain.result import TABLE_COLUMNS, ChainResult
 from mine2magnet.chain.stocks import ChainState, InUseStock
@@ -107,6 +116,28 @@ def _refinery_perf(model: ChainModel, f: Facility, commodity: str) -> RefineryPe
         return model.performances.get(f.attrs["flowsheet"], feed, cap if math.isfinite(cap) else None)
     except Mine2MagnetError as exc:
         raise type(exc)(f"refinery {f.name!r} ({f.attrs['flowsheet']} on {feed}): {exc}") from exc
+
+
+def licensed_share(
+    policies: Sequence[Policy], element: str, commodity: str, country: str, year: int
+) -> float:
+    """Share of `element` carried as `commodity` from `country` that export licensing lets leave in `year`."""
+    share = 1.0
+    for p in policies:
+        if isinstance(p, ExportLicensing):
+            share *= p.factor(element, commodity, country, year)
+    return share
+
+
+def _licence_closes(
+    policies: Sequence[Policy], facility: str, commodity: str, perf: RefineryPerformance, year: int
+) -> bool:
+    """True if a licence condition bars the facility from taking `commodity` this year."""
+    return any(
+        isinstance(p, LicenceCondition)
+        and p.closes_feed(facility, commodity, perf.residue_bq_per_g.get(p.residue, 0.0), year)
+        for p in policies
+    )
 
 
 def start_share(start: object, year: int) -> float:
@@ -231,13 +262,16 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
                     level_bounds=(0.0, cap),
                     cost_use=cost,
                 )
-            else:  # separated products: each element up to its share of the capacity
+            else:  # separated products: each element up to its share of the capacity, if licensed
+                licensed = np.array(
+                    [licensed_share(model.policies, e, a["commodity"], f.country, year) for e in E]
+                )
                 proc = Process(
                     f"{f.name}:supply",
                     f.name,
                     None,
                     {a["commodity"]: ones.copy()},
-                    use_upper=mix * cap,
+                    use_upper=mix * cap * licensed,
                     cost_use=cost,
                 )
             procs.append(proc)
@@ -263,6 +297,8 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
                 if yrs is not None and not (_year(yrs[0]) <= year <= _year(yrs[1])):
                     continue
                 perf = _refinery_perf(model, f, commodity)
+                if _licence_closes(model.policies, f.name, commodity, perf, year):
+                    continue
                 pname = f"{f.name}:{commodity}"
                 outs = product_slate(f, perf, E, year, deck)
                 procs.append(Process(pname, f.name, commodity, outs, cost_use=perf.opex_usd_per_t_reo))

@@ -118,10 +118,16 @@ def _summary_payload(run: StoredRun, outputs: dict[str, str]) -> dict[str, Any]:
 
 
 def comparison_specs(text: str, reference: str) -> list[str]:
-    """The scenarios ``run --compare`` adds: a comma list of specs, or ``all`` built-ins but ``reference``."""
+    """The scenarios ``run --compare`` adds: a comma list of specs, or ``all`` built-ins but ``reference``.
+
+    ``all`` leaves out the history scenario (``malaysia-history``, the backtest's past years): it does not
+    describe the same years as the others.
+    """
+    from mine2magnet.analysis import HISTORY_SCENARIO
+
     specs = split_overrides(text)
     if specs == ["all"]:
-        return [n for n, _ in scenario_api().list_scenarios() if n != reference]
+        return [n for n, _ in scenario_api().list_scenarios() if n not in (reference, HISTORY_SCENARIO)]
     if "all" in specs:
         raise InputError("'all' cannot be combined with scenario names", field="--compare")
     for spec in specs:

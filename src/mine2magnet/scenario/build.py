@@ -17,7 +17,9 @@ from mine2magnet.chain import (
     ChainNetwork,
     Embargo,
     ExportBan,
+    ExportLicensing,
     Facility,
+    LicenceCondition,
     PriceDeck,
     Quantity,
     Quota,
@@ -91,12 +93,20 @@ def _scalar(node: Any, unit: str, prov: Provenance, where: str) -> float:
     return _quantity(prov.resolve(node, where), unit, where, prov.file)
 
 
-def _window(years: list[int] | None, prov: Provenance, where: str) -> Window:
+def _window(years: list[Any] | None, prov: Provenance, where: str) -> Window:
+    """[first, last] years; each a year or a sourced value (e.g. {ref: ...}) holding one."""
     if years is None:
         return Window()
-    if len(years) != 2 or years[0] > years[1]:
+    if len(years) != 2:
         raise InputError(f"expected [first, last] years, got {years!r}", file=prov.file, field=where)
-    return Window(check_year(years[0], prov.file, where), check_year(years[1], prov.file, where))
+    first, last = (
+        int(_scalar(y, "dimensionless", prov, f"{where}[{i}]")) if isinstance(y, Mapping) else y
+        for i, y in enumerate(years)
+    )
+    first, last = check_year(first, prov.file, where), check_year(last, prov.file, where)
+    if first > last:
+        raise InputError(f"expected [first, last] years, got {years!r}", file=prov.file, field=where)
+    return Window(first, last)
 
 
 def _price_deck(raw: Mapping[str, Any], prov: Provenance) -> PriceDeck:
@@ -322,6 +332,45 @@ def _commodities(
     return tuple(items)
 
 
+def _export_licensing(spec: Any, years: Window, prov: Provenance, where: str) -> ExportLicensing:
+    for i, el in enumerate(spec.elements):
+        _rare_earth(el, prov.file, f"{where}.elements[{i}]")
+    approved = _series(spec.approved, "fraction", prov, f"{where}.approved")
+    if any(not 0.0 <= v <= 1.0 for v in approved.points.values()):
+        raise InputError("approved must be a fraction in [0, 1]", file=prov.file, field=f"{where}.approved")
+    month = 1
+    if spec.start is not None:
+        resolved = prov.resolve(spec.start, f"{where}.start")
+        text = str(getattr(resolved, "value", resolved))
+        parts = text.split("-")
+        if len(parts) < 2 or not parts[1].isdigit() or not 1 <= int(parts[1]) <= 12:
+            raise InputError(f"expected YYYY-MM, got {text!r}", file=prov.file, field=f"{where}.start")
+        month = int(parts[1])
+        if int(parts[0]) != years.first:
+            raise InputError(
+                f"start {text!r} must fall in the first of the years {years.first}-{years.last}",
+                file=prov.file,
+                field=f"{where}.start",
+            )
+    commodities = _commodities(spec.commodities, ("oxide", "metal", "magnet"), prov, f"{where}.commodities")
+    return ExportLicensing(spec.name, spec.country, tuple(spec.elements), approved, commodities, month, years)
+
+
+def _licence_condition(
+    spec: Any, years: Window, prov: Provenance, network: ChainNetwork, where: str
+) -> LicenceCondition:
+    f = network.facilities.get(spec.facility)
+    if f is None or f.kind not in ("refineries", "crackers"):
+        raise InputError(
+            f"no refinery or cracker named {spec.facility!r}", file=prov.file, field=f"{where}.facility"
+        )
+    limit = _scalar(spec.max_activity, "Bq/g", prov, f"{where}.max_activity")
+    if not 0.0 <= limit < math.inf:
+        raise InputError("max_activity must be >= 0 Bq/g", file=prov.file, field=f"{where}.max_activity")
+    feeds = _commodities(spec.feeds, ("concentrate",), prov, f"{where}.feeds")
+    return LicenceCondition(spec.name, spec.facility, spec.residue, limit, feeds, years)
+
+
 def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -> list:
     out: list = []
     for kind, items in raw.items():
@@ -375,6 +424,10 @@ def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -
                         spec.country, _commodities(spec.commodities, (), prov, f"{where}.commodities"), years
                     )
                 )
+            elif kind == "export_licensing":
+                out.append(_export_licensing(spec, years, prov, where))
+            elif kind == "licence_conditions":
+                out.append(_licence_condition(spec, years, prov, network, where))
             else:
                 dest = network.facilities.get(spec.destination)
                 if dest is None or dest.kind != "markets":

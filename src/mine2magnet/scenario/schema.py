@@ -78,7 +78,15 @@ class OverridesFile(_Strict):
     overrides: dict[str, OverrideDef]
 
 
-POLICY_KINDS = ("export_bans", "technology_restrictions", "quotas", "embargoes", "smuggling")
+POLICY_KINDS = (
+    "export_bans",
+    "technology_restrictions",
+    "quotas",
+    "embargoes",
+    "smuggling",
+    "export_licensing",
+    "licence_conditions",
+)
 
 
 class ExportBanSpec(_Strict):
@@ -89,7 +97,7 @@ class ExportBanSpec(_Strict):
     country: str
     commodities: list[str] | None = None
     exceptions: list[str] = Field(default_factory=list)
-    years: list[int] | None = None
+    years: list[Any] | None = None
 
 
 class TechnologyRestrictionSpec(_Strict):
@@ -99,7 +107,7 @@ class TechnologyRestrictionSpec(_Strict):
     name: str
     technology_origin: str
     country: str | None = None
-    years: list[int] | None = None
+    years: list[Any] | None = None
     facility_types: list[str] = Field(default_factory=list)
 
 
@@ -113,7 +121,7 @@ class QuotaSpec(_Strict):
     sources: list[str] = Field(default_factory=list)
     country: str | None = None
     exports_only: bool = True
-    years: list[int] | None = None
+    years: list[Any] | None = None
 
 
 class EmbargoSpec(_Strict):
@@ -122,7 +130,7 @@ class EmbargoSpec(_Strict):
     name: str
     country: str
     commodities: list[str] = Field(default_factory=list)
-    years: list[int] | None = None
+    years: list[Any] | None = None
 
 
 class SmugglingSpec(_Strict):
@@ -138,8 +146,34 @@ class SmugglingSpec(_Strict):
     destination: str
     commodity: str = "mrec"
     lost_revenue_rate: Any = 0.0
-    years: list[int] | None = None
+    years: list[Any] | None = None
     unit_value: Any = None
+
+
+class ExportLicensingSpec(_Strict):
+    """`policies.export_licensing[]`: exports of `elements` (as `commodities`, default oxide, metal, magnet)
+    from `country` need a licence from `start` (YYYY-MM); `approved` (fraction, a sourced value or year
+    series) of them is licensed; `years` [first, last] the controls are in force (a suspension ends them)."""
+
+    name: str
+    country: str
+    elements: list[str]
+    approved: Any
+    commodities: list[str] | None = None
+    start: Any = None
+    years: list[Any] | None = None
+
+
+class LicenceConditionSpec(_Strict):
+    """`policies.licence_conditions[]`: `facility` may not take `feeds` (default concentrate) in `years` while
+    its `residue` is above `max_activity` (Bq/g), e.g. Lynas Malaysia's WLP below 1 Bq/g."""
+
+    name: str
+    facility: str
+    residue: str
+    max_activity: Any
+    feeds: list[str] = Field(default_factory=lambda: ["concentrate"])
+    years: list[Any] | None = None
 
 
 POLICY_SPECS: dict[str, type[_Strict]] = {
@@ -148,6 +182,8 @@ POLICY_SPECS: dict[str, type[_Strict]] = {
     "quotas": QuotaSpec,
     "embargoes": EmbargoSpec,
     "smuggling": SmugglingSpec,
+    "export_licensing": ExportLicensingSpec,
+    "licence_conditions": LicenceConditionSpec,
 }
 
 
