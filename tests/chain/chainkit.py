@@ -53,6 +53,7 @@ def small_chain(
     export_country: str = "XX",
     extra: list[Facility] | None = None,
     extra_links: list[TradeLink] | None = None,
+    refinery: dict[str, object] | None = None,
 ) -> ChainModel:
     """Mine (country A) -> refinery (A) -> a demand market (B) for Nd+Pr and an open market (C)."""
     facilities = [
@@ -74,6 +75,7 @@ def small_chain(
             flowsheet="test-flowsheet",
             feeds={"mrec": "test-feed"},
             capacity=ref_cap,
+            **(refinery or {}),
         ),
         fac(
             "markets",

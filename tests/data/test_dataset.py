@@ -317,7 +317,7 @@ def test_load_is_cached_and_user_folder_can_extend_package(tmp_path: Path) -> No
 
 def test_series_collects_yearly_keys() -> None:
     nd = DS.series("price.Nd2O3")
-    assert list(nd) == [2020, 2021, 2022, 2023, 2024]
+    assert list(nd) == [2018, 2019, 2020, 2021, 2022, 2023, 2024]
     assert nd[2022].magnitude("USD/kg") == 134  # USGS MCS 2025 table
     assert DS.series("price.nothing") == {}
 

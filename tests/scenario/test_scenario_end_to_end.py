@@ -19,8 +19,12 @@ from mine2magnet.scenario import run_scenario
 def real_runs(tmp_path_factory, flowsheet_cache):
     tmp = tmp_path_factory.mktemp("real")
     out = {}
-    for name in ("malaysia-base", "malaysia-china-refinery"):
-        sc = short(tmp, name, 2024, 2031)
+    for name, overrides in (
+        ("malaysia-base", ()),
+        ("malaysia-china-refinery", ()),
+        ("malaysia-base+licence-condition", ("licence-condition",)),
+    ):
+        sc = short(tmp, name.split("+")[0], 2024, 2031, overrides)
         sc.model.performances = flowsheet_cache
         out[name] = run_scenario(sc)
     return out
@@ -41,13 +45,25 @@ def test_lynas_ndpr_output_matches_the_reported_year(real_runs):
     assert ndpr == pytest.approx(reported, rel=0.15)
 
 
-def test_radioactive_leach_residue_moves_to_australia(real_runs):
-    k = real_runs["malaysia-base"].tables["kpis"].query("kpi == 'residue_produced_t' and detail == 'WLP'")
-    by = k.groupby(["year", "facility"]).value.sum()
-    assert by.get((2024, "Lynas Malaysia"), 0.0) > 1000  # concentrate still cracked in Malaysia (licence)
-    assert by.get((2030, "Lynas Malaysia"), 0.0) < 0.05 * by.get((2030, "Lynas Kalgoorlie"), 0.0)
+def _wlp_by_year_and_facility(run):
+    k = run.tables["kpis"].query("kpi == 'residue_produced_t' and detail == 'WLP'")
+    return k.groupby(["year", "facility"]).value.sum()
+
+
+def test_concentrate_is_cracked_in_malaysia_while_the_licence_allows(real_runs):
+    # licence renewed in March 2026 for ten years, concentrate imports included: WLP stays in Malaysia
+    by = _wlp_by_year_and_facility(real_runs["malaysia-base"])
+    assert by.get((2024, "Lynas Malaysia"), 0.0) > 1000
+    assert by.get((2030, "Lynas Malaysia"), 0.0) > 1000
     bq = real_runs["malaysia-base"].tables["kpis"].query("kpi == 'residue_produced_bq' and detail == 'WLP'")
     assert (bq.value >= 0).all() and bq.value.max() > 0
+
+
+def test_licence_condition_moves_the_radioactive_leach_residue_to_australia(real_runs):
+    # WLP at ~6 Bq/g is above the 1 Bq/g condition: once enforced (2028), cracking moves to Kalgoorlie
+    by = _wlp_by_year_and_facility(real_runs["malaysia-base+licence-condition"])
+    assert by.get((2024, "Lynas Malaysia"), 0.0) > 1000
+    assert by.get((2030, "Lynas Malaysia"), 0.0) < 0.05 * by.get((2030, "Lynas Kalgoorlie"), 0.0)
 
 
 def test_china_refinery_is_fed_from_malaysian_clays(real_runs):

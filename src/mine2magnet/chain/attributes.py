@@ -35,7 +35,7 @@ FACILITY_TYPES: tuple[str, ...] = (
 TRADE_LINKS = "trade_links"
 
 #: Attribute types understood by the tables.
-ATTRIBUTE_TYPES = ("str", "bool", "int", "float", "fraction", "series", "mapping", "composition")
+ATTRIBUTE_TYPES = ("str", "bool", "int", "float", "fraction", "series", "mapping", "bounds", "composition")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Attribute:
     @property
     def required(self) -> bool:
         """True when the table gives no default."""
-        return self.default == "" and self.type not in ("str", "mapping", "composition", "int")
+        return self.default == "" and self.type not in ("str", "mapping", "bounds", "composition", "int")
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,22 @@ def _parse_one(attr: Attribute, raw: Any, where: str, file: str | None) -> Any:
         if not attr.unit:
             return dict(raw)
         return {k: _quantity(v, attr.unit, f"{where}.{k}", file) for k, v in raw.items()}
+    if attr.type == "bounds":  # name -> [low, high] in the attribute's unit
+        if not isinstance(raw, Mapping):
+            raise InputError(f"expected a mapping of [low, high] pairs, got {raw!r}", file=file, field=where)
+        out_bounds = {}
+        for k, pair in raw.items():
+            if not (isinstance(pair, list | tuple) and len(pair) == 2):
+                raise InputError(f"expected [low, high], got {pair!r}", file=file, field=f"{where}.{k}")
+            low, high = (_quantity(v, attr.unit, f"{where}.{k}", file) for v in pair)
+            if not 0.0 <= low <= high < math.inf:
+                raise InputError(
+                    f"expected 0 <= low <= high, got [{low:g}, {high:g}] {attr.unit}",
+                    file=file,
+                    field=f"{where}.{k}",
+                )
+            out_bounds[k] = (low, high)
+        return out_bounds
     if attr.type == "composition":
         if not isinstance(raw, Mapping):
             raise InputError(f"expected element fractions of TREO, got {raw!r}", file=file, field=where)

@@ -57,7 +57,7 @@ def _resolve_attrs(kind: str, raw: Mapping[str, Any], prov: Provenance, where: s
             }
         elif attr.type == "mapping" and isinstance(value, Mapping) and attr.unit:
             out[name] = {k: prov.resolve(v, f"{w}.{k}") for k, v in value.items()}
-        elif attr.type == "mapping" and isinstance(value, Mapping):
+        elif attr.type in ("mapping", "bounds") and isinstance(value, Mapping):
             out[name] = {
                 k: [prov.resolve(x, f"{w}.{k}[{j}]") for j, x in enumerate(v)]
                 if isinstance(v, list)
@@ -272,9 +272,7 @@ def _rare_earth(symbol: str, file: str | None, field: str) -> None:
 
 
 def _check_product_choices(attrs: dict[str, Any], file: str | None, where: str) -> None:
-    """product_start: a year or YYYY-MM per element; reject_cost: [low, high] USD/t per element."""
-    from mine2magnet.chain.attributes import _quantity
-
+    """product_start: a year or YYYY-MM per element; reject_cost: rare-earth elements only."""
     for el, start in (attrs.get("product_start") or {}).items():
         field = f"{where}.product_start.{el}"
         _rare_earth(el, file, field)
@@ -282,20 +280,8 @@ def _check_product_choices(attrs: dict[str, Any], file: str | None, where: str) 
             start_share(start, 2000)
         except InputError as exc:
             raise InputError(str(exc), file=file, field=field) from None
-    costs = {}
-    for el, bounds in (attrs.get("reject_cost") or {}).items():
-        field = f"{where}.reject_cost.{el}"
-        _rare_earth(el, file, field)
-        if not (isinstance(bounds, list) and len(bounds) == 2):
-            raise InputError(f"expected [low, high] marginal cost, got {bounds!r}", file=file, field=field)
-        low, high = (_quantity(b, "USD/t", field, file) for b in bounds)
-        if not 0.0 <= low <= high < math.inf:
-            raise InputError(
-                f"expected 0 <= low <= high, got [{low:g}, {high:g}] USD/t", file=file, field=field
-            )
-        costs[el] = (low, high)
-    if costs:
-        attrs["reject_cost"] = costs
+    for el in attrs.get("reject_cost") or {}:
+        _rare_earth(el, file, f"{where}.reject_cost.{el}")
 
 
 def _check_initial_residue(attrs: dict[str, Any], file: str | None, where: str) -> None:
