@@ -220,14 +220,23 @@ def test_ndfeb_re_input_is_sum_of_re_metals() -> None:
 
 
 def test_derived_cny_prices_follow_quote_and_rate() -> None:
-    rate = DS.value("fx.CNY_per_USD", "CNY/USD")
+    """A price derived from a China domestic quote = quote / the rate it names (/ 1.13 when VAT is removed)."""
+    checked = 0
     for key in DS.keys("price."):
         for entry in DS.all(key):
             quotes = [k for k in entry.derived_from if k.startswith("quote.") and "china_domestic" in k]
             if entry.kind != "derived" or not quotes:
                 continue
-            expected = DS.value(quotes[0], "CNY/kg") / rate
+            rates = [k for k in entry.derived_from if k.startswith("fx.CNY_per_USD")] or ["fx.CNY_per_USD"]
+            vat = (
+                1.0 + DS.value("tax.china.vat_rate", "fraction")
+                if "tax.china.vat_rate" in entry.derived_from
+                else 1.0
+            )
+            expected = DS.value(quotes[0], "CNY/kg") / DS.value(rates[0], "CNY/USD") / vat
             assert entry.magnitude("USD/kg") == pytest.approx(expected, rel=5e-3), key
+            checked += 1
+    assert checked >= 10
 
 
 def test_mt_weld_ndpr_share_matches_reference_derivation() -> None:

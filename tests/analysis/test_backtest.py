@@ -1,0 +1,235 @@
+"""The backtest's arithmetic on a hand-made run: periods converted by month, stocks by date, statuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from types import MappingProxyType
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mine2magnet.analysis import backtest, check_measure, compare
+from mine2magnet.chain import ChainResult, PriceDeck, YearSeries
+from mine2magnet.data import Observation, Period, Source
+from mine2magnet.errors import InputError
+
+SOURCE = Source(
+    "test-source", "A test report", "Test publisher", "2025", "company", url="https://example.org"
+)
+
+
+def _result() -> ChainResult:
+    flows = pd.DataFrame(
+        [
+            {
+                "year": 2024,
+                "source": "Mine",
+                "target": "Plant",
+                "commodity": "mrec",
+                "element": "Nd",
+                "t": 1200.0,
+            },
+            {
+                "year": 2025,
+                "source": "Mine",
+                "target": "Plant",
+                "commodity": "mrec",
+                "element": "Nd",
+                "t": 2400.0,
+            },
+            {
+                "year": 2025,
+                "source": "Mine",
+                "target": "Plant",
+                "commodity": "mrec",
+                "element": "La",
+                "t": 600.0,
+            },
+        ]
+    ).assign(value_usd=0.0)
+    kpis = pd.DataFrame(
+        [
+            {
+                "year": 2024,
+                "kpi": "production_t",
+                "facility": "Plant",
+                "element": "Nd",
+                "value": 1000.0,
+                "unit": "t",
+                "detail": "oxide",
+            },
+            {
+                "year": 2025,
+                "kpi": "production_t",
+                "facility": "Plant",
+                "element": "Nd",
+                "value": 2000.0,
+                "unit": "t",
+                "detail": "oxide",
+            },
+            {
+                "year": 2025,
+                "kpi": "production_t",
+                "facility": "Plant",
+                "element": "Sm",
+                "value": 500.0,
+                "unit": "t",
+                "detail": "mixed_oxide",
+            },
+            {
+                "year": 2024,
+                "kpi": "production_t",
+                "facility": "Mine",
+                "element": "Nd",
+                "value": 1200.0,
+                "unit": "t",
+                "detail": "mrec",
+            },
+            {
+                "year": 2024,
+                "kpi": "smuggled_t",
+                "facility": "Leak",
+                "element": "",
+                "value": 300.0,
+                "unit": "t",
+                "detail": "",
+            },
+        ]
+    )
+    stocks = pd.DataFrame(
+        [
+            {"year": 2024, "facility": "Plant", "stock": "residue:WLP", "element": "", "t": 5000.0},
+            {"year": 2025, "facility": "Plant", "stock": "residue:WLP", "element": "", "t": 7000.0},
+        ]
+    )
+    facilities = pd.DataFrame(
+        [
+            {"facility": "Mine", "type": "mines", "country": "M"},
+            {"facility": "Plant", "type": "refineries", "country": "M"},
+        ]
+    )
+    tables = {"flows": flows, "kpis": kpis, "stocks": stocks, "facilities": facilities}
+    return ChainResult("test", [], [2024, 2025], tables, 0.0)
+
+
+DECK = PriceDeck(
+    {"Nd": YearSeries({2024: 40_000.0, 2025: 60_000.0})}, magnet_usd_per_t=YearSeries.constant(5e4)
+)
+
+
+def _obs(
+    period: str, value: float, model: dict, unit: str = "t", tolerance: float = 0.1, **kw
+) -> Observation:
+    return Observation(
+        key=f"test.{period}",
+        quantity="facility_output",
+        subject="Plant",
+        period=Period.parse(period),
+        value=value,
+        unit=unit,
+        source=SOURCE,
+        kind="reported",
+        tolerance=tolerance,
+        tolerance_basis="test",
+        model=MappingProxyType(model),
+        **kw,
+    )
+
+
+OUTPUT = {"measure": "facility_output", "facility": "Plant"}
+
+
+@pytest.mark.parametrize(
+    ("period", "model", "expected"),
+    [
+        ("2024", OUTPUT, 1000.0),
+        ("FY2025", OUTPUT, 0.5 * 1000.0 + 0.5 * 2500.0),  # July 2024 - June 2025
+        ("FY2025Q1", OUTPUT, 0.25 * 1000.0),  # July - September 2024
+        ("2025Q2", {**OUTPUT, "elements": ["Nd"]}, 0.25 * 2000.0),
+        ("2025", {**OUTPUT, "commodities": ["mixed_oxide"]}, 500.0),
+        ("FY2025", {"measure": "flow", "source": "Mine", "target": "Plant", "elements": ["Nd"]}, 1800.0),
+        ("2025", {"measure": "facility_input", "facility": "Plant"}, 3000.0),
+        ("2024", {"measure": "mine_output", "country": "M"}, 1200.0),
+        ("2024", {"measure": "mine_output", "country": "M", "informal": "include"}, 1500.0),
+        ("2024-12-31", {"measure": "stock", "facility": "Plant", "stock": "residue:WLP"}, 5000.0),
+        ("2025-06-30", {"measure": "stock", "facility": "Plant", "stock": "residue:WLP"}, 5000.0),
+    ],
+)
+def test_modelled_counterparts_by_hand(period, model, expected):
+    c = compare(_obs(period, expected, model), _result(), DECK)
+    assert c.model == pytest.approx(expected)
+    assert c.status == "pass" and c.ratio == pytest.approx(1.0)
+
+
+def test_prices_are_averaged_over_the_period_in_usd_per_kg():
+    c = compare(_obs("FY2025", 50.0, {"measure": "price", "element": "Nd"}, unit="USD/kg"), _result(), DECK)
+    assert c.model == pytest.approx(50.0)  # half a year at 40, half at 60
+    c = compare(_obs("2025", 50.0, {"measure": "magnet_price"}, unit="USD/kg"), _result(), DECK)
+    assert c.model == pytest.approx(50.0)
+
+
+def test_a_rate_over_a_year_is_compared_as_a_tonnage_and_units_convert():
+    c = compare(_obs("2024", 1.0, OUTPUT, unit="kt/yr"), _result(), DECK)
+    assert c.model == pytest.approx(1.0) and c.status == "pass"
+
+
+def test_statuses():
+    r = _result()
+    assert compare(_obs("2024", 1200.0, OUTPUT, tolerance=0.2), r, DECK).status == "pass"
+    fail = compare(_obs("2024", 1200.0, OUTPUT, tolerance=0.1), r, DECK)
+    assert fail.status == "fail" and "0.83" in fail.reason
+    miss = compare(_obs("2024", 1200.0, OUTPUT, tolerance=0.1, known_miss="a reason"), r, DECK)
+    assert miss.status == "known miss" and miss.reason == "a reason"
+    assert compare(_obs("2023", 1.0, OUTPUT), r, DECK).status == "outside run"
+    assert compare(
+        _obs("2018-12-31", 1.0, {"measure": "stock", "facility": "Plant", "stock": "x"}), r, DECK
+    ).status == ("outside run")
+    assert compare(_obs("2024", 1.0, {**OUTPUT, "facility": "Nowhere"}), r, DECK).status == "outside run"
+    assert compare(_obs("2024", 1.0, {}), r, DECK).status == "not modelled"
+
+
+def test_an_unknown_measure_or_a_missing_argument_is_refused():
+    with pytest.raises(InputError, match="measure"):
+        check_measure(_obs("2024", 1.0, {"measure": "gdp"}))
+    with pytest.raises(InputError, match="facility"):
+        check_measure(_obs("2024", 1.0, {"measure": "stock", "stock": "residue:WLP"}))
+
+
+def test_json_rows_carry_the_contract_keys():
+    bt = backtest(_result(), DECK, [_obs("2024", 1000.0, OUTPUT), _obs("2023", 1.0, OUTPUT)])
+    payload = json.loads(json.dumps(bt.to_dict()))
+    row = payload["observations"][0]
+    assert {"key", "year", "model", "published", "ratio", "tolerance", "pass"} <= set(row)
+    assert row["pass"] is True and row["year"] == 2024
+    assert payload["not_compared"][0]["status"] == "outside run"
+    assert bt.counts()["pass"] == 1 and len(bt.to_frame()) == 2
+
+
+@given(
+    st.sampled_from(["", "FY"]),
+    st.integers(1990, 2030),
+    st.sampled_from(["", "Q1", "Q2", "Q3", "Q4"]),
+    st.integers(1, 12),
+)
+def test_year_weights_cover_the_period_months(prefix, year, quarter, fy_end):
+    period = Period.parse(f"{prefix}{year}{quarter}", fiscal_year_end=fy_end)
+    weights = period.year_weights()
+    assert sum(weights.values()) == pytest.approx((3 if quarter else 12) / 12)
+    assert period.start <= period.end
+    assert (period.end - period.start).days + 1 in ((range(89, 93)) if quarter else (365, 366))
+    if prefix and not quarter:
+        assert (period.end.year, period.end.month) == (year, fy_end)
+
+
+def test_periods_parse_as_published():
+    fy = Period.parse("FY2025")
+    assert (fy.start, fy.end) == (dt.date(2024, 7, 1), dt.date(2025, 6, 30))
+    assert Period.parse("FY2026Q2").start == dt.date(2025, 10, 1)
+    assert Period.parse("2018-12-31").stock_year == 2018
+    assert Period.parse("2019-08-15").stock_year == 2018
+    for bad in ("FY25", "2024Q5", "2024-13", "2024-02-30", "last year"):
+        with pytest.raises(InputError):
+            Period.parse(bad)
