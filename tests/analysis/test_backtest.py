@@ -90,7 +90,7 @@ def _result() -> ChainResult:
             },
             {
                 "year": 2024,
-                "kpi": "smuggled_t",
+                "kpi": "production_t",
                 "facility": "Leak",
                 "element": "",
                 "value": 300.0,
@@ -107,8 +107,9 @@ def _result() -> ChainResult:
     )
     facilities = pd.DataFrame(
         [
-            {"facility": "Mine", "type": "mines", "country": "M"},
-            {"facility": "Plant", "type": "refineries", "country": "M"},
+            {"facility": "Mine", "type": "mine", "country": "M"},
+            {"facility": "Plant", "type": "refinery", "country": "M"},
+            {"facility": "Leak", "type": "informal_mine", "country": "M"},
         ]
     )
     tables = {"flows": flows, "kpis": kpis, "stocks": stocks, "facilities": facilities}
@@ -155,13 +156,34 @@ OUTPUT = {"measure": "facility_output", "facility": "Plant"}
         ("2024", {"measure": "mine_output", "country": "M"}, 1200.0),
         ("2024", {"measure": "mine_output", "country": "M", "informal": "include"}, 1500.0),
         ("2024-12-31", {"measure": "stock", "facility": "Plant", "stock": "residue:WLP"}, 5000.0),
-        ("2025-06-30", {"measure": "stock", "facility": "Plant", "stock": "residue:WLP"}, 5000.0),
     ],
 )
 def test_modelled_counterparts_by_hand(period, model, expected):
     c = compare(_obs(period, expected, model), _result(), DECK)
     assert c.model == pytest.approx(expected)
     assert c.status == "pass" and c.ratio == pytest.approx(1.0)
+
+
+def test_a_residue_stock_inside_a_year_accrues_evenly_from_the_opening_stock():
+    r = _result()
+    extra = pd.DataFrame(
+        [
+            {
+                "year": 2025,
+                "kpi": "residue_produced_t",
+                "facility": "Plant",
+                "element": "",
+                "value": 2000.0,
+                "unit": "t",
+                "detail": "WLP",
+            }
+        ]
+    )
+    r.tables["kpis"] = pd.concat([r.tables["kpis"], extra], ignore_index=True)
+    c = compare(
+        _obs("2025-07-02", 6000.0, {"measure": "stock", "facility": "Plant", "stock": "residue:WLP"}), r, DECK
+    )
+    assert c.model == pytest.approx(7000.0 - 2000.0 * (1 - 183 / 365))
 
 
 def test_prices_are_averaged_over_the_period_in_usd_per_kg():

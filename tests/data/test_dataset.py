@@ -220,7 +220,7 @@ def test_ndfeb_re_input_is_sum_of_re_metals() -> None:
 
 
 def test_derived_cny_prices_follow_quote_and_rate() -> None:
-    """A price derived from a China domestic quote = quote / the rate it names (/ 1.13 when VAT is removed)."""
+    """A price derived from a China domestic quote = quote / the rate it names (/ 1.13 without VAT)."""
     checked = 0
     for key in DS.keys("price."):
         for entry in DS.all(key):

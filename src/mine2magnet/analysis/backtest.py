@@ -14,7 +14,7 @@ facility_output    ``facility``, optional ``elements``, ``commodities``: t produ
 facility_input     ``facility``, optional ``commodity``, ``elements``: t arriving along trade links
 flow               ``source``, ``target``, optional ``commodity``, ``elements``: t moved along a link
 mine_output        ``country``, ``informal`` (include | exclude): t mined (plus the smuggling routes)
-stock              ``facility``, ``stock`` (e.g. residue:WLP): t held at the period's date
+stock              ``facility``, ``stock`` (e.g. residue:WLP): t held on the period's last day
 price              ``element``: USD/kg of its separated oxide in the price deck (mean over the period)
 magnet_price       USD/kg of NdFeB magnet in the price deck
 demand             ``market``, optional ``elements``: t demanded (sold + unmet)
@@ -23,6 +23,7 @@ demand             ``market``, optional ``elements``: t demanded (sold + unmet)
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ import pandas as pd
 
 from mine2magnet.chain import ChainResult
 from mine2magnet.chain.prices import PriceDeck
-from mine2magnet.data import Observation, convert, parse_unit
+from mine2magnet.data import Observation, Period, convert, parse_unit
 from mine2magnet.errors import InputError
 
 #: Outcomes of one observation: compared (pass / fail / known miss) or not (with the reason).
@@ -206,22 +207,41 @@ def _facility_input(spec: Mapping[str, Any], result: ChainResult, w: Mapping[int
 
 def _mine_output(spec: Mapping[str, Any], result: ChainResult, w: Mapping[int, float], _: Any) -> float:
     fac = result.tables["facilities"]
-    mines = fac[(fac["type"] == "mines") & (fac["country"] == str(spec["country"]))]["facility"].tolist()
+    kinds = ["mine", "informal_mine"] if str(spec.get("informal", "exclude")) == "include" else ["mine"]
+    in_country = fac[fac["type"].isin(kinds) & (fac["country"] == str(spec["country"]))]["facility"].tolist()
     k = result.kpi("production_t")
-    total = k[k["facility"].isin(mines)].groupby("year")["value"].sum()
-    if str(spec.get("informal", "exclude")) == "include":
-        total = total.add(result.kpi("smuggled_t").groupby("year")["value"].sum(), fill_value=0.0)
-    return _weighted(total, w, result.years, "mine_output")
+    return _weighted(
+        k[k["facility"].isin(in_country)].groupby("year")["value"].sum(), w, result.years, "mine_output"
+    )
 
 
-def _stock(spec: Mapping[str, Any], result: ChainResult, year: int, _: Any) -> float:
+def _stock(spec: Mapping[str, Any], result: ChainResult, period: Period, _: Any) -> float:
+    """Stock held on the period's last day.
+
+    A residue stock on a day inside a modelled year is the year's closing stock less the part of the year's
+    production still to come (residue accrues evenly over the year); any other stock is read from the
+    closing stock of :attr:`Period.stock_year`.
+    """
+    facility, stock = str(spec["facility"]), str(spec["stock"])
+    _facility_known(result, facility, "facility")
+    s = result.tables["stocks"]
+    s = s[(s["facility"] == facility) & (s["stock"] == stock)]
+    day = period.end
+    if stock.startswith("residue:") and day.year in result.years:
+        produced = result.kpi("residue_produced_t")
+        produced = produced[
+            (produced["facility"] == facility)
+            & (produced["detail"] == stock.removeprefix("residue:"))
+            & (produced["year"] == day.year)
+        ]
+        year_days = (dt.date(day.year, 12, 31) - dt.date(day.year, 1, 1)).days + 1
+        to_come = 1.0 - ((day - dt.date(day.year, 1, 1)).days + 1) / year_days
+        closing = float(s[s["year"] == day.year]["t"].sum())
+        return closing - to_come * float(produced["value"].sum())
+    year = period.stock_year
     if year not in result.years:
         raise _UnavailableError(f"stock: the run's closing stocks do not include {year}")
-    s = result.tables["stocks"]
-    facility = str(spec["facility"])
-    _facility_known(result, facility, "facility")
-    s = s[(s["facility"] == facility) & (s["stock"] == str(spec["stock"])) & (s["year"] == year)]
-    return float(s["t"].sum())
+    return float(s[s["year"] == year]["t"].sum())
 
 
 def _price(spec: Mapping[str, Any], result: ChainResult, w: Mapping[int, float], deck: PriceDeck) -> float:
@@ -307,7 +327,7 @@ def modelled_value(obs: Observation, result: ChainResult, deck: PriceDeck) -> fl
     check_measure(obs)
     measure = str(obs.model["measure"])
     if measure == "stock":
-        model = _stock(obs.model, result, obs.period.stock_year, deck)
+        model = _stock(obs.model, result, obs.period, deck)
     else:
         model = FLOW_MEASURES[measure](obs.model, result, obs.period.year_weights(), deck)
     published_in_model_unit = _in_model_unit(obs, measure)

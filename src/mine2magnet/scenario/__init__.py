@@ -12,9 +12,11 @@ File format: ``docs/scenarios.md``. Built-in scenarios live in ``scenarios/*.yam
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from mine2magnet.chain import ChainResult, simulate
 from mine2magnet.scenario.loader import Scenario, list_scenarios, load_scenario, named_overrides
+from mine2magnet.scenario.opening import opening_residues, with_opening_residues
 from mine2magnet.scenario.schema import scenario_json_schema
 
 
@@ -29,8 +31,20 @@ def run_scenario(
     stay reproducible when stochastic inputs are added. ``result.meta["inputs"]`` holds the merged scenario
     (base + overrides) as plain data, so a run can record exactly what it ran.
     """
+    model = scenario.model
+    start = scenario.data.get("start_from")
+    opening: dict[str, Any] = {}
+    if start:
+        residues = opening_residues(str(start), model.years[0])
+        model = with_opening_residues(model, residues)
+        opening = {
+            "from": str(start),
+            "year": model.years[0] - 1,
+            "residue_t": {f"{f}:{k}": t for f, kinds in residues.items() for k, (t, _) in kinds.items()},
+            "residue_bq": {f"{f}:{k}": bq for f, kinds in residues.items() for k, (_, bq) in kinds.items()},
+        }
     result = simulate(
-        scenario.model,
+        model,
         progress,
         scenario_name=scenario.name,
         overrides=scenario.overrides,
@@ -39,6 +53,8 @@ def run_scenario(
     result.meta.update(
         {"seed": seed, "description": scenario.description, "file": scenario.file, "inputs": scenario.data}
     )
+    if opening:
+        result.meta["opening_state"] = opening
     return result
 
 

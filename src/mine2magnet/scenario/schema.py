@@ -63,6 +63,11 @@ class ScenarioFile(_Strict):
         default_factory=dict, description="Named overrides defined here"
     )
     settings: dict[str, Any] = Field(default_factory=dict, description="Model settings (holding_cost...)")
+    start_from: str | None = Field(
+        None,
+        description="Scenario (built-in name or file) whose closing residue stocks at the end of the year "
+        "before this one's first year are this scenario's opening stocks (a calibrated history)",
+    )
 
     @field_validator("years")
     @classmethod
