@@ -197,7 +197,10 @@ def test_crackdown_lowers_smuggling_loss(runs):
     base, crack = runs["malaysia-base"], runs["malaysia-crackdown"]
     loss_b, loss_c = kpi(base, "smuggling_loss_usd"), kpi(crack, "smuggling_loss_usd")
     assert loss_c[2024] == pytest.approx(loss_b[2024])
-    assert (loss_c[[2027, 2030]] < 0.5 * loss_b[[2027, 2030]]).all()
+    # enforcement already stops ~73 % of the 2023 flow in the base (China's carbonate imports fell); the
+    # crackdown stops 80 %: what is left falls by about a quarter
+    assert (loss_c[[2027, 2030]] < 0.9 * loss_b[[2027, 2030]]).all()
+    assert (loss_c[[2027, 2030]] > 0.5 * loss_b[[2027, 2030]]).all()
 
 
 def test_recycling_raises_secondary_supply(runs):

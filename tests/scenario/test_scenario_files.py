@@ -42,7 +42,8 @@ def test_overrides_combine_in_order():
     sc = load_scenario("malaysia-base", ["no-ban", "crackdown"])
     assert not [p for p in sc.model.policies if type(p).__name__ == "ExportBan"]
     smuggling = next(p for p in sc.model.policies if type(p).__name__ == "Smuggling")
-    assert smuggling.volume.at(2030) == pytest.approx(0.2 * smuggling.volume.at(2024))
+    assert smuggling.leak(2030) == pytest.approx(0.2 * smuggling.volume.at(2030))
+    assert smuggling.leak(2023) == pytest.approx(smuggling.volume.at(2023))
 
 
 def test_merge_by_name_remove_and_append():
@@ -171,10 +172,30 @@ def test_bad_sourced_values(tmp_path, value, message):
     assert "facilities.mines[" in msg and message in msg
 
 
-def test_scale_by_a_sourced_factor_is_recorded():
-    sc = load_scenario("malaysia-crackdown")
-    keys = set(sc.assumptions.data_key)
-    assert "chain.smuggling.crackdown_residual" in keys
+def test_scale_by_a_sourced_factor_is_recorded(tmp_path):
+    body = {
+        "base": "malaysia-base",
+        "policies": {
+            "smuggling": [
+                {
+                    "name": "Illegal mining (Malaysia)",
+                    "volume": {
+                        "ref": "smuggling.malaysia.illegal_reo_2023",
+                        "scale": {"ref": "chain.smuggling.crackdown_residual"},
+                    },
+                }
+            ]
+        },
+    }
+    sc = load_scenario(write(tmp_path, "scaled", body))
+    assert "chain.smuggling.crackdown_residual" in set(sc.assumptions.data_key)
+    smuggling = next(p for p in sc.model.policies if type(p).__name__ == "Smuggling")
+    assert smuggling.volume.at(2030) == pytest.approx(0.2 * 16000)
+
+
+def test_crackdown_enforcement_is_recorded():
+    keys = set(load_scenario("malaysia-crackdown").assumptions.data_key)
+    assert {"chain.smuggling.crackdown_enforcement", "chain.smuggling.enforcement.2025"} <= keys
 
 
 def test_a_base_file_is_found_next_to_the_file_naming_it(tmp_path, monkeypatch):

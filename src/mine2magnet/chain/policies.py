@@ -121,6 +121,7 @@ class Smuggling:
     to the market `destination`. Royalties and taxes are lost at ``lost_revenue_rate`` (fraction of the
     material's value): by default its value at the destination's price; with ``unit_value`` (USD per t
     TREO, by year) the value it is actually traded at, e.g. the customs unit value of such shipments.
+    ``enforcement`` (fraction by year) is the share of the volume that raids, customs and bans stop.
     """
 
     name: str
@@ -132,10 +133,14 @@ class Smuggling:
     lost_revenue_rate: float = 0.0
     years: Window = field(default_factory=Window)
     unit_value: YearSeries | None = None
+    enforcement: YearSeries | None = None
 
     def leak(self, year: int) -> float:
-        """t TREO smuggled in `year`."""
-        return self.volume.at(year) if year in self.years else 0.0
+        """t TREO smuggled in `year`: the volume less the share enforcement stops."""
+        if year not in self.years:
+            return 0.0
+        stopped = min(max(self.enforcement.at(year), 0.0), 1.0) if self.enforcement is not None else 0.0
+        return self.volume.at(year) * (1.0 - stopped)
 
 
 @dataclass(frozen=True)

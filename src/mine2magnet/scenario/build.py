@@ -456,9 +456,19 @@ def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -
                         None
                         if spec.unit_value is None
                         else _series(spec.unit_value, "USD/t", prov, f"{where}.unit_value"),
+                        _enforcement(spec.enforcement, prov, f"{where}.enforcement"),
                     )
                 )
     return out
+
+
+def _enforcement(node: Any, prov: Provenance, where: str) -> YearSeries | None:
+    if node is None:
+        return None
+    series = _series(node, "fraction", prov, where)
+    if any(not 0.0 <= v <= 1.0 for v in series.points.values()):
+        raise InputError("enforcement must be a fraction in [0, 1] each year", file=prov.file, field=where)
+    return series
 
 
 def unit_of(value: Any) -> str:

@@ -142,7 +142,8 @@ class SmugglingSpec(_Strict):
     """`policies.smuggling[]`: `volume` t TREO/yr of illegally mined `commodity` of `composition`
     (fractions of TREO) leaves `country` for the market `destination` outside the formal chain; royalties
     and taxes are lost at `lost_revenue_rate` (fraction of its value: at the destination's price, or at
-    `unit_value`, USD per t TREO, when the value such shipments trade at is known)."""
+    `unit_value`, USD per t TREO, when the value such shipments trade at is known); `enforcement` (fraction
+    by year) is the share of `volume` that raids, customs and the export ban stop."""
 
     name: str
     country: str
@@ -153,6 +154,7 @@ class SmugglingSpec(_Strict):
     lost_revenue_rate: Any = 0.0
     years: list[Any] | None = None
     unit_value: Any = None
+    enforcement: Any = None
 
 
 class ExportLicensingSpec(_Strict):
