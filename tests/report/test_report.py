@@ -258,3 +258,19 @@ def test_comparison_breaks_value_added_down_by_stage():
         )
     changes = what_changes(views, 2025)[views[1].label]
     assert any(s.startswith("domestic value added (separation) in 2025") for s in changes)
+
+
+def test_residue_headline_separates_the_legacy_pile_from_the_additions():
+    result = sample_result()
+    kpis = result.tables["kpis"]
+    rows = [
+        (2024, "residue_produced_bq", "Lynas Malaysia", "", 2.7e13, "Bq", "WLP"),
+        (2024, "residue_accumulated_t", "Lynas Malaysia", "", 500_000.0, "t", "WLP"),
+        (2024, "residue_accumulated_bq", "Lynas Malaysia", "", 3.027e15, "Bq", "WLP"),
+    ]
+    result.tables["kpis"] = pd.concat([kpis, pd.DataFrame(rows, columns=kpis.columns)], ignore_index=True)
+    sentence = {h.kpi: h for h in headlines(run_view(result), 2024)}["residue_produced_t"].sentence
+    # 504,500 t held = 500,000 t opening pile + 4,500 t produced in 2024 (0.5 t/t x 9,000 t); Bq likewise
+    assert "504,500 t held in residue stores at the end of 2024" in sentence
+    assert "500,000 t already there when 2024 began (the legacy pile" in sentence
+    assert "4,500 t added in 2024" in sentence

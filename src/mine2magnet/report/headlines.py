@@ -148,13 +148,25 @@ def _by_country(view: RunView, kpi: str, year: int) -> list[tuple[str, float, st
     return sorted(((c, v, unit) for c, v in sums.items()), key=lambda p: -abs(p[1]))
 
 
+def _produced_until(view: RunView, kpi: str, year: int) -> float:
+    """A produced-per-year KPI summed over the run's years up to `year`."""
+    total = 0.0
+    for y in sorted(view.years):
+        if y <= year:
+            value = _total(view, kpi, y)
+            total += value[0] if value is not None else 0.0
+    return total
+
+
 def _residue(view: RunView, year: int) -> Headline | None:
+    """Residue held at the end of `year`, split into the pile the run opened with and what it added."""
     kpi = "residue_produced_t" if _total(view, "residue_produced_t", year) else "residue_t"
     produced = _total(view, kpi, year)
     accumulated = _total(view, "residue_accumulated_t", year)
     if produced is None and accumulated is None:
         return None
     sentences = []
+    first = min(view.years) if view.years else year
     if produced is not None:
         text = f"{format_value(*produced)} of processing residue (tonnes of residue) produced in {year}"
         countries = [p for p in _by_country(view, kpi, year) if p[1] > 0]
@@ -165,15 +177,28 @@ def _residue(view: RunView, year: int) -> Headline | None:
             text += f" ({_listing(parts, limit=3)})"
         sentences.append(text + ".")
     if accumulated is not None:
-        text = f"{format_value(*accumulated)} held in residue stores by the end of {year}"
+        added = _produced_until(view, "residue_produced_t", year)
+        legacy = max(accumulated[0] - added, 0.0)
+        text = f"{format_value(*accumulated)} held in residue stores at the end of {year}"
         activity = _total(view, "residue_accumulated_bq", year)
-        if activity is not None:
+        added_bq = _produced_until(view, "residue_produced_bq", year)
+        if legacy > 0:
+            text += (
+                f": {format_value(legacy, accumulated[1])} already there when {first} began (the legacy pile"
+            )
+            if activity is not None:
+                text += f", {format_value(max(activity[0] - added_bq, 0.0), activity[1])}"
+            span = f"{first}–{year}" if year > first else str(year)
+            text += f") and {format_value(added, accumulated[1])} added in {span}"
+            if activity is not None:
+                text += f" ({format_value(added_bq, activity[1])})"
+        elif activity is not None:
             text += f", {format_value(*activity)} of activity"
         countries = [p for p in _by_country(view, "residue_accumulated_t", year) if p[1] > 0]
         if len(countries) > 1:
-            text += f" ({_listing(countries)})"
+            text += f"; by country of the plant: {_listing(countries)}"
         sentences.append(text + ".")
-    number = format_value(*(produced if produced is not None else accumulated))
+    number = format_value(*(produced if produced is not None else accumulated))  # type: ignore[misc]
     return Headline(kpi, "Residue produced", number, " ".join(sentences))
 
 
