@@ -1,4 +1,4 @@
-"""docs/chain.md's facility attribute tables are the attribute CSVs (one source of defaults, units and docs)."""
+"""docs/chain.md's facility attribute tables are the attribute CSVs (one source of defaults and units)."""
 
 from __future__ import annotations
 
