@@ -47,7 +47,8 @@ def _print(bt: Backtest, console: Console) -> None:
     console.print(", ".join(f"{n} {status}" for status, n in counts.items() if n))
 
 
-def _write(bt: Backtest, out: Path) -> list[Path]:
+def write_backtest(bt: Backtest, out: Path) -> list[Path]:
+    """Write backtest.json, backtest.csv and backtest.html into `out` (each atomically); return the paths."""
     from mine2magnet.report.backtest_page import write_backtest_page
 
     out.mkdir(parents=True, exist_ok=True)
@@ -82,7 +83,7 @@ def backtest_command(scenario: str, overrides: str, as_json: bool, out: Path | N
     """
     names = [s for s in overrides.split(",") if s.strip()]
     bt, _ = run_backtest(scenario, names)
-    written = _write(bt, out) if out is not None else []
+    written = write_backtest(bt, out) if out is not None else []
     if as_json:
         click.echo(json.dumps(bt.to_dict(), indent=2, ensure_ascii=False))
         return

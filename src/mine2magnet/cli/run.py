@@ -20,8 +20,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mine2magnet.analysis import Backtest, run_backtest
 from mine2magnet.errors import InputError, Mine2MagnetError
 from mine2magnet.report import headlines, kpi_comparison, run_view, what_changes, write_report
+from mine2magnet.report.backtest_page import summary_sentence
 from mine2magnet.report.quantities import format_value
 from mine2magnet.report.run_view import distinct_labels
 from mine2magnet.store import ResultsStore, StoredRun, code_version, to_json_safe, write_summary
@@ -74,6 +76,15 @@ def progress_display(enabled: bool = True) -> Iterator[Callable[[str, int, int],
             progress.update(task, description=str(stage)[:32], completed=done, total=max(total, 1))
 
         yield update
+
+
+def backtest_history(history: str, out: Path) -> Backtest:
+    """Backtest the history scenario a run starts from; write backtest.{json,csv,html} into `out`."""
+    from mine2magnet.cli.backtest import write_backtest
+
+    checked, _ = run_backtest(history)
+    write_backtest(checked, out)
+    return checked
 
 
 def run_and_store(
@@ -165,6 +176,13 @@ def comparison_specs(text: str, reference: str) -> list[str]:
     "built-in scenario), store them and compare them with SCENARIO in the report.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--backtest/--no-backtest",
+    default=True,
+    show_default=True,
+    help="When SCENARIO starts from a history (start_from), backtest that history against the published "
+    "observations: OUT/backtest.{json,csv,html} and a section of the report.",
+)
 def run_command(
     scenario: str,
     overrides: str,
@@ -174,6 +192,7 @@ def run_command(
     year: int | None,
     compare_with: str,
     quiet: bool,
+    backtest: bool,
 ) -> None:
     """Run SCENARIO (a built-in name, NAME+OVERRIDE..., or a YAML file) end to end.
 
@@ -199,8 +218,17 @@ def run_command(
                 {"label": _label(c.scenario_name, c.overrides), "run_id": c.run_id} for c in compared
             ]
             write_summary(summary, out / "summary.json")
+        history = (stored.meta.get("opening_state") or {}).get("from") if backtest else None
+        checked = None
+        if history:
+            progress(f"backtesting {history}", 0, 1)
+            checked = backtest_history(str(history), out)
+            outputs["backtest"] = str(out / "backtest.html")
+            summary["outputs"] = outputs
+            summary["backtest"] = checked.counts()
+            write_summary(summary, out / "summary.json")
         progress("writing the report", 0, 1)
-        write_report([stored, *compared], report, year=year)
+        write_report([stored, *compared], report, year=year, backtest=checked)
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
         click.echo(f"report: {report}", err=True)
@@ -219,6 +247,8 @@ def run_command(
     # plain echo: paths must never be wrapped by the terminal renderer
     if compared:
         click.echo("compared with: " + ", ".join(_label(c.scenario_name, c.overrides) for c in compared))
+    if checked is not None:
+        click.echo(f"backtest: {summary_sentence(checked)}")
     click.echo(f"report:  {report}")
     click.echo(f"store:   {store.path} (run {stored.run_id})")
     click.echo(f"summary: {out / 'summary.json'}")

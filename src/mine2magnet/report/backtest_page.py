@@ -14,7 +14,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from mine2magnet.analysis import Backtest, Comparison
-from mine2magnet.report.page import STYLE
+from mine2magnet.report.style import STYLE
 
 _COLOURS = {"pass": "#2ca02c", "fail": "#d62728", "known miss": "#ff7f0e"}
 

@@ -13,31 +13,17 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from mine2magnet import __version__
+from mine2magnet.analysis import Backtest
 from mine2magnet.errors import InputError, Mine2MagnetError
 from mine2magnet.report import figures
+from mine2magnet.report.backtest_page import backtest_section, summary_sentence
 from mine2magnet.report.comparison import KPI_WORDS, kpi_comparison, what_changes
 from mine2magnet.report.headlines import HEADLINE_KPIS, headlines
 from mine2magnet.report.kpi_table import TOTAL
 from mine2magnet.report.quantities import format_value
 from mine2magnet.report.run_view import ReportableRun, RunView, distinct_labels, run_view
 from mine2magnet.report.sources import assumptions_section, conflicts_section
-
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1b1f24;background:#fafafa}
-main{max-width:1180px;margin:0 auto;padding:24px}
-h1{margin-bottom:4px} h2{margin-top:40px;border-bottom:2px solid #e3e6ea;padding-bottom:4px}
-.muted{color:#6a737d;font-size:90%} nav a{margin-right:14px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:14px}
-.card{background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:14px}
-.card .title{font-size:85%;text-transform:uppercase;color:#6a737d;letter-spacing:.04em}
-.card .number{font-size:190%;font-weight:600;margin:4px 0}
-.card p{margin:0;font-size:92%}
-table.data{border-collapse:collapse;width:100%;background:#fff;font-size:88%;margin:8px 0 18px}
-table.data th,table.data td{border:1px solid #e3e6ea;padding:4px 7px;text-align:left;vertical-align:top}
-table.data th{background:#f1f3f5} td.num{text-align:right;white-space:nowrap}
-tr.kind-assumption td{background:#fff8e6} .figure{background:#fff;border:1px solid #e3e6ea;margin:12px 0}
-.conflict{margin-bottom:18px} .how{background:#eef5fb;border-left:4px solid #1f77b4;padding:8px 12px}
-"""
+from mine2magnet.report.style import STYLE
 
 
 def _figure_html(figure: figures.Figure | None) -> str:
@@ -151,6 +137,7 @@ def render_report(
     year: int | None = None,
     conflicts: Sequence[Any] | None = None,
     title: str | None = None,
+    backtest: Backtest | None = None,
 ) -> str:
     """The report as one HTML string (see :func:`write_report`)."""
     if not results:
@@ -177,6 +164,8 @@ def render_report(
     )
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     nav = ["<a href='#key'>Key figures</a>"]
+    if backtest is not None:
+        nav.append("<a href='#backtest'>Backtest</a>")
     if len(views) > 1:
         nav.append("<a href='#compare'>Comparison</a>")
     nav += [f"<a href='#run-{escape(v.label, quote=True)}'>{escape(v.label)}</a>" for v in views]
@@ -207,6 +196,11 @@ def render_report(
         "(REO basis); residues are in tonnes of residue. Every input number is listed with its source under "
         "Assumptions; where sources disagree, see Conflicts.</p>"
     )
+    if backtest is not None:
+        body.append(
+            f"<p><strong>Checked against history:</strong> {escape(summary_sentence(backtest))} "
+            "<a href='#backtest'>Backtest</a>.</p>"
+        )
     if len(views) > 1:
         body.append("<h2 id='compare'>Comparison of scenarios</h2>")
         body.append(_changes(views, year))
@@ -214,6 +208,8 @@ def render_report(
         present = set(_kpi_names(views))  # headline KPIs only: other totals would add up along the chain
         body.extend(_figure_html(figures.comparison_figure(views, k)) for k in HEADLINE_KPIS if k in present)
     body.extend(_run_details(view, year) for view in views)
+    if backtest is not None:
+        body.append(backtest_section(backtest))
     body.append("<h2 id='assumptions'>Assumptions and their sources</h2>")
     body.append(
         "<p>Every number the scenario uses, with its kind (measured, reported, estimate, derived or an "
@@ -240,15 +236,17 @@ def write_report(
     year: int | None = None,
     conflicts: Sequence[Any] | None = None,
     title: str | None = None,
+    backtest: Backtest | None = None,
 ) -> Path:
     """Write one self-contained HTML report about ``results`` to ``path`` and return the path.
 
     ``results``: ChainResults and/or StoredRuns (several -> a scenario comparison, first = reference).
     ``year``: the year of the Sankey and the key figures (default: the first run's last year).
     ``conflicts``: data conflicts to list (``Conflict`` objects or their ``to_dict()``); ``None`` loads them
-    from ``mine2magnet.data``; ``()`` shows none. The file is written atomically (temp file + rename).
+    from ``mine2magnet.data``; ``()`` shows none. ``backtest``: a history backtest to show after the key
+    figures (its sentence) and in a section of its own. The file is written atomically (temp file + rename).
     """
-    html = render_report(results, year=year, conflicts=conflicts, title=title)
+    html = render_report(results, year=year, conflicts=conflicts, title=title, backtest=backtest)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
