@@ -1,7 +1,8 @@
 """The README's command-line tour stays true: every line names a real command, and the quick ones run.
 
-The scenario runs of the tour (`run`, `compare`) and `refinery run` are exercised by test_run_real.py and
-tests/process; here they are only checked to parse (their `--help` accepts the same options).
+The scenario runs of the tour (`run`, `compare`, `backtest`) and `refinery run` are exercised by
+test_run_real.py, tests/analysis and tests/process; here they are only checked to parse (their `--help`
+accepts the same options).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 from mine2magnet.cli import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-SLOW = {"run", "compare"}
+SLOW = {"run", "compare", "backtest"}
 
 
 def tour_lines() -> list[list[str]]:
@@ -35,7 +36,7 @@ def tour_lines() -> list[list[str]]:
 
 def test_the_tour_covers_every_command():
     named = {words[0] for words in tour_lines()}
-    assert {"scenarios", "run", "compare", "refinery", "cascade", "sources", "data"} <= named
+    assert {"scenarios", "run", "compare", "refinery", "cascade", "sources", "data", "backtest"} <= named
 
 
 @pytest.mark.parametrize("args", tour_lines(), ids=lambda a: " ".join(a[:3]))

@@ -191,6 +191,26 @@ def product_slate(
     return outs
 
 
+def rejection_savings(
+    f: Facility, perf: RefineryPerformance, E: Sequence[str], year: int, deck: PriceDeck
+) -> np.ndarray:
+    """USD per t of each element fed that a refinery saves by rejecting it instead of separating it.
+
+    The rejected share is the part of the element's separation-cost range above its price; what it saves is
+    that share of the oxide the flowsheet would make, at the mean cost of the rejected part of the range
+    ((max(price, low) + high) / 2, USD/t oxide). Zero for elements without a ``reject_cost``.
+    """
+    out = np.zeros(len(E))
+    for i, el in enumerate(E):
+        cost = (f.attrs.get("reject_cost") or {}).get(el)
+        if cost is None:
+            continue
+        price = deck.oxide_price(el, year)
+        share = rejected_share(cost, price)
+        out[i] = perf.yield_of("oxide", el) * share * (max(price, cost[0]) + cost[1]) / 2.0
+    return out
+
+
 @dataclass
 class _Year:
     """The year's problem plus what the bookkeeping needs to read the solution back."""
@@ -301,7 +321,8 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
                     continue
                 pname = f"{f.name}:{commodity}"
                 outs = product_slate(f, perf, E, year, deck)
-                procs.append(Process(pname, f.name, commodity, outs, cost_use=perf.opex_usd_per_t_reo))
+                opex = np.clip(perf.opex_usd_per_t_reo - rejection_savings(f, perf, E, year, deck), 0.0, None)
+                procs.append(Process(pname, f.name, commodity, outs, cost_use=opex))
                 w_feed[pname] = ones
                 w_ndpr[pname] = ndpr_mask * outs["oxide"]
                 limit = (a.get("feed_capacity") or {}).get(commodity)
