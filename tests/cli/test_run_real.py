@@ -100,6 +100,10 @@ def test_run_end_to_end_on_a_short_scenario(refinery_double, short_scenario, tmp
     assert set(flows["year"]) == {2024, 2025, 2026} and (flows["t"] >= -1e-9).all()
     html = (out / "report.html").read_text(encoding="utf-8")
     assert '"type":"sankey"' in html and "Lynas" in html
+    # malaysia-base starts from malaysia-history: the run backtests that history beside its report
+    assert summary["backtest"]["pass"] > 0 and summary["backtest"]["fail"] == 0
+    assert (out / "backtest.html").exists() and json.loads((out / "backtest.json").read_text())["observations"]
+    assert "Checked against history" in html and "id='backtest'" in html
 
 
 def test_compare_a_scenario_with_its_no_ban_variant(refinery_double, short_scenario, tmp_path):
