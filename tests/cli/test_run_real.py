@@ -102,7 +102,8 @@ def test_run_end_to_end_on_a_short_scenario(refinery_double, short_scenario, tmp
     assert '"type":"sankey"' in html and "Lynas" in html
     # malaysia-base starts from malaysia-history: the run backtests that history beside its report
     assert summary["backtest"]["pass"] > 0 and summary["backtest"]["fail"] == 0
-    assert (out / "backtest.html").exists() and json.loads((out / "backtest.json").read_text())["observations"]
+    assert (out / "backtest.html").exists()
+    assert json.loads((out / "backtest.json").read_text())["observations"]
     assert "Checked against history" in html and "id='backtest'" in html
 
 
