@@ -57,6 +57,15 @@ def test_export_ban_keeps_raw_material_home():
     assert kpi(r, "production_t", facility="Mine") == pytest.approx(800.0, rel=1e-6)
 
 
+def test_export_ban_spares_an_exempt_destination():
+    # the raw buyers are in country C: a ban exempting C (a trade agreement's partner) leaves that link open
+    ban = ExportBan("A", ("mrec",), (), Window(2024, 2030), exempt_destinations=("C",))
+    r = simulate(small_chain(policies=[ban]))
+    assert flow(r, "Mine", "Raw buyers") > 0.0
+    closed = ExportBan("A", ("mrec",), (), Window(2024, 2030), exempt_destinations=("B",))
+    assert flow(simulate(small_chain(policies=[closed])), "Mine", "Raw buyers") == 0.0
+
+
 def test_export_ban_exception_and_years():
     exempt = ExportBan("A", ("mrec",), ("Mine",), Window(2024, 2030))
     assert flow(simulate(small_chain(policies=[exempt])), "Mine", "Raw buyers") == pytest.approx(200.0)

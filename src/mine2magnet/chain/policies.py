@@ -31,12 +31,14 @@ class Window:
 
 @dataclass(frozen=True)
 class ExportBan:
-    """No export of the listed (unprocessed) commodities from `country`, except from named facilities."""
+    """No export of the listed (unprocessed) commodities from `country`, except from named facilities and to
+    the countries in `exempt_destinations` (a trade agreement's partners)."""
 
     country: str
     commodities: tuple[str, ...] = UNPROCESSED
     exceptions: tuple[str, ...] = ()
     years: Window = field(default_factory=Window)
+    exempt_destinations: tuple[str, ...] = ()
 
     def closes(self, link: TradeLink, net: ChainNetwork, year: int) -> bool:
         """True if this ban closes `link` in `year`."""
@@ -48,6 +50,7 @@ class ExportBan:
             and net.is_export(link)
             and link.commodity in self.commodities
             and link.source not in self.exceptions
+            and net.facilities[link.target].country not in self.exempt_destinations
         )
 
 

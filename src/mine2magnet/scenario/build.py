@@ -377,6 +377,7 @@ def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -
                         _commodities(spec.commodities, UNPROCESSED, prov, f"{where}.commodities"),
                         _names(spec.exceptions, network, prov, f"{where}.exceptions"),
                         years,
+                        tuple(spec.exempt_destinations),
                     )
                 )
             elif kind == "technology_restrictions":

@@ -96,13 +96,15 @@ POLICY_KINDS = (
 
 class ExportBanSpec(_Strict):
     """`policies.export_bans[]`: no exports of `commodities` (default ore, concentrate, mrec) from `country`
-    in `years` ([first, last]), except from the facilities named in `exceptions`."""
+    in `years` ([first, last]), except from the facilities named in `exceptions` and to the countries named
+    in `exempt_destinations` (e.g. a trade agreement's partner)."""
 
     name: str
     country: str
     commodities: list[str] | None = None
     exceptions: list[str] = Field(default_factory=list)
     years: list[Any] | None = None
+    exempt_destinations: list[str] = Field(default_factory=list)
 
 
 class TechnologyRestrictionSpec(_Strict):
