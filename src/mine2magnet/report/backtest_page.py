@@ -97,9 +97,13 @@ def _number(x: float | None) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
 
 
+#: Table order: what needs attention first, then what passed, then what was not compared.
+_ORDER = {"fail": 0, "known miss": 1, "pass": 2, "outside run": 3, "not modelled": 4}
+
+
 def _table(bt: Backtest) -> str:
     rows = []
-    for c in bt.comparisons:
+    for c in sorted(bt.comparisons, key=lambda c: _ORDER.get(c.status, 5)):
         o = c.observation
         ratio = "" if c.ratio is None else f"{c.ratio:.2f}"
         tol = "" if o.tolerance is None else f"±{o.tolerance:.0%}"
