@@ -100,7 +100,23 @@ class SourcesFile(BaseModel):
         return v
 
 
-class ValueEntry(BaseModel):
+class _KeyedEntry(BaseModel):
+    """What every data entry has: a dotted key and a kind (measured, reported, estimate, derived...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("key", check_fields=False)
+    @classmethod
+    def _key_form(cls, v: str) -> str:
+        return _check_key(v)
+
+    @field_validator("kind", check_fields=False)
+    @classmethod
+    def _kind_known(cls, v: str) -> str:
+        return _check_kind(v)
+
+
+class ValueEntry(_KeyedEntry):
     """One entry of ``values:``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -121,20 +137,10 @@ class ValueEntry(BaseModel):
         "across them.",
     )
 
-    @field_validator("key")
-    @classmethod
-    def _key_form(cls, v: str) -> str:
-        return _check_key(v)
-
     @field_validator("same_quantity_as")
     @classmethod
     def _same_keys_form(cls, v: list[str]) -> list[str]:
         return [_check_key(k) for k in v]
-
-    @field_validator("kind")
-    @classmethod
-    def _kind_known(cls, v: str) -> str:
-        return _check_kind(v)
 
     @field_validator("value", mode="before")
     @classmethod
@@ -187,7 +193,7 @@ class ValueEntry(BaseModel):
         return self
 
 
-class CompositionEntry(BaseModel):
+class CompositionEntry(_KeyedEntry):
     """One entry of ``compositions:`` — an element distribution."""
 
     model_config = ConfigDict(extra="forbid")
@@ -205,16 +211,6 @@ class CompositionEntry(BaseModel):
     year: int | None = Field(default=None, ge=1800, le=2200)
     note: str | None = None
     derived_from: list[str] = Field(default_factory=list)
-
-    @field_validator("key")
-    @classmethod
-    def _key_form(cls, v: str) -> str:
-        return _check_key(v)
-
-    @field_validator("kind")
-    @classmethod
-    def _kind_known(cls, v: str) -> str:
-        return _check_kind(v)
 
     @field_validator("values", "ranges")
     @classmethod
@@ -270,7 +266,7 @@ class CompositionEntry(BaseModel):
         return {s: (lo * k, hi * k) for s, (lo, hi) in self.ranges.items()}
 
 
-class ObservationEntry(BaseModel):
+class ObservationEntry(_KeyedEntry):
     """One entry of ``observations:`` — a published historical quantity for a stated period."""
 
     model_config = ConfigDict(extra="forbid")
@@ -302,16 +298,6 @@ class ObservationEntry(BaseModel):
     known_miss: str | None = Field(default=None, description="Why the model is expected to miss, if known.")
     note: str | None = None
     derived_from: list[str] = Field(default_factory=list)
-
-    @field_validator("key")
-    @classmethod
-    def _key_form(cls, v: str) -> str:
-        return _check_key(v)
-
-    @field_validator("kind")
-    @classmethod
-    def _kind_known(cls, v: str) -> str:
-        return _check_kind(v)
 
     @field_validator("quantity")
     @classmethod
