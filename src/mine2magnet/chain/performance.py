@@ -38,6 +38,8 @@ class RefineryPerformance:
     reagents_t_per_t_reo: Mapping[str, float] = field(default_factory=dict)
     opex_usd_per_t_reo: float = 0.0
     mass_balance_error: float = 0.0
+    opex_breakdown_usd_per_t_reo: Mapping[str, float] = field(default_factory=dict)
+    capex_usd_per_t_reo: float = 0.0
 
     def __post_init__(self) -> None:
         for el in {e for y in self.yields.values() for e in y}:
@@ -55,6 +57,10 @@ class RefineryPerformance:
 
 def _get(obj: Any, name: str) -> Any:
     return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
+
+
+def _get_optional(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
 
 
 def _commodity_of(product: Any) -> str | None:
@@ -121,6 +127,10 @@ def performance_from_result(result: Any, *, flowsheet: str, feed: str) -> Refine
         reagents_t_per_t_reo={k: float(v) / feed_reo for k, v in reagents.items()},
         opex_usd_per_t_reo=float(_get(costs, "opex_usd_per_yr")) / feed_reo,
         mass_balance_error=float(getattr(result, "mass_balance_error", 0.0) or 0.0),
+        opex_breakdown_usd_per_t_reo={
+            k: float(v) / feed_reo for k, v in (_get_optional(costs, "opex_breakdown") or {}).items()
+        },
+        capex_usd_per_t_reo=float(_get_optional(costs, "capex_usd") or 0.0) / feed_reo,
     )
 
 
