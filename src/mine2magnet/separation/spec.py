@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mine2magnet.elements import ELEMENTS
 from mine2magnet.errors import InputError, parse_error_text
@@ -290,6 +298,101 @@ class Efficiency(_Strict):
         return float(getattr(self, section))
 
 
+class SettlerVolume(_Strict):
+    """Settler holdup of each phase per stage, L (0: no settler for that phase)."""
+
+    aqueous: NonNegativeFloat = 0.0
+    organic: NonNegativeFloat = 0.0
+
+
+#: the inlet streams an event of `dynamics.events` may change
+EVENT_STREAMS = ("feed", "organic", "scrub", "strip")
+
+
+class DynamicEvent(_Strict):
+    """A step change of inlet streams at time `at` (h): fields merged into the spec's `feed`, `organic`,
+    `scrub` or `strip` (e.g. ``{at: 10, feed: {concentration: {Nd: 0.5}}}``), kept until a later event."""
+
+    at: NonNegativeFloat
+    feed: dict[str, Any] | None = None
+    organic: dict[str, Any] | None = None
+    scrub: dict[str, Any] | None = None
+    strip: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> DynamicEvent:
+        if all(getattr(self, name) is None for name in EVENT_STREAMS):
+            raise ValueError(f"an event changes at least one of {list(EVENT_STREAMS)}")
+        return self
+
+
+StageValues = NonNegativeFloat | list[NonNegativeFloat]
+
+
+class InitialProfile(_Strict):
+    """Stage contents at t = 0: concentrations per component, one value for every stage or a list with one
+    per stage (stage 1 first). Physical and constant-distribution models: mol/L of each phase; the
+    loaded-separation-factor model: relative amounts (each phase's composition, normalised)."""
+
+    aqueous: dict[str, StageValues] = Field(default_factory=dict)
+    organic: dict[str, StageValues] = Field(default_factory=dict)
+
+
+class Dynamics(_Strict):
+    """Mixer-settler holdups, start, horizon and events of a dynamic run (``simulate_dynamic``).
+
+    Times in h, volumes in L. Each stage is a perfectly mixed mixer (phases at equilibrium, or at the
+    spec's Murphree efficiency) and a settler per phase (``settler_cells`` stirred cells in series: 1 is a
+    stirred volume, more approach the plug-flow delay volume / flow). See docs/cascade-spec.md.
+    """
+
+    #: mixer volume of each stage (both phases), L
+    mixer_volume: PositiveFloat
+    #: settler holdup of each phase per stage, L; a number gives both phases that volume
+    settler_volume: SettlerVolume = Field(default_factory=SettlerVolume)
+    #: stirred cells in series per settler phase (1: a stirred volume; many: plug flow)
+    settler_cells: Annotated[int, Field(ge=1, le=50)] = 1
+    #: aqueous share of the mixer volume; default: each stage's share of the volume flows at t = 0
+    aqueous_fraction: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] | None = None
+    #: "fresh" (metal-free aqueous at its steady acidity, inlet organic; LSF: every stage at the feed
+    #: composition), "steady" (the `simulate` steady state) or explicit stage contents
+    initial: Literal["fresh", "steady"] | InitialProfile = "fresh"
+    #: end of the run, h; omitted: run until the outlets are within `tolerance` of the steady state
+    until: PositiveFloat | None = None
+    #: spacing of the output times, h (default: until / 200, or a tenth of the longest stage residence time)
+    output_every: PositiveFloat | None = None
+    #: times (h) of the stage profiles reported (default: the start and the end)
+    profiles_at: list[NonNegativeFloat] | None = None
+    #: steady state reached when every outlet flow is within this fraction of the total metal inflow of
+    #: its steady value
+    tolerance: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 1e-4
+    #: longest run when `until` is omitted, h (default: 100,000 stage residence times)
+    max_time: PositiveFloat | None = None
+    #: relative tolerance of the integrator (absolute: 1e-2 of it times each holdup's scale, mol or eq)
+    rtol: Annotated[float, Field(ge=1e-13, le=1e-3, allow_inf_nan=False)] = 1e-7
+    #: SciPy's implicit integrator: "BDF" (variable order 1-5) or "Radau" (implicit Runge-Kutta, order 5)
+    method: Literal["BDF", "Radau"] = "BDF"
+    events: list[DynamicEvent] = Field(default_factory=list)
+
+    @field_validator("settler_volume", mode="before")
+    @classmethod
+    def _scalar_settler(cls, v: Any) -> Any:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return {"aqueous": v, "organic": v}
+        return v
+
+    @field_validator("events")
+    @classmethod
+    def _events_in_order(cls, v: list[DynamicEvent], info: ValidationInfo) -> list[DynamicEvent]:
+        times = [e.at for e in v]
+        if times != sorted(times):
+            raise ValueError("give the events in the order of their times `at`")
+        until = info.data.get("until")
+        if until is not None and times and times[-1] >= until:
+            raise ValueError(f"an event at {times[-1]:g} h is not before until = {until:g} h")
+        return v
+
+
 class Targets(BaseModel):
     """Design targets (read by `design`, ignored by `simulate`)."""
 
@@ -314,6 +417,8 @@ class CascadeSpec(_Strict):
     efficiency: Efficiency = Field(default_factory=Efficiency)
     cut: str | None = None
     targets: dict[str, Any] | None = None
+    #: mixer-settler holdups, start and events for ``simulate_dynamic`` (ignored by ``simulate``)
+    dynamics: Dynamics | None = None
 
     @field_validator("components")
     @classmethod
@@ -356,6 +461,16 @@ class CascadeSpec(_Strict):
             stream = getattr(self, name)
             if stream is not None:
                 _check_keys(stream.concentration, comps, f"{name}.concentration")
+        if self.dynamics is not None and isinstance(self.dynamics.initial, InitialProfile):
+            for phase in ("aqueous", "organic"):
+                values = getattr(self.dynamics.initial, phase)
+                _check_keys(values, comps, f"dynamics.initial.{phase}")
+                n_stages = sum(self.stages.model_dump().values()) if self.stages is not None else None
+                for comp, v in values.items():
+                    if isinstance(v, list) and len(v) != n_stages:
+                        raise ValueError(
+                            f"dynamics.initial.{phase}.{comp}: {len(v)} values for {n_stages} stages"
+                        )
         if self.stages is not None:
             total = self.stages.extraction + self.stages.scrub
             if self.feed.stage > total:
