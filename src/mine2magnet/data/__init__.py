@@ -14,7 +14,7 @@ files) and ``values/*.yaml`` (values and compositions).
 from mine2magnet.data.conflict import DEFAULT_RELATIVE_TOLERANCE, Conflict, find_conflict
 from mine2magnet.data.dataset import Dataset, UnknownKeyError
 from mine2magnet.data.loader import PACKAGE_DATA, load_dataset, read_dataset
-from mine2magnet.data.observation import QUANTITIES, Observation, Period
+from mine2magnet.data.observation import CLAIM_READINGS, QUANTITIES, Claim, Observation, Period
 from mine2magnet.data.schema import json_schemas
 from mine2magnet.data.source import SOURCE_TYPES, Source
 from mine2magnet.data.sourced_composition import SourcedComposition
@@ -22,12 +22,14 @@ from mine2magnet.data.sourced_value import KINDS, SourcedValue
 from mine2magnet.data.units import UNITS, convert, parse_unit
 
 __all__ = [
+    "CLAIM_READINGS",
     "DEFAULT_RELATIVE_TOLERANCE",
     "KINDS",
     "PACKAGE_DATA",
     "QUANTITIES",
     "SOURCE_TYPES",
     "UNITS",
+    "Claim",
     "Conflict",
     "Dataset",
     "Observation",

@@ -10,7 +10,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from mine2magnet.data.conflict import DEFAULT_RELATIVE_TOLERANCE, Conflict, find_conflict
-from mine2magnet.data.observation import Observation
+from mine2magnet.data.observation import Claim, Observation
 from mine2magnet.data.source import Source
 from mine2magnet.data.sourced_composition import SourcedComposition
 from mine2magnet.data.sourced_value import SourcedValue
@@ -89,9 +89,11 @@ class Dataset:
         values: Mapping[str, Sequence[SourcedValue]],
         compositions: Mapping[str, Sequence[SourcedComposition]],
         observations: Sequence[Observation] = (),
+        claims: Sequence[Claim] = (),
     ) -> None:
         self._sources = MappingProxyType(dict(sources))
         self._observations = tuple(observations)
+        self._claims = tuple(claims)
         self._values = MappingProxyType({k: tuple(v) for k, v in sorted(values.items())})
         self._compositions = MappingProxyType({k: tuple(v) for k, v in sorted(compositions.items())})
 
@@ -189,6 +191,10 @@ class Dataset:
             if o.key == key:
                 return o
         raise self._unknown(key, [o.key for o in self._observations], "observation")
+
+    def claims(self, prefix: str = "") -> list[Claim]:
+        """Published claims whose key starts with `prefix`, in file order."""
+        return [c for c in self._claims if c.key.startswith(prefix)]
 
     # disagreement -------------------------------------------------------------------------------------
     def same_quantity_groups(self) -> list[tuple[str, ...]]:
@@ -294,7 +300,12 @@ class Dataset:
     def cited_sources(self) -> set[str]:
         """Ids of the sources some value, composition or observation cites (as its source or in its note)."""
         cited = {e.source.id for e in self.entries()} | {c.source.id for c in self.composition_entries()}
-        return cited | {o.source.id for o in self._observations} | set(self.note_citations())
+        return (
+            cited
+            | {o.source.id for o in self._observations}
+            | {c.source.id for c in self._claims}
+            | set(self.note_citations())
+        )
 
     def __repr__(self) -> str:
         return (

@@ -17,8 +17,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from mine2magnet.data.dataset import Dataset
-from mine2magnet.data.observation import Observation, Period
-from mine2magnet.data.schema import ObservationsFile, SourcesFile, ValuesFile
+from mine2magnet.data.observation import Claim, Observation, Period
+from mine2magnet.data.schema import ClaimsFile, ObservationsFile, SourcesFile, ValuesFile
 from mine2magnet.data.source import Source
 from mine2magnet.data.sourced_composition import SourcedComposition
 from mine2magnet.data.sourced_value import SourcedValue
@@ -241,6 +241,32 @@ def _load_observations(root: Path, sources: dict[str, Source], into: list[Observ
             )
 
 
+def _load_claims(root: Path, sources: dict[str, Source], into: list[Claim]) -> None:
+    for label, parsed in _parsed_files(root, "claims", ClaimsFile, "'claims:'"):
+        for i, entry in enumerate(parsed.claims):
+            source = _resolve_source(sources, entry.source, label, f"claims[{i}].source")
+            into.append(
+                Claim(
+                    key=entry.key,
+                    claim=entry.claim,
+                    quantity=entry.quantity,
+                    subject=entry.subject,
+                    period=Period.parse(entry.period, entry.fiscal_year_end),
+                    value=entry.value,
+                    unit=entry.unit,
+                    source=source,
+                    kind=entry.kind,
+                    reading=entry.reading,
+                    claimant=entry.claimant,
+                    range=entry.range,
+                    model=MappingProxyType(dict(entry.model)),
+                    note=entry.note,
+                    file=label,
+                    index=i,
+                )
+            )
+
+
 def read_dataset(*roots: Path) -> Dataset:
     """A dataset from one or more data folders, read in order (later folders add entries after earlier ones).
 
@@ -256,9 +282,11 @@ def read_dataset(*roots: Path) -> Dataset:
             raise InputError(message, file=str(root))
         _load_sources(root, sources)
     observations: list[Observation] = []
+    claims: list[Claim] = []
     for root in roots:
         _load_values(root, sources, values, compositions)
         _load_observations(root, sources, observations)
+        _load_claims(root, sources, claims)
     clash = sorted(set(values) & set(compositions))
     if clash:
         comp = compositions[clash[0]][0]
@@ -269,7 +297,9 @@ def read_dataset(*roots: Path) -> Dataset:
         )
     _check_derived_from(values, compositions, observations)
     _check_same_quantity(values, observations)
-    return Dataset(sources=sources, values=values, compositions=compositions, observations=observations)
+    return Dataset(
+        sources=sources, values=values, compositions=compositions, observations=observations, claims=claims
+    )
 
 
 def _check_derived_from(

@@ -203,3 +203,54 @@ class Observation:
             "source": self.source.to_dict(),
             "file": self.file,
         }
+
+
+#: How a claim's number is to be read.
+CLAIM_READINGS: tuple[str, ...] = ("about", "up_to", "at_least")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A published claim about a modelled quantity (a minister's GDP figure, a jobs promise), to be checked.
+
+    ``reading`` says how its number is meant: ``about`` (the number itself), ``up_to`` (at most),
+    ``at_least``. ``model`` names the counterpart (``mine2magnet.economics.claims`` measures), empty when the
+    model cannot produce it.
+    """
+
+    key: str
+    claim: str
+    quantity: str
+    subject: str
+    period: Period
+    value: float
+    unit: str
+    source: Source
+    kind: str
+    reading: str = "about"
+    claimant: str | None = None
+    range: tuple[float, float] | None = None
+    model: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    note: str | None = None
+    file: str | None = None
+    index: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with the period and the full source."""
+        return {
+            "key": self.key,
+            "claim": self.claim,
+            "claimant": self.claimant,
+            "quantity": self.quantity,
+            "subject": self.subject,
+            "period": self.period.to_dict(),
+            "value": self.value,
+            "unit": self.unit,
+            "reading": self.reading,
+            "range": list(self.range) if self.range is not None else None,
+            "kind": self.kind,
+            "model": dict(self.model),
+            "note": self.note,
+            "source": self.source.to_dict(),
+            "file": self.file,
+        }

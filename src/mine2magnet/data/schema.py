@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mine2magnet.data.observation import QUANTITIES, Period
+from mine2magnet.data.observation import CLAIM_READINGS, QUANTITIES, Period
 from mine2magnet.data.source import SOURCE_TYPES
 from mine2magnet.data.sourced_value import KINDS
 from mine2magnet.data.units import FRACTION_UNITS, as_fraction, parse_unit
@@ -348,12 +348,63 @@ class ObservationsFile(BaseModel):
     observations: list[ObservationEntry] = Field(default_factory=list)
 
 
+class ClaimEntry(_KeyedEntry):
+    """One entry of ``claims:`` — a published claim about a quantity the model may produce."""
+
+    key: str = Field(description="Dotted name, e.g. claim.malaysia.ree_gdp_contribution.2025.")
+    claim: str = Field(min_length=1, description="What was claimed, in short (not a quote).")
+    claimant: str | None = Field(default=None, description="Who claimed it (minister, company, agency).")
+    quantity: str = Field(min_length=1, description="What is claimed: value_added, industry_output, jobs...")
+    subject: str = Field(min_length=1, description="Country, sector or facility.")
+    period: str = Field(description="The year (or period) the claim is about: 2025, FY2025, 2030...")
+    fiscal_year_end: int = Field(default=6, ge=1, le=12)
+    value: float = Field(description="The claimed number, in `unit`.")
+    unit: str
+    reading: str = Field(default="about", description="about | up_to | at_least.")
+    range: tuple[float, float] | None = Field(default=None, description="A stated range, in `unit`.")
+    source: str = Field(min_length=1)
+    kind: str
+    model: dict[str, str | float | list[str]] = Field(default_factory=dict)
+    note: str | None = None
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period_text(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_known(cls, v: str) -> str:
+        parse_unit(v)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClaimEntry:
+        Period.parse(self.period, self.fiscal_year_end)
+        if self.reading not in CLAIM_READINGS:
+            raise ValueError(f"reading: {self.reading!r} must be one of {', '.join(CLAIM_READINGS)}")
+        if self.range is not None and not self.range[0] <= self.value <= self.range[1]:
+            raise ValueError(f"range: value {self.value} lies outside its stated range {list(self.range)}")
+        if self.kind == "assumption":
+            raise ValueError("kind: a claim is published, never an assumption")
+        return self
+
+
+class ClaimsFile(BaseModel):
+    """A ``claims/<topic>.yaml`` file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    claims: list[ClaimEntry] = Field(default_factory=list)
+
+
 def json_schemas() -> dict[str, dict[str, object]]:
     """JSON Schemas of the file kinds, for editors that lint YAML (sources, values, observations)."""
     return {
         "sources": SourcesFile.model_json_schema(),
         "values": ValuesFile.model_json_schema(),
         "observations": ObservationsFile.model_json_schema(),
+        "claims": ClaimsFile.model_json_schema(),
     }
 
 
