@@ -38,6 +38,20 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: KPIs that the economic accounts add to a run (``mine2magnet.economics``), by stage and ``total``.
+ACCOUNT_KPIS = (
+    "national_value_added_usd",
+    "gross_margin_usd",
+    "wages_usd",
+    "taxes_usd",
+    "foreign_income_usd",
+    "jobs_direct",
+    "value_added_total_usd",
+    "jobs_total",
+    "myr_per_usd",
+)
+
+
 def _clean(v: float) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
@@ -133,6 +147,16 @@ class ChainResult:
                 "royalties_usd": self.kpi_by_year("royalties_usd"),
                 "secondary_supply_t": self.kpi_by_year("secondary_supply_t"),
                 "reagent_t": per_year_nested("reagent_t", "detail"),
+                **{
+                    kpi: per_year_nested(kpi, "facility")
+                    for kpi in ACCOUNT_KPIS
+                    if kpi != "myr_per_usd" and (k["kpi"] == kpi).any()
+                },
+                **(
+                    {"myr_per_usd": self.kpi_by_year("myr_per_usd")}
+                    if (k["kpi"] == "myr_per_usd").any()
+                    else {}
+                ),
             },
         }
 

@@ -12,5 +12,14 @@ from mine2magnet.economics.accounts import (
     capital_recovery_factor,
     facility_accounts,
 )
+from mine2magnet.economics.totals import TOTAL_KPIS, country_totals
 
-__all__ = ["ACCOUNT_COLUMNS", "ITEMS", "EconomicInputs", "capital_recovery_factor", "facility_accounts"]
+__all__ = [
+    "ACCOUNT_COLUMNS",
+    "ITEMS",
+    "TOTAL_KPIS",
+    "EconomicInputs",
+    "capital_recovery_factor",
+    "country_totals",
+    "facility_accounts",
+]

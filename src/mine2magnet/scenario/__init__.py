@@ -14,10 +14,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
+
 from mine2magnet.chain import ChainResult, simulate
+from mine2magnet.economics import EconomicInputs, country_totals, facility_accounts
 from mine2magnet.scenario.loader import Scenario, list_scenarios, load_scenario, named_overrides
 from mine2magnet.scenario.opening import opening_residues, with_opening_residues
 from mine2magnet.scenario.schema import scenario_json_schema
+
+
+def add_accounts(
+    result: ChainResult, model: Any, inputs: EconomicInputs, multipliers: dict[str, dict[str, float]]
+) -> None:
+    """Add the economic accounts (table ``accounts``) and the focus country's totals to a run's KPIs.
+
+    The chain's ``domestic_value_added_usd`` (output value less rare-earth input value, a gross margin) is
+    replaced by the accounts' value added (wages + surplus + taxes); the gross margin stays as
+    ``gross_margin_usd``.
+    """
+    accounts = facility_accounts(model, result, inputs)
+    result.tables["accounts"] = accounts
+    kpis = result.tables["kpis"]
+    kpis = kpis[kpis["kpi"] != "domestic_value_added_usd"]
+    rows = country_totals(accounts, result.focus_country, inputs, list(result.years), multipliers)
+    result.tables["kpis"] = pd.concat([kpis, pd.DataFrame(rows, columns=kpis.columns)], ignore_index=True)
 
 
 def run_scenario(
@@ -50,6 +70,8 @@ def run_scenario(
         overrides=scenario.overrides,
         assumptions=scenario.assumptions,
     )
+    if scenario.economics is not None:
+        add_accounts(result, model, *scenario.economics)
     result.meta.update(
         {"seed": seed, "description": scenario.description, "file": scenario.file, "inputs": scenario.data}
     )

@@ -37,7 +37,8 @@ from mine2magnet.data import Dataset
 from mine2magnet.data.units import convert
 from mine2magnet.elements import ELEMENTS
 from mine2magnet.errors import InputError
-from mine2magnet.scenario.provenance import ASSUMPTION_COLUMNS, Provenance
+from mine2magnet.scenario.economics import Economics, build_economics
+from mine2magnet.scenario.provenance import ASSUMPTION_COLUMNS, Provenance, scalar_of, series_of
 from mine2magnet.scenario.schema import POLICY_KINDS, POLICY_SPECS, check_year, validate
 
 
@@ -71,28 +72,6 @@ def _resolve_attrs(kind: str, raw: Mapping[str, Any], prov: Provenance, where: s
     return out
 
 
-def _series(node: Any, unit: str, prov: Provenance, where: str) -> YearSeries:
-    """A year series (or a single value) of sourced values in `unit`."""
-    from mine2magnet.chain.attributes import _quantity
-
-    if isinstance(node, Mapping) and not ("ref" in node or "value" in node):
-        return YearSeries(
-            {
-                check_year(y, prov.file, f"{where}.{y}"): _quantity(
-                    prov.resolve(v, f"{where}.{y}"), unit, f"{where}.{y}", prov.file
-                )
-                for y, v in node.items()
-            }
-        )
-    return YearSeries.constant(_quantity(prov.resolve(node, where), unit, where, prov.file))
-
-
-def _scalar(node: Any, unit: str, prov: Provenance, where: str) -> float:
-    from mine2magnet.chain.attributes import _quantity
-
-    return _quantity(prov.resolve(node, where), unit, where, prov.file)
-
-
 def _window(years: list[Any] | None, prov: Provenance, where: str) -> Window:
     """[first, last] years; each a year or a sourced value (e.g. {ref: ...}) holding one."""
     if years is None:
@@ -100,7 +79,7 @@ def _window(years: list[Any] | None, prov: Provenance, where: str) -> Window:
     if len(years) != 2:
         raise InputError(f"expected [first, last] years, got {years!r}", file=prov.file, field=where)
     first, last = (
-        int(_scalar(y, "dimensionless", prov, f"{where}[{i}]")) if isinstance(y, Mapping) else y
+        int(scalar_of(y, "dimensionless", prov, f"{where}[{i}]")) if isinstance(y, Mapping) else y
         for i, y in enumerate(years)
     )
     first, last = check_year(first, prov.file, where), check_year(last, prov.file, where)
@@ -111,10 +90,10 @@ def _window(years: list[Any] | None, prov: Provenance, where: str) -> Window:
 
 def _price_deck(raw: Mapping[str, Any], prov: Provenance) -> PriceDeck:
     oxide = {
-        el: _series(v, "USD/t", prov, f"prices.oxide.{el}") for el, v in (raw.get("oxide") or {}).items()
+        el: series_of(v, "USD/t", prov, f"prices.oxide.{el}") for el, v in (raw.get("oxide") or {}).items()
     }
     pay = {
-        c: _scalar(v, "fraction", prov, f"prices.payability.{c}")
+        c: scalar_of(v, "fraction", prov, f"prices.payability.{c}")
         for c, v in (raw.get("payability") or {}).items()
     }
     for c in pay:
@@ -125,17 +104,17 @@ def _price_deck(raw: Mapping[str, Any], prov: Provenance) -> PriceDeck:
                 field=f"prices.payability.{c}",
             )
     metal = (
-        _scalar(raw["metal_factor"], "dimensionless", prov, "prices.metal_factor")
+        scalar_of(raw["metal_factor"], "dimensionless", prov, "prices.metal_factor")
         if "metal_factor" in raw
         else 1.0
     )
     magnet = (
-        _series(raw["magnet"], "USD/t", prov, "prices.magnet")
+        series_of(raw["magnet"], "USD/t", prov, "prices.magnet")
         if "magnet" in raw
         else YearSeries.constant(0.0)
     )
     bom = {
-        el: _scalar(v, "kg/kg", prov, f"prices.magnet_bom.{el}")
+        el: scalar_of(v, "kg/kg", prov, f"prices.magnet_bom.{el}")
         for el, v in (raw.get("magnet_bom") or {}).items()
     }
     unknown = set(raw) - {"oxide", "payability", "metal_factor", "magnet", "magnet_bom"}
@@ -150,8 +129,8 @@ def _price_deck(raw: Mapping[str, Any], prov: Provenance) -> PriceDeck:
 
 def build_model(
     data: Mapping[str, Any], dataset: Dataset, *, file: str | None
-) -> tuple[ChainModel, pd.DataFrame]:
-    """The chain model of a merged scenario and its assumptions table."""
+) -> tuple[ChainModel, pd.DataFrame, Economics | None]:
+    """The chain model of a merged scenario, its assumptions table and its economic inputs (if any)."""
     prov = Provenance(dataset, file)
     if data.get("years") is None:
         raise InputError("missing [first, last] years", file=file, field="years")
@@ -206,7 +185,7 @@ def build_model(
     prices = _price_deck(data.get("prices") or {}, prov)
     settings = data.get("settings") or {}
     holding = (
-        _scalar(settings["holding_cost"], "USD/t", prov, "settings.holding_cost")
+        scalar_of(settings["holding_cost"], "USD/t", prov, "settings.holding_cost")
         if "holding_cost" in settings
         else 1.0
     )
@@ -219,8 +198,9 @@ def build_model(
         holding_cost=holding,
         name=str(data.get("name") or "scenario"),
     )
+    economics = build_economics(data["economics"], prov, first) if data.get("economics") else None
     table = pd.DataFrame(prov.rows, columns=list(ASSUMPTION_COLUMNS))
-    return model, table
+    return model, table, economics
 
 
 def _check_refinery(attrs: dict[str, Any], file: str | None, where: str) -> None:
@@ -321,7 +301,7 @@ def _commodities(
 def _export_licensing(spec: Any, years: Window, prov: Provenance, where: str) -> ExportLicensing:
     for i, el in enumerate(spec.elements):
         _rare_earth(el, prov.file, f"{where}.elements[{i}]")
-    approved = _series(spec.approved, "fraction", prov, f"{where}.approved")
+    approved = series_of(spec.approved, "fraction", prov, f"{where}.approved")
     if any(not 0.0 <= v <= 1.0 for v in approved.points.values()):
         raise InputError("approved must be a fraction in [0, 1]", file=prov.file, field=f"{where}.approved")
     month = 1
@@ -350,7 +330,7 @@ def _licence_condition(
         raise InputError(
             f"no refinery or cracker named {spec.facility!r}", file=prov.file, field=f"{where}.facility"
         )
-    limit = _scalar(spec.max_activity, "Bq/g", prov, f"{where}.max_activity")
+    limit = scalar_of(spec.max_activity, "Bq/g", prov, f"{where}.max_activity")
     if not 0.0 <= limit < math.inf:
         raise InputError("max_activity must be >= 0 Bq/g", file=prov.file, field=f"{where}.max_activity")
     feeds = _commodities(spec.feeds, ("concentrate",), prov, f"{where}.feeds")
@@ -397,7 +377,7 @@ def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -
                 out.append(
                     Quota(
                         spec.name,
-                        _series(spec.limit, "t/yr", prov, f"{where}.limit"),
+                        series_of(spec.limit, "t/yr", prov, f"{where}.limit"),
                         _commodities(spec.commodities, (), prov, f"{where}.commodities"),
                         _names(spec.sources, network, prov, f"{where}.sources"),
                         spec.country,
@@ -435,11 +415,11 @@ def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -
                     k: (
                         v
                         if isinstance(v, float)
-                        else _scalar(v, "fraction", prov, f"{where}.composition.{k}")
+                        else scalar_of(v, "fraction", prov, f"{where}.composition.{k}")
                     )
                     for k, v in comp.items()
                 }
-                rate = _scalar(spec.lost_revenue_rate, "fraction", prov, f"{where}.lost_revenue_rate")
+                rate = scalar_of(spec.lost_revenue_rate, "fraction", prov, f"{where}.lost_revenue_rate")
                 if not 0 <= rate <= 1:
                     raise InputError(
                         "expected a fraction in [0, 1]", file=prov.file, field=f"{where}.lost_revenue_rate"
@@ -448,7 +428,7 @@ def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -
                     Smuggling(
                         spec.name,
                         spec.country,
-                        _series(spec.volume, "t/yr", prov, f"{where}.volume"),
+                        series_of(spec.volume, "t/yr", prov, f"{where}.volume"),
                         comp,
                         spec.destination,
                         spec.commodity,
@@ -456,7 +436,7 @@ def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -
                         years,
                         None
                         if spec.unit_value is None
-                        else _series(spec.unit_value, "USD/t", prov, f"{where}.unit_value"),
+                        else series_of(spec.unit_value, "USD/t", prov, f"{where}.unit_value"),
                         _enforcement(spec.enforcement, prov, f"{where}.enforcement"),
                     )
                 )
@@ -466,7 +446,7 @@ def _policies(raw: Mapping[str, Any], prov: Provenance, network: ChainNetwork) -
 def _enforcement(node: Any, prov: Provenance, where: str) -> YearSeries | None:
     if node is None:
         return None
-    series = _series(node, "fraction", prov, where)
+    series = series_of(node, "fraction", prov, where)
     if any(not 0.0 <= v <= 1.0 for v in series.points.values()):
         raise InputError("enforcement must be a fraction in [0, 1] each year", file=prov.file, field=where)
     return series

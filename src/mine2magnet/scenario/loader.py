@@ -18,6 +18,7 @@ from mine2magnet.chain import ChainModel
 from mine2magnet.data import Dataset, load_dataset
 from mine2magnet.errors import InputError, parse_error_text
 from mine2magnet.scenario.build import build_model
+from mine2magnet.scenario.economics import Economics
 from mine2magnet.scenario.merge import merge
 from mine2magnet.scenario.schema import OverrideDef, OverridesFile, ScenarioFile, validate
 
@@ -35,6 +36,7 @@ class Scenario:
     data: dict[str, Any]
     model: ChainModel
     assumptions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    economics: Economics | None = None  # the accounts' inputs and multipliers (scenario ``economics:``)
 
 
 def _builtin_dir() -> Path:
@@ -160,5 +162,5 @@ def load_scenario(
         data = merge(data, known[name].set, file=label)
     validate(ScenarioFile, {k: v for k, v in data.items()}, file=label)
     ds = dataset if dataset is not None else load_dataset()
-    model, table = build_model(data, ds, file=label)
-    return Scenario(spec.name, spec.description, label, list(overrides), data, model, table)
+    model, table, economics = build_model(data, ds, file=label)
+    return Scenario(spec.name, spec.description, label, list(overrides), data, model, table, economics)

@@ -20,11 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mine2magnet.chain.attributes import Quantity
+from mine2magnet.chain.attributes import Quantity, _quantity
 from mine2magnet.chain.result import TABLE_COLUMNS
+from mine2magnet.chain.series import YearSeries
 from mine2magnet.data import Dataset
 from mine2magnet.data.units import convert, parse_unit
 from mine2magnet.errors import InputError
+from mine2magnet.scenario.schema import check_year
 
 #: The assumptions table of a run: the chain's columns plus the data-layer key a value came from.
 ASSUMPTION_COLUMNS = (*TABLE_COLUMNS["assumptions"], "data_key")
@@ -237,3 +239,21 @@ class Provenance:
         if not unit and isinstance(raw, int) and math.isfinite(magnitude):
             return int(raw)  # a year or a count
         return Quantity(magnitude, unit or "dimensionless")
+
+
+def series_of(node: Any, unit: str, prov: Provenance, where: str) -> YearSeries:
+    """A year series (or a single value) of sourced values in `unit`."""
+    if isinstance(node, Mapping) and not ("ref" in node or "value" in node):
+        return YearSeries(
+            {
+                check_year(y, prov.file, f"{where}.{y}"): _quantity(
+                    prov.resolve(v, f"{where}.{y}"), unit, f"{where}.{y}", prov.file
+                )
+                for y, v in node.items()
+            }
+        )
+    return YearSeries.constant(_quantity(prov.resolve(node, where), unit, where, prov.file))
+
+
+def scalar_of(node: Any, unit: str, prov: Provenance, where: str) -> float:
+    return _quantity(prov.resolve(node, where), unit, where, prov.file)

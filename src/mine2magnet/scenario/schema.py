@@ -63,6 +63,10 @@ class ScenarioFile(_Strict):
         default_factory=dict, description="Named overrides defined here"
     )
     settings: dict[str, Any] = Field(default_factory=dict, description="Model settings (holding_cost...)")
+    economics: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Inputs of the accounts: rates, wages, jobs, capex (docs/economics.md)",
+    )
     start_from: str | None = Field(
         None,
         description="Scenario (built-in name or file) whose closing residue stocks at the end of the year "
