@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from mine2magnet.errors import ConvergenceError
 from mine2magnet.separation import simulate
-from mine2magnet.separation.design_lsf import solve_cut, stage_totals
+from mine2magnet.separation.design_lsf import solve_cut, solve_cuts, stage_totals
 from mine2magnet.separation.design_stepping import step_stages
+from mine2magnet.separation.lsf_shooting import ShootingCascade, solve_shooting
 
 COMPS = ["La", "Ce", "Pr", "Nd", "Sm"]
 BETA = np.array([1.0, 2.0, 4.0, 5.8, 23.2])
@@ -133,3 +134,57 @@ def test_wide_spread_cut_converges_by_continuation_in_beta(n_total, k, organic, 
     }
     ref = simulate(spec)
     assert np.allclose(sol.aqueous, ref.aqueous, rtol=1e-9, atol=1e-13)
+
+
+@pytest.mark.parametrize("phase", ["aqueous", "organic"])
+def test_batched_newton_matches_one_at_a_time(phase):
+    """solve_cuts (every case and component in one LAPACK call per step) = solve_cut, case by case."""
+    n_total, organic, extract = 24, 1.3, 0.30
+    lo, hi = (2, n_total) if phase == "organic" else (1, n_total - 1)
+    ks = [k for k in (10, 11, 12, 13, 14) if lo <= k <= hi]
+    feed = np.zeros((len(ks), n_total, len(BETA)))
+    feed[np.arange(len(ks)), np.array(ks) - 1] = FEED
+    totals = [
+        stage_totals(n_total, k, float(FEED.sum()), organic, organic - extract, phase == "organic")
+        for k in ks
+    ]
+    aq = np.array([t[0] for t in totals])
+    org = np.array([t[1] for t in totals])
+    singles = [solve_cut(BETA, feed[i], aq[i], org[i], max_iterations=400) for i in range(len(ks))]
+    # start each case from the neighbouring feed stage's solution, as the design search does
+    starts = np.array([singles[(i + 1) % len(ks)].mixing_factors for i in range(len(ks))])
+    batch = solve_cuts(BETA, feed, aq, org, starts, max_iterations=60, stall=False)
+    assert batch.converged.all()
+    for i, one in enumerate(singles):
+        assert one.converged
+        np.testing.assert_allclose(batch.organic[i], one.organic, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(batch.aqueous[i], one.aqueous, rtol=1e-9, atol=1e-15)
+        assert batch.mass_balance_error[i] < 1e-12
+
+
+def test_batched_newton_reports_what_it_could_not_solve():
+    """A far start with a one-step budget: not converged, said per case, no exception."""
+    n_total, organic, extract, k = 30, 0.9, 0.30, 15
+    feed = np.zeros((1, n_total, len(BETA)))
+    feed[0, k - 1] = FEED
+    aq, org = stage_totals(n_total, k, float(FEED.sum()), organic, organic - extract, False)
+    batch = solve_cuts(BETA, feed, aq[None], org[None], np.full((1, n_total), 1e3), max_iterations=1)
+    assert not batch.converged[0]
+    assert batch.iterations[0] == 1
+
+
+def test_shooting_from_a_neighbours_split_gives_the_cold_answer():
+    """The design search's fallback: shooting started from a neighbouring cascade's split logits."""
+    n_total, organic, extract = 30, 1.0, 0.30
+    beta = BETA / BETA.min()
+
+    def cascade(k):
+        aq, org = stage_totals(n_total, k, float(FEED.sum()), organic, organic - extract, False)
+        return ShootingCascade(beta, FEED, n_total, k, float(aq[0]), float(org[0]), float(aq[k]))
+
+    neighbour = solve_shooting(cascade(15))
+    cold = solve_shooting(cascade(16))
+    warm = solve_shooting(cascade(16), start=neighbour.xi, homotopy=False)
+    assert neighbour.converged and cold.converged and warm.converged
+    np.testing.assert_allclose(warm.log_loaded, cold.log_loaded, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(warm.log_raffinate, cold.log_raffinate, rtol=0, atol=1e-9)

@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 
 from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError, parse_error_text
-from mine2magnet.separation.design_lsf import solve_cut
+from mine2magnet.separation.design_lsf import solve_cut, solve_cuts
 from mine2magnet.separation.design_lsf import stage_totals as cut_stage_totals
 from mine2magnet.separation.design_problem import (
     CutProblem,
@@ -51,6 +51,7 @@ from mine2magnet.separation.design_theory import (
     xu_stage_estimates,
 )
 from mine2magnet.separation.loaded_separation_factor import solve_lsf
+from mine2magnet.separation.lsf_shooting import ShootingCascade, shooting_profiles, solve_shooting
 from mine2magnet.separation.result import CascadeResult
 from mine2magnet.separation.spec import CascadeSpec, LoadedSeparationFactorModel, load_spec
 
@@ -63,6 +64,9 @@ MAX_STAGES = 300
 IMPURITY_MARGIN = 1e-6
 #: Newton iterations allowed per stage-wise solve inside the search (a probe needing more counts as failed).
 SEARCH_ITERATIONS = 40
+#: Convergence tolerance of the search's mixing-factor Newton (max |ln(λ_k Σ β a) − ln O_k|): b_E to ~1e-9
+#: relative, far inside the 1e-6 margin the targets are designed with (the verifying simulation is exact).
+SEARCH_TOLERANCE = 1e-9
 
 
 # ------------------------------------------------------------------------------------------------ results
@@ -298,7 +302,20 @@ def _load_design_spec(
 
 
 class _Evaluator:
-    """Batched stage-wise solves of the cut at one organic flow: raffinate-side flow reaching the extract."""
+    """Batched stage-wise solves of the cut: the raffinate-side flow reaching the extract (b_E, mol/h) for a
+    batch of feed stages at given flows and stage count.
+
+    The cascades of a batch are solved together by :func:`design_lsf.solve_cuts` (one Newton per case on the
+    stage mixing factors, the linear algebra of all cases and components in single LAPACK calls), each
+    started from the nearest converged solution seen so far (same flows first, then the fewest stages and
+    feed stages apart; its profile stretched to the new stage count). A case whose Newton stalls (a
+    composition front that the damped steps move one stage per iteration), or that has no neighbour yet, is
+    solved by shooting from both outlets (:mod:`lsf_shooting`: C + 1 unknowns, the split of each component,
+    started from the nearest neighbour's split), then by the simulator's solver
+    (:func:`loaded_separation_factor.solve_lsf`), then by :func:`design_lsf.solve_cut` (Newton from the
+    plain start, then the separation-factor homotopy). Every converged solve is the cascade's unique
+    solution, so the order and the starts change the effort, not the answer.
+    """
 
     def __init__(self, problem: CutProblem) -> None:
         self.problem = problem
@@ -316,17 +333,35 @@ class _Evaluator:
         self.fallbacks = 0
         self.failures = 0
         self.iterations = SEARCH_ITERATIONS
-        self._last: np.ndarray | None = None
+        #: converged mixing factors λ (N,) and split logits ln(r/p) (C,) by (organic, scrub, n, feed stage)
+        self._mixing: dict[tuple[float, float, int, int], np.ndarray] = {}
+        self._splits: dict[tuple[float, float, int, int], np.ndarray] = {}
+        #: b_E by (organic, scrub, n_total, feed_stage, iteration budget): a probe asked twice is solved once
+        self._known: dict[tuple[float, float, int, int, int], float] = {}
 
-    def _warm_start(self, n_total: int) -> np.ndarray | None:
-        """The last converged mixing-factor profile, stretched to n_total stages (a start for Newton)."""
-        if self._last is None:
+    @staticmethod
+    def _nearest(
+        store: dict[tuple[float, float, int, int], np.ndarray], organic: float, scrub: float, n: int, k: int
+    ) -> tuple[int, np.ndarray] | None:
+        """(stage count, value) of the stored solution nearest to (organic, scrub, n, k): same flows first,
+        then the fewest stages and feed stages apart, the most recent on a tie."""
+        best, best_key = None, None
+        for order, ((o, w, n_old, k_old), value) in enumerate(store.items()):
+            key = (o != organic or w != scrub, abs(n_old - n) + abs(k_old - k), -order)
+            if best_key is None or key < best_key:
+                best, best_key = (n_old, value), key
+        return best
+
+    def _mixing_start(self, organic: float, scrub: float, n_total: int, feed_stage: int) -> np.ndarray | None:
+        """The nearest converged mixing-factor profile, stretched to n_total stages (a start for Newton)."""
+        near = self._nearest(self._mixing, organic, scrub, n_total, feed_stage)
+        if near is None:
             return None
-        old = self._last
-        if len(old) == n_total:
-            return old
-        x_old = np.linspace(0.0, 1.0, len(old))
-        return np.exp(np.interp(np.linspace(0.0, 1.0, n_total), x_old, np.log(old)))
+        n_old, lam = near
+        if n_old == n_total:
+            return lam
+        x_old = np.linspace(0.0, 1.0, n_old)
+        return np.exp(np.interp(np.linspace(0.0, 1.0, n_total), x_old, np.log(lam)))
 
     def feed_stage_range(self, n_total: int) -> tuple[int, int]:
         """Feed stages that leave at least one stage in each section."""
@@ -335,50 +370,113 @@ class _Evaluator:
     def impurity(self, organic: float, scrub: float, n_total: int, feed_stages: np.ndarray) -> np.ndarray:
         """b_E (mol/h) for each feed stage; NaN where the solve did not converge."""
         t0 = time.perf_counter()
-        b = len(feed_stages)
-        c = len(self.feed_a)
-        placed = np.zeros((b, n_total, c))
-        placed[np.arange(b), feed_stages - 1, :] = self.feed_a
-        zeros = np.zeros_like(placed)
-        aq, org = (zeros, placed) if self.organic_feed else (placed, zeros)
+        ks = [int(k) for k in feed_stages]
+        keys = [(organic, scrub, n_total, k, self.iterations) for k in ks]
+        out = np.array([self._known.get(key, np.nan) for key in keys])
+        todo = [i for i, key in enumerate(keys) if key not in self._known]
+        if todo:
+            out[todo] = self._solve(organic, scrub, n_total, [ks[i] for i in todo])
+            for i in todo:
+                self._known[keys[i]] = float(out[i])
+        self.calls += 1
+        self.cases += len(todo)
+        self.seconds += time.perf_counter() - t0
+        return out
+
+    def _remember(self, key: tuple[float, float, int, int], aqueous: np.ndarray, organic: np.ndarray) -> None:
+        """Keep a converged profile's mixing factors λ_k = O_k / Σ_i β_i a_ik and split logits ln(r_i/p_i)."""
+        with np.errstate(all="ignore"):
+            lam = organic.sum(axis=1) / (aqueous @ self.beta_a)
+            split = np.log(np.maximum(aqueous[0], 1e-300)) - np.log(np.maximum(organic[-1], 1e-300))
+        if np.isfinite(lam).all() and (lam > 0.0).all():
+            self._mixing[key] = lam
+        self._splits[key] = split
+
+    def _solve(self, organic: float, scrub: float, n_total: int, ks: list[int]) -> np.ndarray:
+        """b_E for each feed stage in ks (the solvers of the class docstring in turn); NaN: none converged."""
+        b, c = len(ks), len(self.feed_a)
         out = np.full(b, np.nan)
-        for i in range(b):
-            totals = cut_stage_totals(
-                n_total, int(feed_stages[i]), float(self.feed_a.sum()), organic, scrub, self.organic_feed
-            )
-            mine = solve_cut(
-                self.beta_a,
-                placed[i],
-                *totals,
-                lam0=self._warm_start(n_total),
-                max_iterations=self.iterations,
-            )
-            if not mine.converged:
-                mine = solve_cut(self.beta_a, placed[i], *totals, max_iterations=self.iterations)
-            if mine.converged:
-                out[i] = mine.organic[-1, self.raff_mask].sum()
-                self._last = mine.mixing_factors
-                continue
-            # the simulator's block-tridiagonal Newton as a second chance
-            with np.errstate(
-                all="ignore"
-            ):  # its start may take logs of zero flows; non-finite = not converged
-                other = solve_lsf(
-                    self.beta_a[None, :],
-                    aq[i : i + 1],
-                    org[i : i + 1],
-                    np.array([organic]),
-                    np.array([scrub]),
+        f_total = float(self.feed_a.sum())
+        placed = np.zeros((b, n_total, c))
+        placed[np.arange(b), np.array(ks) - 1, :] = self.feed_a
+        totals = [cut_stage_totals(n_total, k, f_total, organic, scrub, self.organic_feed) for k in ks]
+        aq_tot = np.array([t[0] for t in totals])
+        org_tot = np.array([t[1] for t in totals])
+        starts = [self._mixing_start(organic, scrub, n_total, k) for k in ks]
+        warm = [i for i in range(b) if starts[i] is not None]
+        failed = [i for i in range(b) if starts[i] is None]
+        if warm:
+            with np.errstate(all="ignore"):  # non-finite trial points are rejected by the line search
+                sol = solve_cuts(
+                    self.beta_a,
+                    placed[warm],
+                    aq_tot[warm],
+                    org_tot[warm],
+                    np.array([starts[i] for i in warm]),
+                    tolerance=SEARCH_TOLERANCE,
                     max_iterations=self.iterations,
                 )
-            self.fallbacks += 1
-            if other.converged[0]:
-                out[i] = other.organic[0, -1, self.raff_mask].sum()
+            for j, i in enumerate(warm):
+                if sol.converged[j]:
+                    out[i] = sol.organic[j, -1, self.raff_mask].sum()
+                    self._remember((organic, scrub, n_total, ks[i]), sol.aqueous[j], sol.organic[j])
+                else:
+                    failed.append(i)
+        if not failed:
+            return out
+        self.fallbacks += len(failed)
+        # shooting from both outlets, from the nearest neighbour's split
+        rest_cases = []
+        for i in sorted(failed):
+            k = ks[i]
+            cascade = ShootingCascade(
+                beta=self.beta_a,
+                feed=self.feed_a,
+                stages=n_total,
+                feed_stage=k,
+                raffinate_total=float(aq_tot[i][0]),
+                organic_below=float(org_tot[i][0]),
+                aqueous_above=float(aq_tot[i][k]) if k < n_total else 1.0,
+            )
+            near = self._nearest(self._splits, organic, scrub, n_total, k)
+            shot = solve_shooting(
+                cascade, self.iterations, start=None if near is None else near[1], homotopy=False
+            )
+            if shot.converged:
+                out[i] = np.exp(shot.log_loaded[self.raff_mask]).sum()
+                with np.errstate(all="ignore"):
+                    aq, org, _ = shooting_profiles(cascade, shot)
+                self._remember((organic, scrub, n_total, k), aq, org)
+                self._splits[(organic, scrub, n_total, k)] = shot.xi
+            else:
+                rest_cases.append(i)
+        if not rest_cases:
+            return out
+        # the simulator's solver, then Newton from the plain start and the separation-factor homotopy
+        rest = np.array(rest_cases)
+        zeros = np.zeros_like(placed[rest])
+        aq_in, org_in = (zeros, placed[rest]) if self.organic_feed else (placed[rest], zeros)
+        with np.errstate(all="ignore"):  # its start may take logs of zero flows; non-finite = not converged
+            other = solve_lsf(
+                np.broadcast_to(self.beta_a, (rest.size, c)),
+                aq_in,
+                org_in,
+                np.full(rest.size, organic),
+                np.full(rest.size, scrub),
+                max_iterations=self.iterations,
+            )
+        for j, i in enumerate(rest):
+            key = (organic, scrub, n_total, ks[i])
+            if other.converged[j]:
+                out[i] = other.organic[j, -1, self.raff_mask].sum()
+                self._remember(key, other.aqueous[j], other.organic[j])
+                continue
+            mine = solve_cut(self.beta_a, placed[i], aq_tot[i], org_tot[i], max_iterations=self.iterations)
+            if mine.converged:
+                out[i] = mine.organic[-1, self.raff_mask].sum()
+                self._remember(key, mine.aqueous, mine.organic)
             else:
                 self.failures += 1
-        self.calls += 1
-        self.cases += b
-        self.seconds += time.perf_counter() - t0
         return out
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg.lapack import dgesv, dgtsv
+from scipy.linalg.lapack import dgesv, dgetrf, dgetrs, dgtsv
 
 TOLERANCE = 1e-11
 MAX_ITERATIONS = 60
@@ -36,6 +36,20 @@ class CutSolution:
     iterations: int
     residual: float
     mass_balance_error: float
+    mixing_factors: np.ndarray
+
+
+@dataclass(frozen=True)
+class CutBatch:
+    """Profiles of B cascades sharing N stages and C components: aqueous and organic (B, N, C) flows leaving
+    each stage, mol/h; per case: converged, Newton iterations, residual, mass-balance error, λ (B, N)."""
+
+    aqueous: np.ndarray
+    organic: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    residual: np.ndarray
+    mass_balance_error: np.ndarray
     mixing_factors: np.ndarray
 
 
@@ -61,27 +75,219 @@ def stage_totals(
     return aq, org
 
 
-def _tridiagonal(e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sub, diag, super) diagonals of one component's stage matrix for o = e·a (e = β_i λ), each a copy."""
-    return -e[:-1].copy(), 1.0 + e, -np.ones(e.size - 1)
+def _chain_diagonals(e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sub, diag, super) diagonals of K independent component chains o = e·a (e: (K, N)) stacked into one
+    tridiagonal system of K·N unknowns, with zero coupling between consecutive chains.
+
+    LAPACK's gtsv then solves all K chains in one call with exactly the arithmetic of K separate calls: at a
+    chain boundary the sub-diagonal entry is 0, so there is no row interchange, the elimination multiplier is
+    0 and the back substitution subtracts 0.
+    """
+    k, n = e.shape
+    sub = -e
+    sub[:, -1] = 0.0
+    sup = np.full((k, n), -1.0)
+    sup[:, -1] = 0.0
+    return sub.ravel()[:-1], (1.0 + e).ravel(), sup.ravel()[:-1]
 
 
-def _solve(e: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve the component's tridiagonal system (LAPACK gtsv, partial pivoting) for rhs (N,) or (N, K)."""
-    dl, d, du = _tridiagonal(e)
-    x, info = dgtsv(dl, d, du, np.array(rhs, dtype=float, order="F"), 1, 1, 1, 1)[3:]
+def _solve_chains(e: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve every chain's tridiagonal system (see :func:`_chain_diagonals`) for rhs (K, N) or (K, N, M) in
+    one LAPACK gtsv call (partial pivoting); returns an array shaped like rhs."""
+    k, n = e.shape
+    dl, d, du = _chain_diagonals(e)
+    b = np.array(rhs.reshape(k * n, -1), dtype=float, order="F")
+    x, info = dgtsv(dl, d, du, b, 1, 1, 1, 1)[3:]
     if info != 0:
         raise np.linalg.LinAlgError(f"singular stage matrix (gtsv info {info})")
-    return x
+    return x.reshape(rhs.shape)
 
 
 def _profiles(beta: np.ndarray, lam: np.ndarray, feed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Aqueous profiles a (C, N) for mixing factors lam (N,), and the per-component factors e = β λ (C, N)."""
     e = beta[:, None] * lam[None, :]  # (C, N): o = e * a
-    a = np.empty((beta.size, lam.size))
-    for i in range(beta.size):
-        a[i] = _solve(e[i], feed[:, i])
-    return a, e
+    return _solve_chains(e, feed.T), e
+
+
+def _jacobian(beta: np.ndarray, lam: np.ndarray, a: np.ndarray, e: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """dr/d ln λ (N, N) of the residual r_k = ln(λ_k Σ_i β_i a_ik) − ln O_k at profiles a (C, N).
+
+    d a_i / d ln λ_m = −T_i^{-1} d_m with d_m = β_i λ_m a_im (e_m − e_{m+1}); solved for all m and all
+    components at once with the bidiagonal right-hand sides (no differences of inverse columns: no
+    cancellation).
+    """
+    c, n = a.shape
+    idx = np.arange(n)
+    col = beta[:, None] * lam[None, :] * a  # (C, N)
+    rhs = np.zeros((c, n, n))
+    rhs[:, idx, idx] = col
+    rhs[:, idx[1:], idx[:-1]] = -col[:, :-1]
+    da = _solve_chains(e, rhs)
+    jac = np.eye(n)
+    for i in range(c):  # summed in component order, as the per-component form did
+        jac -= (beta[i] / s)[:, None] * da[i]
+    return jac
+
+
+def _batch_states(
+    beta: np.ndarray, u: np.ndarray, feed_t: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For B cascades at u = ln λ (B, N): residual r (B, N), profiles a ≥ 0 (B, C, N), factors e = β λ
+    (B, C, N) and s = Σ_i β_i a_i (B, N); feed_t (B, C, N), target = ln O (B, N)."""
+    b, c, n = feed_t.shape
+    e = beta[None, :, None] * np.exp(u)[:, None, :]
+    a = np.maximum(_solve_chains(e.reshape(b * c, n), feed_t.reshape(b * c, n)).reshape(b, c, n), 0.0)
+    s = (beta[None, :, None] * a).sum(axis=1)
+    return u + np.log(np.maximum(s, 1e-300)) - target, a, e, s
+
+
+def _batch_jacobians(
+    beta: np.ndarray, lam: np.ndarray, a: np.ndarray, e: np.ndarray, s: np.ndarray
+) -> np.ndarray:
+    """:func:`_jacobian` for B cascades (lam, s: (B, N); a, e: (B, C, N)): (B, N, N), all chains of all cases
+    in one LAPACK call.
+
+    The right-hand sides are built transposed, (N columns, B·C·N rows) in C order, which is the Fortran
+    layout gtsv works in, so nothing is copied on the way in or out.
+    """
+    b, c, n = a.shape
+    idx = np.arange(n)
+    col = beta[None, :, None] * lam[:, None, :] * a  # (B, C, N)
+    rhs_t = np.zeros((n, b, c, n))  # rhs_t[m, b, i, k] = right-hand side m of chain (b, i) at stage k
+    rhs_t[idx, :, :, idx] = np.moveaxis(col, -1, 0)
+    rhs_t[idx[:-1], :, :, idx[1:]] = -np.moveaxis(col[:, :, :-1], -1, 0)
+    dl, d, du = _chain_diagonals(e.reshape(b * c, n))
+    x, info = dgtsv(dl, d, du, rhs_t.reshape(n, b * c * n).T, 1, 1, 1, 1)[3:]
+    if info != 0:
+        raise np.linalg.LinAlgError(f"singular stage matrix (gtsv info {info})")
+    da_t = x.T.reshape(n, b, c, n)  # da_t[m, b, i, k] = d a_ik / d ln λ_m (negated)
+    w = beta[None, :, None] / s[:, None, :]  # (B, C, N)
+    return np.eye(n) - np.einsum("bik,mbik->bkm", w, da_t)
+
+
+#: Stall test of the batched search Newton: after STALL_WINDOW iterations, a case whose merit ‖r‖² has not
+#: at least halved over the last STALL_WINDOW iterations is stopped (a local minimum of the merit, where the
+#: backtracking takes ever smaller steps) and handed to the fallback solvers.
+STALL_WINDOW = 5
+#: A chord step (the LU factors of an earlier Jacobian, kept after a full Newton step that cut max |r| by at
+#: least this factor) must cut max |r| by this factor too, else it is dropped and the Jacobian refreshed.
+CHORD_CONTRACTION = 0.1
+
+
+def solve_cuts(
+    beta: np.ndarray,
+    feed: np.ndarray,
+    aq_totals: np.ndarray,
+    org_totals: np.ndarray,
+    lam0: np.ndarray,
+    *,
+    tolerance: float = TOLERANCE,
+    max_iterations: int = MAX_ITERATIONS,
+    stall: bool = True,
+) -> CutBatch:
+    """Newton on ln λ (the method of :func:`solve_cut`, without its homotopy) for B cascades at once.
+
+    Args:
+        beta: (C,) separation factors shared by the cascades.
+        feed: (B, N, C) feed entering each stage, mol/h.
+        aq_totals, org_totals: (B, N) RE totals leaving each stage, all > 0.
+        lam0: (B, N) starts for λ, e.g. neighbouring solutions.
+        stall: stop a case early when its merit stalls (see STALL_WINDOW); its ``converged`` is then False.
+
+    Each case takes its own Newton steps and line search; the per-iteration linear algebra of all active
+    cases is one LAPACK call for the profiles and one for the Jacobians. Does not raise on
+    non-convergence: ``converged`` says per case.
+    """
+    beta = np.asarray(beta, dtype=float)
+    feed = np.asarray(feed, dtype=float)
+    nb, n, _ = feed.shape
+    feed_t = np.ascontiguousarray(feed.transpose(0, 2, 1))
+    fsum = feed.sum(axis=1)
+    u = np.log(np.asarray(lam0, dtype=float))
+    target = np.log(org_totals)
+    r, a, e, s = _batch_states(beta, u, feed_t, target)
+    norm = np.abs(r).max(axis=1)
+    its = np.zeros(nb, dtype=int)
+    history = [(r * r).sum(axis=1)]
+    lu = np.empty((nb, n, n))
+    piv = np.empty((nb, n), dtype=np.int32)
+    kept = np.zeros(nb, dtype=bool)  # the case's LU factors may be used again (a chord step)
+    act = np.flatnonzero(norm > tolerance)
+    while act.size:
+        its[act] += 1
+        fresh = act[~kept[act]]
+        singular = []
+        if fresh.size:
+            jac = _batch_jacobians(beta, np.exp(u[fresh]), a[fresh], e[fresh], s[fresh])
+            for j, case in enumerate(fresh):
+                lu[case], piv[case], info = dgetrf(jac[j])[:3]
+                if info != 0:
+                    singular.append(case)
+        chord = kept[act]
+        steps = np.zeros((act.size, n))
+        solved = np.ones(act.size, dtype=bool)
+        for j, case in enumerate(act):
+            if case in singular:
+                solved[j] = False
+                continue
+            step = dgetrs(lu[case], piv[case], -r[case])[0]
+            if np.isfinite(step).all():
+                steps[j] = step
+            elif chord[j]:
+                kept[case] = False  # refresh the Jacobian next time round
+                steps[j] = 0.0
+            else:
+                solved[j] = False
+        # a singular Newton step ends that case (as in the scalar Newton)
+        act, steps, chord = act[solved], steps[solved], chord[solved]
+        if not act.size:
+            break
+        big = np.abs(steps).max(axis=1)
+        steps *= np.where(big > 2.0, 2.0 / np.maximum(big, 1e-300), 1.0)[:, None]
+        merit = (r[act] ** 2).sum(axis=1)
+        old_norm = norm[act]
+        t = np.ones(act.size)
+        pending = np.arange(act.size)
+        while pending.size:
+            cases = act[pending]
+            rn, an, en, sn = _batch_states(
+                beta, u[cases] + t[pending, None] * steps[pending], feed_t[cases], target[cases]
+            )
+            new_merit = (rn * rn).sum(axis=1)
+            tp = t[pending]
+            # Armijo on the 2-norm merit, for which the Newton direction is a descent direction; a chord step
+            # (old Jacobian) is taken whole if it contracts the residual, else dropped for a fresh Jacobian
+            take = np.isfinite(new_merit) & ((new_merit <= (1.0 - 1e-4 * tp) * merit[pending]) | (tp < 1e-4))
+            is_chord = chord[pending]
+            contracts = np.abs(rn).max(axis=1) <= CHORD_CONTRACTION * old_norm[pending]
+            take = np.where(is_chord, take & contracts, take)
+            drop = is_chord & ~take
+            kept[cases[drop]] = False
+            done = cases[take]
+            u[done] += tp[take, None] * steps[pending[take]]
+            r[done], a[done], e[done], s[done] = rn[take], an[take], en[take], sn[take]
+            t[pending[~take]] *= 0.5
+            pending = pending[~take & ~drop]
+        norm[act] = np.abs(r[act]).max(axis=1)
+        # keep the factors after a full Newton step that contracted strongly (the quadratic phase)
+        fresh_step = ~chord
+        kept[act[fresh_step]] = (t[fresh_step] == 1.0) & (
+            norm[act[fresh_step]] <= CHORD_CONTRACTION * old_norm[fresh_step]
+        )
+        merit_now = np.full(nb, np.nan)
+        merit_now[act] = (r[act] ** 2).sum(axis=1)
+        history.append(merit_now)
+        going = (norm[act] > tolerance) & (its[act] < max_iterations)
+        if stall and len(history) > STALL_WINDOW:
+            before = history[-1 - STALL_WINDOW][act]
+            going &= ~(merit_now[act] > 0.5 * before)
+        act = act[going]
+    lam = np.exp(u)
+    aqueous = a.transpose(0, 2, 1)
+    organic = (beta[None, :, None] * lam[:, None, :] * a).transpose(0, 2, 1)
+    mbe = np.abs(aqueous[:, 0] + organic[:, -1] - fsum).sum(axis=1) / fsum.sum(axis=1)
+    ok = (norm <= tolerance) & np.isfinite(norm) & (mbe < 1e-8)
+    return CutBatch(aqueous, organic, ok, its, norm, mbe, lam)
 
 
 #: Separation-factor homotopy β**t (t from 0 to 1), used when Newton from the plain start stalls: first step,
@@ -150,7 +356,6 @@ def _newton(
     max_iterations: int,
 ) -> CutSolution:
     """Newton's method on ln λ from ``lam`` with a backtracking line search (see the module docstring)."""
-    n, c = feed.shape
     fsum = feed.sum(axis=0)
     u = np.log(lam)
     target = np.log(org_totals)
@@ -166,20 +371,10 @@ def _newton(
     r, a, ab, s = residual(u)
     norm = float(np.abs(r).max())
     it = 0
-    idx = np.arange(n)
     while norm > tolerance and it < max_iterations:
         it += 1
         lam = np.exp(u)
-        # d a_i / d ln λ_m = −T_i^{-1} d_m with d_m = β_i λ_m a_im (e_m − e_{m+1}); solved for all m at once
-        # with the bidiagonal right-hand side (no differences of inverse columns: no cancellation)
-        jac = np.eye(n)
-        for i in range(c):
-            col = beta[i] * lam * a[i]
-            rhs = np.zeros((n, n))
-            rhs[idx, idx] = col
-            rhs[idx[1:], idx[:-1]] = -col[:-1]
-            da = _solve(ab[i], rhs)
-            jac -= (beta[i] / s)[:, None] * da
+        jac = _jacobian(beta, lam, a, ab, s)
         # LAPACK gesv directly: on a loaded machine scipy's lu_factor wrapper was erratic (up to 100x slower)
         step, info = dgesv(jac, -r)[2:]
         if info != 0 or not np.isfinite(step).all():

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -57,21 +58,21 @@ class CutProblem:
     raffinate: SideTargets
     extract: SideTargets
 
-    @property
+    @cached_property
     def feed_total(self) -> float:
         return math.fsum(self.feed.values())
 
-    @property
+    @cached_property
     def feed_a(self) -> float:
         """Extract-side feed, mol/h."""
         return math.fsum(self.feed[c] for c in self.extract_side)
 
-    @property
+    @cached_property
     def feed_b(self) -> float:
         """Raffinate-side feed, mol/h."""
         return math.fsum(self.feed[c] for c in self.raffinate_side)
 
-    @property
+    @cached_property
     def beta_key(self) -> float:
         """Separation factor of the key pair across the cut (first extract-side / last raffinate-side
         present)."""
@@ -183,6 +184,10 @@ class CutProblem:
         return best, self.impurity_limit(best)
 
 
+#: Depth of the bisection tree evaluated at once by :func:`total_reflux_stages` (2**depth − 1 stage counts).
+REFLUX_TREE_DEPTH = 5
+
+
 def total_reflux_stages(problem: CutProblem, n_max: float = 2000.0) -> float:
     """Fewest stages at total reflux that can meet the targets, multicomponent and exact for this model.
 
@@ -192,46 +197,76 @@ def total_reflux_stages(problem: CutProblem, n_max: float = 2000.0) -> float:
     raffinate-side flow in the extract b_E is within the targets' bound at that split's extract flow. The
     smallest real N is found by bisection (feasibility is monotone in N) with a scan and a golden-section
     refinement over ln c. Dimensionless; inf if more than ``n_max``.
+
+    The bisection is evaluated speculatively: every stage count it could visit in the next
+    ``REFLUX_TREE_DEPTH`` steps (and, first, every count of the doubling bracket) is tested in one vectorised
+    call, each with exactly the arithmetic of a single test, and the bisection then walks through the
+    answers: the same result as testing one count at a time.
     """
     comps = [c for c in problem.components if problem.feed[c] > 0.0]
     log_b = np.log(np.array([problem.betas[c] for c in comps]))
     f = np.array([problem.feed[c] for c in comps])
     raff = np.array([c in problem.raffinate_side for c in comps])
     mid = 0.5 * (math.log(problem.betas[problem.light_key]) + math.log(problem.betas[problem.heavy_key]))
+    spread = log_b[None, None, :] - mid
     fa = problem.feed_a
 
-    def margin(n: float, t: np.ndarray) -> np.ndarray:
-        z = t[:, None] + n * (log_b[None, :] - mid)
-        e = 0.5 * (1.0 + np.tanh(0.5 * z)) * f[None, :]
-        b_e = e[:, raff].sum(axis=1)
-        extract = e.sum(axis=1)
+    def margin(n: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Slack of the targets (mol/h) at stage counts n (K,) and ln c values t (K, P); −inf where the split
+        is not physical."""
+        z = t[:, :, None] + n[:, None, None] * spread
+        e = 0.5 * (1.0 + np.tanh(0.5 * z)) * f
+        b_e = e[..., raff].sum(axis=-1)
+        extract = e.sum(axis=-1)
         lim = problem.impurity_limits(extract)
         gap = lim - b_e
         return np.where((extract > 0.0) & (extract - b_e <= fa * (1.0 + 1e-12)), gap, -np.inf)
 
     grid = np.linspace(-80.0, 80.0, 161)
     g = (math.sqrt(5.0) - 1.0) / 2.0
+    known: dict[float, bool] = {}
+
+    def test(ns: list[float]) -> None:
+        """Feasibility of each stage count in ns: a grid scan over ln c, then a golden-section search around
+        the best grid point (36 steps), stopping as soon as a point meets the targets."""
+        new = [n for n in dict.fromkeys(ns) if n not in known]
+        if not new:
+            return
+        n_arr = np.array(new)
+        k = n_arr.size
+        m = margin(n_arr, np.broadcast_to(grid, (k, grid.size)))
+        i = np.argmax(m, axis=1)
+        ok = m[np.arange(k), i] >= 0.0
+        a = grid[np.maximum(i - 1, 0)]
+        b = grid[np.minimum(i + 1, grid.size - 1)]
+        lanes = np.flatnonzero(~ok)
+        for _ in range(36):
+            if not lanes.size:
+                break
+            c = b[lanes] - g * (b[lanes] - a[lanes])
+            d = a[lanes] + g * (b[lanes] - a[lanes])
+            mm = margin(n_arr[lanes], np.stack([c, d], axis=1))
+            hit = (mm[:, 0] >= 0.0) | (mm[:, 1] >= 0.0)
+            ok[lanes[hit]] = True
+            left = mm[:, 0] >= mm[:, 1]
+            move_b, move_a = ~hit & left, ~hit & ~left
+            b[lanes[move_b]] = d[move_b]
+            a[lanes[move_a]] = c[move_a]
+            lanes = lanes[~hit]
+        known.update(zip(new, (bool(x) for x in ok), strict=True))
 
     def feasible(n: float) -> bool:
-        m = margin(n, grid)
-        i = int(np.argmax(m))
-        if m[i] >= 0.0:
-            return True
-        a, b = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-        for _ in range(36):
-            c, d = b - g * (b - a), a + g * (b - a)
-            mc, md = margin(n, np.array([c, d]))
-            if mc >= 0.0 or md >= 0.0:
-                return True
-            if mc >= md:
-                b = d
-            else:
-                a = c
-        return False
+        if n not in known:
+            test([n])
+        return known[n]
 
+    # the doubling bracket (from a few stages: cheaper than bisecting down from n_max), tested at once
+    ladder = [0.0, 4.0]
+    while ladder[-1] < n_max:
+        ladder.append(min(2.0 * ladder[-1], n_max))
+    test(ladder)
     if feasible(0.0):
         return 0.0
-    # bracket by doubling from a few stages (cheaper than bisecting down from n_max)
     lo, hi = 0.0, 4.0
     while not feasible(hi):
         lo = hi
@@ -240,6 +275,8 @@ def total_reflux_stages(problem: CutProblem, n_max: float = 2000.0) -> float:
         hi = min(2.0 * hi, n_max)
     for _ in range(80):
         mid_n = (lo + hi) / 2.0
+        if mid_n not in known:
+            test(_bisection_tree(lo, hi, REFLUX_TREE_DEPTH))
         if feasible(mid_n):
             hi = mid_n
         else:
@@ -247,6 +284,20 @@ def total_reflux_stages(problem: CutProblem, n_max: float = 2000.0) -> float:
         if hi - lo < 1e-6 * max(1.0, hi):
             break
     return hi
+
+
+def _bisection_tree(lo: float, hi: float, depth: int) -> list[float]:
+    """Every midpoint a bisection of [lo, hi] can visit in its next ``depth`` steps (breadth first)."""
+    out: list[float] = []
+    level = [(lo, hi)]
+    for _ in range(depth):
+        nxt = []
+        for a, b in level:
+            m = (a + b) / 2.0
+            out.append(m)
+            nxt += [(a, m), (m, b)]
+        level = nxt
+    return out
 
 
 def _fraction(value: Any, field: str) -> float:

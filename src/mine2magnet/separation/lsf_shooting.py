@@ -235,13 +235,26 @@ def _spread_homotopy(c: ShootingCascade, lb: np.ndarray) -> tuple[np.ndarray, bo
     return xi, level >= 1.0, total, res
 
 
-def solve_shooting(c: ShootingCascade, max_iterations: int = MAX_ITERATIONS) -> ShootingSolution:
-    """Solve one cascade: damped Newton from the Kremser start, else the spread homotopy (never raises;
-    ``converged`` says)."""
+def solve_shooting(
+    c: ShootingCascade,
+    max_iterations: int = MAX_ITERATIONS,
+    *,
+    start: np.ndarray | None = None,
+    homotopy: bool = True,
+) -> ShootingSolution:
+    """Solve one cascade: damped Newton from ``start`` (logits xi (C,), e.g. a neighbouring cascade's
+    solution) when given, else (or when that fails) from the Kremser start, then the spread homotopy unless
+    ``homotopy`` is False (never raises; ``converged`` says)."""
     lb = np.log(c.beta / c.beta.min())
     with np.errstate(all="ignore"):
-        xi, ok, its, res = _newton(c, lb, kremser_start(c, lb), max_iterations)
+        its = 0
+        ok = False
+        if start is not None:
+            xi, ok, its, res = _newton(c, lb, np.asarray(start, dtype=float), max_iterations)
         if not ok:
+            xi, ok, its_k, res = _newton(c, lb, kremser_start(c, lb), max_iterations)
+            its += its_k
+        if not ok and homotopy:
             xi_h, ok, its_h, res_h = _spread_homotopy(c, lb)
             its += its_h
             if ok:
