@@ -1394,7 +1394,8 @@ class DynamicResult:
             of the total metal inflow of its steady value; None if the run did not get there.
         steady: the steady state of the spec after its last event (``simulate``), None if it did not
             converge (the run's final state is then the reference).
-        steady_state_deviation: max |outlet flow at the end - steady| / total metal inflow.
+        steady_state_deviation: max |outlet flow at the end - steady| / total metal inflow (None without
+            a steady state to compare with).
         mass_balance_error: |holdup change + metal out - metal in| summed over components, relative to the
             metal held at the start plus all metal in.
         events: times of the events, h. solver: integrator statistics.
@@ -1412,7 +1413,7 @@ class DynamicResult:
     time_to_steady_state: float | None
     tolerance: float
     steady: CascadeResult | None
-    steady_state_deviation: float
+    steady_state_deviation: float | None
     mass_balance_error: float
     terminal_outlets: tuple[str, ...]
     events: tuple[float, ...] = ()
@@ -1744,7 +1745,7 @@ def _run(
         time_to_steady_state=t_ss,
         tolerance=dyn.tolerance,
         steady=steady,
-        steady_state_deviation=float(dev[-1]) if reference is not None else 0.0,
+        steady_state_deviation=float(dev[-1]) if reference is not None else None,
         mass_balance_error=mbe,
         terminal_outlets=ode.terminal,
         events=tuple(event_times),
