@@ -111,7 +111,10 @@ def capital_recovery_factor(rate: float, life: float) -> float:
     return rate / (1.0 - (1.0 + rate) ** -life)
 
 
-def _stage_value(mapping: Mapping[str, float], stage: str, what: str) -> float:
+def _stage_value(mapping: Mapping[str, float], stage: str, what: str, method: str | None = None) -> float:
+    """The value for a stage, or for ``<stage>_<method>`` (e.g. mining_open_pit) when given."""
+    if method and f"{stage}_{method}" in mapping:
+        return float(mapping[f"{stage}_{method}"])
     try:
         return float(mapping[stage])
     except KeyError:
@@ -214,6 +217,7 @@ def facility_accounts(model: ChainModel, result: ChainResult, inputs: EconomicIn
     for f in facilities:
         stage = f.stage
         a = f.attrs
+        method = str(a.get("method") or "") or None
         scale = _design_scale(f, facts, years)
         capex = float(a.get("capex", math.nan))
         per_t_capex = None
@@ -227,15 +231,15 @@ def facility_accounts(model: ChainModel, result: ChainResult, inputs: EconomicIn
                 default=0.0,
             )
         if not math.isfinite(capex):
-            per_t = per_t_capex if per_t_capex else _stage_value(inputs.capex_usd_per_t, stage, "capex per t")
+            per_t = per_t_capex or _stage_value(inputs.capex_usd_per_t, stage, "capex per t", method)
             capex = per_t * scale
         crf = capital_recovery_factor(
-            inputs.discount_rate, _stage_value(inputs.asset_life, stage, "asset life")
+            inputs.discount_rate, _stage_value(inputs.asset_life, stage, "asset life", method)
         )
         jobs_full = float(a.get("direct_jobs", math.nan))
         if not math.isfinite(jobs_full):
-            jobs_full = _stage_value(inputs.jobs_per_t, stage, "jobs per t") * scale
-        wage = _stage_value(inputs.wage_usd, stage, "wage")
+            jobs_full = _stage_value(inputs.jobs_per_t, stage, "jobs per t", method) * scale
+        wage = _stage_value(inputs.wage_usd, stage, "wage", method)
         for year in years:
             acc = dict.fromkeys(ITEMS, 0.0)
             acc["output"] = facts.output.get((year, f.name), 0.0)

@@ -4,7 +4,7 @@
 economics:
   myr_per_usd: {2024: {ref: fx.MYR_per_USD.2024}, 2025: {ref: fx.MYR_per_USD.2025}}
   corporate_tax_rate: {ref: economics.tax.malaysia.corporate_income_rate}
-  wage: {mining: {ref: economics.wage.malaysia.mining.2023}, separation: {...}, ...}   # USD or MYR per yr
+  wage: {mining: {ref: economics.wage.malaysia.mining.2023}, separation: {...}, ...}   # USD/yr or MYR/yr
   jobs_per_kt: {mining: {ref: economics.jobs_per_kt.mining_isl}, mining_open_pit: {...}, ...}
   capex_per_t: {mining: {ref: economics.capex_per_tpa.mining_isl}, ...}               # USD per t/yr
   asset_life: {mining: {ref: economics.capital.asset_life.mining_isl}, ...}
@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mine2magnet.chain import YearSeries
-from mine2magnet.data.units import compatible
+from mine2magnet.data.units import compatible, convert
 from mine2magnet.economics import EconomicInputs
 from mine2magnet.errors import InputError
 from mine2magnet.scenario.provenance import Provenance, scalar_of, series_of
@@ -57,24 +57,20 @@ def _usd(node: Any, unit: str, prov: Provenance, where: str, fx: YearSeries, fir
     """A money amount (per `unit`'s denominator) in USD; MYR converted at the rate of its year."""
     q = prov.resolve(node, where)
     value, given = float(getattr(q, "value", q)), str(getattr(q, "unit", unit))
-    target_myr = unit.replace("USD", "MYR")
-    if compatible(given, unit):
-        from mine2magnet.data.units import convert
-
-        return convert(value, given, unit)
-    if compatible(given, target_myr):
-        from mine2magnet.data.units import convert
-
-        return convert(value, given, target_myr) / fx.at(_year_of(node, prov, first))
-    raise InputError(
-        f"expected an amount in {unit} or {target_myr}, got {given!r}", file=prov.file, field=where
-    )
+    # a wage may be written per person (USD) or per person and year (USD/yr): the same amount
+    for usd in (unit, unit.removesuffix("/yr")) if unit.endswith("/yr") else (unit,):
+        myr = usd.replace("USD", "MYR")
+        if compatible(given, usd):
+            return convert(value, given, usd)
+        if compatible(given, myr):
+            return convert(value, given, myr) / fx.at(_year_of(node, prov, first))
+    raise InputError(f"expected an amount in {unit} or MYR, got {given!r}", file=prov.file, field=where)
 
 
-def _by_stage(raw: Any, convert: Any, where: str, prov: Provenance) -> dict[str, float]:
+def _by_stage(raw: Any, value_of: Any, where: str, prov: Provenance) -> dict[str, float]:
     if not isinstance(raw, Mapping) or not raw:
         raise InputError("expected a mapping of stage -> value", file=prov.file, field=where)
-    return {str(stage): convert(node, f"{where}.{stage}") for stage, node in raw.items()}
+    return {str(stage): value_of(node, f"{where}.{stage}") for stage, node in raw.items()}
 
 
 #: The accounts' inputs and the input-output multipliers by stage (empty when ``kind: none``).
@@ -93,16 +89,19 @@ def build_economics(raw: Any, prov: Provenance, first_year: int) -> Economics:
             raise InputError("missing (see docs/economics.md)", file=prov.file, field=f"economics.{name}")
     fx = series_of(raw["myr_per_usd"], "MYR/USD", prov, "economics.myr_per_usd")
     wage = _by_stage(
-        raw["wage"], lambda n, w: _usd(n, "USD", prov, w, fx, first_year), "economics.wage", prov
+        raw["wage"], lambda n, w: _usd(n, "USD/yr", prov, w, fx, first_year), "economics.wage", prov
     )
     capex = _by_stage(
         raw["capex_per_t"],
-        lambda n, w: _usd(n, "USD/t", prov, w, fx, first_year),
+        lambda n, w: _usd(n, "USD/(t/yr)", prov, w, fx, first_year),
         "economics.capex_per_t",
         prov,
     )
     jobs = _by_stage(
-        raw["jobs_per_kt"], lambda n, w: scalar_of(n, "1/kt", prov, w) / 1000.0, "economics.jobs_per_kt", prov
+        raw["jobs_per_kt"],
+        lambda n, w: scalar_of(n, "1/(kt/yr)", prov, w) / 1000.0,
+        "economics.jobs_per_kt",
+        prov,
     )
     life = _by_stage(
         raw["asset_life"], lambda n, w: scalar_of(n, "yr", prov, w), "economics.asset_life", prov
