@@ -16,7 +16,7 @@ from mine2magnet import __version__
 from mine2magnet.errors import Mine2MagnetError
 
 #: Modules of this package that contribute commands (each exposes ``commands``).
-COMMAND_MODULES: tuple[str, ...] = ("sources", "run", "cascade", "refinery", "backtest")
+COMMAND_MODULES: tuple[str, ...] = ("sources", "run", "cascade", "refinery", "backtest", "claims")
 
 
 class _Group(click.Group):
