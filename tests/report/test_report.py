@@ -274,3 +274,30 @@ def test_residue_headline_separates_the_legacy_pile_from_the_additions():
     assert "504,500 t held in residue stores at the end of 2024" in sentence
     assert "500,000 t already there when 2024 began (the legacy pile" in sentence
     assert "4,500 t added in 2024" in sentence
+
+
+def test_value_kept_change_decomposes_mining_processing_and_leakage():
+    from mine2magnet.report.comparison import value_kept_change
+
+    def with_accounts(name, mining, separation, lost):
+        result = sample_result(name)
+        k = result.tables["kpis"]
+        k = k[k.kpi != "domestic_value_added_usd"]
+        rows = [
+            (2024, "domestic_value_added_usd", "mining", "", mining, "USD", ""),
+            (2024, "domestic_value_added_usd", "separation", "", separation, "USD", ""),
+            (2024, "domestic_value_added_usd", "total", "", mining + separation, "USD", ""),
+            (2024, "national_value_added_usd", "total", "", mining + separation, "USD", ""),
+            (2024, "smuggling_loss_usd", "Illegal mining", "", lost, "USD", ""),
+        ]
+        result.tables["kpis"] = pd.concat([k, pd.DataFrame(rows, columns=k.columns)], ignore_index=True)
+        return run_view(result)
+
+    base = with_accounts("base", 100e6, 50e6, 10e6)
+    other = with_accounts("other", 130e6, 45e6, 2e6)
+    sentence = value_kept_change(base, other, 2024)
+    assert "USD 150 M → USD 175 M" in sentence
+    assert "mining +USD 30 M (more ore mined)" in sentence
+    assert "processing at home −USD 5 M" in sentence
+    assert "illegal exports −USD 8 M" in sentence
+    assert value_kept_change(base, base, 2024) is None

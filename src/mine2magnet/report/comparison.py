@@ -68,6 +68,8 @@ KPI_WORDS = {
     "smuggled_t": "tonnes smuggled",
     "unmet_demand_t": "unmet demand",
     "secondary_supply_t": "recycled supply",
+    "national_value_added_usd": "value kept at home (after owners abroad)",
+    "jobs_direct": "direct jobs",
 }
 
 
@@ -111,8 +113,46 @@ def what_changes(views: Sequence[RunView], year: int, relative: float = 0.05) ->
             if parts:
                 name = KPI_WORDS.get(kpi, kpi) + ("" if subject == TOTAL else f" ({subject})")
                 sentences.append(f"{name} " + "; ".join(parts))
-        out[view.label] = sentences
+        why = value_kept_change(reference, view, year)
+        out[view.label] = ([why] if why else []) + sentences
     return out
+
+
+def _stage_values(view: RunView, year: int) -> dict[str, float]:
+    """Value added by stage and in total (``TOTAL``) in `year`; empty when the run reports none."""
+    out = {str(s): float(v) for s, v, _ in view.kpis.by_subject("domestic_value_added_usd", year)}
+    total = _total_in(view, "domestic_value_added_usd", year)
+    if total is not None:
+        out[TOTAL] = total
+    return out
+
+
+def value_kept_change(reference: RunView, view: RunView, year: int) -> str | None:
+    """Why value kept at home differs from the reference, in `year`: the change in value added decomposed
+    into mining (ore mined rather than left in the ground, or the reverse), processing at home (cracking to
+    magnets), and the royalties and taxes lost to illegal exports. None without accounts in both runs."""
+    ref, new = _stage_values(reference, year), _stage_values(view, year)
+    if TOTAL not in ref or TOTAL not in new or _total_in(view, "national_value_added_usd", year) is None:
+        return None
+    mining = new.get("mining", 0.0) - ref.get("mining", 0.0)
+    processing = (new[TOTAL] - new.get("mining", 0.0)) - (ref[TOTAL] - ref.get("mining", 0.0))
+    lost = (_total_in(view, "smuggling_loss_usd", year) or 0.0) - (
+        _total_in(reference, "smuggling_loss_usd", year) or 0.0
+    )
+    if max(abs(mining), abs(processing), abs(lost)) < 1e-6 * max(abs(ref[TOTAL]), 1.0):
+        return None
+
+    def signed(x: float) -> str:
+        x = round(x)
+        return ("+" if x >= 0 else "−") + format_value(abs(x), "USD")
+
+    mined = "more ore mined" if mining > 0 else "ore left in the ground" if mining < 0 else "no change"
+    before, after = format_value(ref[TOTAL], "USD"), format_value(new[TOTAL], "USD")
+    return (
+        f"value added at home in {year}: {before} → {after}, because of mining {signed(mining)} ({mined}), "
+        f"processing at home {signed(processing)}, and royalties and taxes lost to illegal exports "
+        f"{signed(lost)}"
+    )
 
 
 def _total_in(view: RunView, kpi: str, year: int) -> float | None:

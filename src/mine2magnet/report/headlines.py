@@ -51,19 +51,82 @@ def _where(view: RunView) -> str:
     return view.focus_country or "the country"
 
 
+def money(view: RunView, value: float, unit: str, year: int) -> str:
+    """A USD amount with its MYR equivalent at the run's rate of `year`, when the run has one."""
+    text = format_value(value, unit)
+    rate = _total(view, "myr_per_usd", year)
+    if unit.startswith("USD") and rate is not None and rate[0] > 0:
+        text += f" (RM {format_value(value * rate[0], 'MYR' + unit[3:]).removeprefix('MYR ')})"
+    return text
+
+
 def _value_added(view: RunView, year: int) -> Headline | None:
     kpi = "domestic_value_added_usd"
     total = _total(view, kpi, year)
     if total is None:
         return None
+    national = _total(view, "national_value_added_usd", year)
+    if national is not None:
+        return _value_kept(view, year, total, national)
     parts = [p for p in view.kpis.by_subject(kpi, year) if p[0] != TOTAL and abs(p[1]) > 0]
-    sentence = f"In {year} the chain adds {format_value(*total)} of value inside {_where(view)}"
+    sentence = f"In {year} the chain adds {money(view, *total, year)} of value inside {_where(view)}"
     if parts:
         sentence += f" ({_listing(parts)})"
     cumulative = _cumulative(view, kpi)
     if cumulative and len(view.years) > 1:
         sentence += f"; {format_value(*cumulative)} over {_span(view)}"
     sentence += "."
+    sentence += _capture_sentences(view, year)
+    return Headline(kpi, "Value kept at home", money(view, *total, year), sentence)
+
+
+def _value_kept(view: RunView, year: int, total: tuple[float, str], national: tuple[float, str]) -> Headline:
+    """Value kept at home from the accounts: value added, what of it leaves with foreign owners, and why."""
+    where = _where(view)
+    parts = [
+        p for p in view.kpis.by_subject("domestic_value_added_usd", year) if p[0] != TOTAL and abs(p[1]) > 0
+    ]
+    sentence = (
+        f"In {year} the rare-earth plants in {where} add {money(view, *total, year)} of value (wages, taxes "
+        f"and operating surplus"
+    )
+    if parts:
+        sentence += f"; {_listing(parts)}"
+    sentence += ")"
+    items = []
+    for kpi, words in (("wages_usd", "wages"), ("taxes_usd", "royalties and taxes")):
+        amount = _total(view, kpi, year)
+        if amount is not None:
+            items.append(f"{money(view, *amount, year)} in {words}")
+    if items:
+        sentence += ": " + " and ".join(items)
+    foreign = _total(view, "foreign_income_usd", year)
+    sentence += f". {money(view, *national, year)} stays with {where}"
+    if foreign is not None and foreign[0] > 0:
+        sentence += f" after {money(view, *foreign, year)} of profit and capital charge goes to owners abroad"
+    elif foreign is not None and foreign[0] < 0:
+        sentence += (
+            f", more than is added: owners abroad bear a loss of {money(view, -foreign[0], foreign[1], year)}"
+        )
+    sentence += "."
+    margin = _total(view, "gross_margin_usd", year)
+    if margin is not None:
+        sentence += f" (Output less rare-earth inputs, the gross margin alone, is {format_value(*margin)}.)"
+    total_va = _total(view, "value_added_total_usd", year)
+    jobs, jobs_total = _total(view, "jobs_direct", year), _total(view, "jobs_total", year)
+    if jobs is not None:
+        sentence += f" Direct jobs: {jobs[0]:,.0f}"
+        if jobs_total is not None and jobs_total[0] > jobs[0]:
+            sentence += f", {jobs_total[0]:,.0f} with suppliers' jobs (input-output multipliers)"
+        if total_va is not None and total_va[0] > total[0]:
+            sentence += f"; value added with suppliers {money(view, *total_va, year)}"
+        sentence += "."
+    sentence += _capture_sentences(view, year, subject="The gross margin")
+    return Headline("domestic_value_added_usd", "Value kept at home", money(view, *national, year), sentence)
+
+
+def _capture_sentences(view: RunView, year: int, subject: str = "Value added at home") -> str:
+    sentence = ""
     raw = _total(view, "raw_export_value_usd", year)
     if raw is not None and raw[0] > 0:
         sentence += f" Exporting the same year's mined rare earths raw would fetch {format_value(*raw)}."
@@ -76,7 +139,7 @@ def _value_added(view: RunView, year: int) -> Headline | None:
     capture = _total(view, "value_capture_ratio", year)
     if capture is not None:
         sentence += (
-            f" Value added at home equals {format_value(*capture)} of what the country's own mined rare"
+            f" {subject} equals {format_value(*capture)} of what the country's own mined rare"
             " earths are worth as separated oxides"
         )
         sentence += (
@@ -84,7 +147,7 @@ def _value_added(view: RunView, year: int) -> Headline | None:
             if capture[0] > 1.0 and capture[1] in {"fraction", "1", "share"}
             else "."
         )
-    return Headline(kpi, "Value kept at home", format_value(*total), sentence)
+    return sentence
 
 
 def _feed(view: RunView, year: int) -> Headline | None:
