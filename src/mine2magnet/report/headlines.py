@@ -272,9 +272,8 @@ def _smuggling(view: RunView, year: int) -> Headline | None:
     if total[0] <= 0:
         sentence = f"No royalties or taxes are lost to illegal mining and smuggling in {year}."
     else:
-        sentence = (
-            f"Illegal mining and smuggling cost {format_value(*total)} in lost royalties and taxes in {year}"
-        )
+        lost = money(view, *total, year)
+        sentence = f"Illegal mining and smuggling cost {lost} in lost royalties and taxes in {year}"
         tonnes = _total(view, "smuggled_t", year)
         if tonnes is not None:
             sentence += f" on {format_value(*tonnes)} leaving outside the formal chain"
@@ -282,7 +281,7 @@ def _smuggling(view: RunView, year: int) -> Headline | None:
         if cumulative and len(view.years) > 1:
             sentence += f" ({format_value(*cumulative)} over {_span(view)})"
         sentence += "."
-    return Headline("smuggling_loss_usd", "Lost to smuggling", format_value(*total), sentence)
+    return Headline("smuggling_loss_usd", "Lost to smuggling", money(view, *total, year), sentence)
 
 
 def _unmet(view: RunView, year: int) -> Headline | None:
