@@ -21,9 +21,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mine2magnet.analysis import Backtest, run_backtest
+from mine2magnet.data import load_dataset
+from mine2magnet.economics.claims import ClaimCheck, check_claims
 from mine2magnet.errors import InputError, Mine2MagnetError
 from mine2magnet.report import headlines, kpi_comparison, run_view, what_changes, write_report
 from mine2magnet.report.backtest_page import summary_sentence
+from mine2magnet.report.claims_section import claims_sentence
 from mine2magnet.report.quantities import format_value
 from mine2magnet.report.run_view import distinct_labels
 from mine2magnet.store import ResultsStore, StoredRun, code_version, to_json_safe, write_summary
@@ -78,13 +81,38 @@ def progress_display(enabled: bool = True) -> Iterator[Callable[[str, int, int],
         yield update
 
 
-def backtest_history(history: str, out: Path) -> Backtest:
-    """Backtest the history scenario a run starts from; write backtest.{json,csv,html} into `out`."""
+def backtest_history(history: str, out: Path) -> tuple[Backtest, Any]:
+    """Backtest the history scenario a run starts from; write backtest.{json,csv,html} into `out`.
+
+    Returns the backtest and the history's run (claims about its years are checked against it)."""
     from mine2magnet.cli.backtest import write_backtest
 
-    checked, _ = run_backtest(history)
+    checked, history_run = run_backtest(history)
     write_backtest(checked, out)
-    return checked
+    return checked, history_run
+
+
+def claims_of_run(scenario: Any, result: Any, history: tuple[Any, Any] | None, out: Path) -> list[ClaimCheck]:
+    """The published claims checked against a run with accounts (and its history for earlier years);
+    written to OUT/claims.json. Empty when the scenario has no economics block."""
+    if scenario.economics is None:
+        return []
+    ds = load_dataset()
+    u = ds.value("economics.claim_check.relative_uncertainty", "fraction")
+    claims = ds.claims()
+    checks = check_claims(claims, scenario.model, result, ds, u)
+    if history is not None:
+        past_scenario, past_run = history
+        early = {c.key for c in claims if c.period.end.year < result.years[0]}
+        past = check_claims([c for c in claims if c.key in early], past_scenario.model, past_run, ds, u)
+        by_key = {(c.claim.key, c.claim.source.id): c for c in past}
+        checks = [by_key.get((c.claim.key, c.claim.source.id), c) for c in checks]
+    payload = {"scenario": result.scenario_name, "claims": [c.to_dict() for c in checks]}
+    target = out / "claims.json"
+    tmp = target.with_name(".claims.json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(target)
+    return checks
 
 
 def run_and_store(
@@ -100,6 +128,18 @@ def run_and_store(
     A run that fails after loading is recorded in the store's catalogue as ``failed`` before the error
     propagates; a scenario that does not load leaves the store untouched.
     """
+    return run_store_and_keep(name, overrides, store, seed=seed, progress=progress)[0]
+
+
+def run_store_and_keep(
+    name: str,
+    overrides: Sequence[str],
+    store: ResultsStore,
+    *,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+) -> tuple[StoredRun, Any, Any]:
+    """:func:`run_and_store`, also returning the loaded scenario and its in-memory result."""
     api = scenario_api()
     progress = progress or (lambda stage, done, total: None)
     label = _label(name, overrides)
@@ -113,7 +153,7 @@ def run_and_store(
         raise
     progress("saving to the results store", 0, 1)
     run_id = store.save(result, seed=seed, started_utc=started)
-    return store.get(run_id)
+    return store.get(run_id), scenario, result
 
 
 def _summary_payload(run: StoredRun, outputs: dict[str, str]) -> dict[str, Any]:
@@ -208,7 +248,9 @@ def run_command(
     store = ResultsStore(out / "results.duckdb")
     report = out / "report.html"
     with progress_display(enabled=not quiet) as progress:
-        stored = run_and_store(name, all_overrides, store, seed=seed, progress=progress)
+        stored, loaded, in_memory = run_store_and_keep(
+            name, all_overrides, store, seed=seed, progress=progress
+        )
         outputs = {"report": str(report), "store": str(store.path), "summary": str(out / "summary.json")}
         summary = _summary_payload(stored, outputs)
         write_summary(summary, out / "summary.json")  # first: kept even if the report fails
@@ -219,16 +261,22 @@ def run_command(
             ]
             write_summary(summary, out / "summary.json")
         history = (stored.meta.get("opening_state") or {}).get("from") if backtest else None
-        checked = None
+        checked, past = None, None
         if history:
             progress(f"backtesting {history}", 0, 1)
-            checked = backtest_history(str(history), out)
+            checked, past_run = backtest_history(str(history), out)
+            past = (scenario_api().load_scenario(str(history), []), past_run)
             outputs["backtest"] = str(out / "backtest.html")
             summary["outputs"] = outputs
             summary["backtest"] = checked.counts()
             write_summary(summary, out / "summary.json")
+        claims = claims_of_run(loaded, in_memory, past, out)
+        if claims:
+            outputs["claims"] = str(out / "claims.json")
+            summary["outputs"] = outputs
+            write_summary(summary, out / "summary.json")
         progress("writing the report", 0, 1)
-        write_report([stored, *compared], report, year=year, backtest=checked)
+        write_report([stored, *compared], report, year=year, backtest=checked, claims=claims)
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
         click.echo(f"report: {report}", err=True)
@@ -249,6 +297,8 @@ def run_command(
         click.echo("compared with: " + ", ".join(_label(c.scenario_name, c.overrides) for c in compared))
     if checked is not None:
         click.echo(f"backtest: {summary_sentence(checked)}")
+    if claims:
+        click.echo(f"claims:   {claims_sentence(claims)}")
     click.echo(f"report:  {report}")
     click.echo(f"store:   {store.path} (run {stored.run_id})")
     click.echo(f"summary: {out / 'summary.json'}")

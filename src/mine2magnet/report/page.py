@@ -14,9 +14,11 @@ from plotly.offline import get_plotlyjs
 
 from mine2magnet import __version__
 from mine2magnet.analysis import Backtest
+from mine2magnet.economics.claims import ClaimCheck
 from mine2magnet.errors import InputError, Mine2MagnetError
 from mine2magnet.report import figures
 from mine2magnet.report.backtest_page import backtest_section, summary_sentence
+from mine2magnet.report.claims_section import claims_section, claims_sentence
 from mine2magnet.report.comparison import KPI_WORDS, kpi_comparison, what_changes
 from mine2magnet.report.headlines import HEADLINE_KPIS, headlines
 from mine2magnet.report.kpi_table import TOTAL
@@ -138,6 +140,7 @@ def render_report(
     conflicts: Sequence[Any] | None = None,
     title: str | None = None,
     backtest: Backtest | None = None,
+    claims: Sequence[ClaimCheck] | None = None,
 ) -> str:
     """The report as one HTML string (see :func:`write_report`)."""
     if not results:
@@ -166,6 +169,8 @@ def render_report(
     nav = ["<a href='#key'>Key figures</a>"]
     if backtest is not None:
         nav.append("<a href='#backtest'>Backtest</a>")
+    if claims:
+        nav.append("<a href='#claims'>Claims</a>")
     if len(views) > 1:
         nav.append("<a href='#compare'>Comparison</a>")
     nav += [f"<a href='#run-{escape(v.label, quote=True)}'>{escape(v.label)}</a>" for v in views]
@@ -201,6 +206,11 @@ def render_report(
             f"<p><strong>Checked against history:</strong> {escape(summary_sentence(backtest))} "
             "<a href='#backtest'>Backtest</a>.</p>"
         )
+    if claims:
+        body.append(
+            f"<p><strong>Published claims:</strong> {escape(claims_sentence(claims))} "
+            "<a href='#claims'>Claims</a>.</p>"
+        )
     if len(views) > 1:
         body.append("<h2 id='compare'>Comparison of scenarios</h2>")
         body.append(_changes(views, year))
@@ -210,6 +220,8 @@ def render_report(
     body.extend(_run_details(view, year) for view in views)
     if backtest is not None:
         body.append(backtest_section(backtest))
+    if claims:
+        body.append(claims_section(claims))
     body.append("<h2 id='assumptions'>Assumptions and their sources</h2>")
     body.append(
         "<p>Every number the scenario uses, with its kind (measured, reported, estimate, derived or an "
@@ -237,6 +249,7 @@ def write_report(
     conflicts: Sequence[Any] | None = None,
     title: str | None = None,
     backtest: Backtest | None = None,
+    claims: Sequence[ClaimCheck] | None = None,
 ) -> Path:
     """Write one self-contained HTML report about ``results`` to ``path`` and return the path.
 
@@ -244,9 +257,12 @@ def write_report(
     ``year``: the year of the Sankey and the key figures (default: the first run's last year).
     ``conflicts``: data conflicts to list (``Conflict`` objects or their ``to_dict()``); ``None`` loads them
     from ``mine2magnet.data``; ``()`` shows none. ``backtest``: a history backtest to show after the key
-    figures (its sentence) and in a section of its own. The file is written atomically (temp file + rename).
+    figures (its sentence) and in a section of its own; ``claims``: published claims checked against the
+    first run, likewise. The file is written atomically (temp file + rename).
     """
-    html = render_report(results, year=year, conflicts=conflicts, title=title, backtest=backtest)
+    html = render_report(
+        results, year=year, conflicts=conflicts, title=title, backtest=backtest, claims=claims
+    )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
