@@ -177,7 +177,7 @@ def _newton(
     """
     G, tot, J, _, _ = _equations(c, lb, xi, 0.0)
     lnc = float(np.median(G))
-    G, tot, J, _, _ = _equations(c, lb, xi, lnc)
+    G = G - lnc  # G is linear in ln c with slope -1 (and tot, J do not depend on it): no second sweep
     res = max(float(np.abs(G).max()), abs(tot))
     t = 1.0
     for it in range(1, max_iterations + 1):
