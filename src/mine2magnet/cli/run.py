@@ -95,7 +95,7 @@ def backtest_history(history: str, out: Path) -> tuple[Backtest, Any]:
 def claims_of_run(scenario: Any, result: Any, history: tuple[Any, Any] | None, out: Path) -> list[ClaimCheck]:
     """The published claims checked against a run with accounts (and its history for earlier years);
     written to OUT/claims.json. Empty when the scenario has no economics block."""
-    if scenario.economics is None:
+    if getattr(scenario, "economics", None) is None:
         return []
     ds = load_dataset()
     u = ds.value("economics.claim_check.relative_uncertainty", "fraction")
