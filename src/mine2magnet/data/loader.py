@@ -212,59 +212,27 @@ def _load_values(
             )
 
 
+def _period_entries(
+    root: Path, folder: str, schema: type[ObservationsFile] | type[ClaimsFile], sources: dict[str, Source]
+) -> Iterator[dict[str, Any]]:
+    """The fields of each observation or claim of a folder, with its period parsed and its source resolved."""
+    for label, parsed in _parsed_files(root, folder, schema, f"'{folder}:'"):
+        for i, entry in enumerate(getattr(parsed, folder)):
+            fields = entry.model_dump()
+            fields["source"] = _resolve_source(sources, entry.source, label, f"{folder}[{i}].source")
+            fields["period"] = Period.parse(fields["period"], fields.pop("fiscal_year_end"))
+            fields["model"] = MappingProxyType(dict(entry.model))
+            if "derived_from" in fields:
+                fields["derived_from"] = tuple(fields["derived_from"])
+            yield {**fields, "range": entry.range, "file": label, "index": i}
+
+
 def _load_observations(root: Path, sources: dict[str, Source], into: list[Observation]) -> None:
-    for label, parsed in _parsed_files(root, "observations", ObservationsFile, "'observations:'"):
-        for i, entry in enumerate(parsed.observations):
-            field = f"observations[{i}]"
-            source = _resolve_source(sources, entry.source, label, f"{field}.source")
-            into.append(
-                Observation(
-                    key=entry.key,
-                    quantity=entry.quantity,
-                    subject=entry.subject,
-                    period=Period.parse(entry.period, entry.fiscal_year_end),
-                    value=entry.value,
-                    unit=entry.unit,
-                    source=source,
-                    kind=entry.kind,
-                    basis=entry.basis,
-                    range=entry.range,
-                    tolerance=entry.tolerance,
-                    tolerance_basis=entry.tolerance_basis,
-                    model=MappingProxyType(dict(entry.model)),
-                    known_miss=entry.known_miss,
-                    note=entry.note,
-                    derived_from=tuple(entry.derived_from),
-                    file=label,
-                    index=i,
-                )
-            )
+    into.extend(Observation(**f) for f in _period_entries(root, "observations", ObservationsFile, sources))
 
 
 def _load_claims(root: Path, sources: dict[str, Source], into: list[Claim]) -> None:
-    for label, parsed in _parsed_files(root, "claims", ClaimsFile, "'claims:'"):
-        for i, entry in enumerate(parsed.claims):
-            source = _resolve_source(sources, entry.source, label, f"claims[{i}].source")
-            into.append(
-                Claim(
-                    key=entry.key,
-                    claim=entry.claim,
-                    quantity=entry.quantity,
-                    subject=entry.subject,
-                    period=Period.parse(entry.period, entry.fiscal_year_end),
-                    value=entry.value,
-                    unit=entry.unit,
-                    source=source,
-                    kind=entry.kind,
-                    reading=entry.reading,
-                    claimant=entry.claimant,
-                    range=entry.range,
-                    model=MappingProxyType(dict(entry.model)),
-                    note=entry.note,
-                    file=label,
-                    index=i,
-                )
-            )
+    into.extend(Claim(**f) for f in _period_entries(root, "claims", ClaimsFile, sources))
 
 
 def read_dataset(*roots: Path) -> Dataset:

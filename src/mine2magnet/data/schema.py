@@ -266,7 +266,26 @@ class CompositionEntry(_KeyedEntry):
         return {s: (lo * k, hi * k) for s, (lo, hi) in self.ranges.items()}
 
 
-class ObservationEntry(_KeyedEntry):
+class _PeriodEntry(_KeyedEntry):
+    """An entry about a stated period (observations, claims): the period read as text, the unit known."""
+
+    @field_validator("period", mode="before", check_fields=False)
+    @classmethod
+    def _period_text(cls, v: object) -> object:
+        if isinstance(v, _dt.date):
+            return v.isoformat()
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v)
+        return v
+
+    @field_validator("unit", check_fields=False)
+    @classmethod
+    def _unit_known(cls, v: str) -> str:
+        parse_unit(v)
+        return v
+
+
+class ObservationEntry(_PeriodEntry):
     """One entry of ``observations:`` — a published historical quantity for a stated period."""
 
     model_config = ConfigDict(extra="forbid")
@@ -306,21 +325,6 @@ class ObservationEntry(_KeyedEntry):
             raise ValueError(f"quantity {v!r} must be one of {', '.join(QUANTITIES)}")
         return v
 
-    @field_validator("period", mode="before")
-    @classmethod
-    def _period_text(cls, v: object) -> object:
-        if isinstance(v, _dt.date):
-            return v.isoformat()
-        if isinstance(v, int) and not isinstance(v, bool):
-            return str(v)
-        return v
-
-    @field_validator("unit")
-    @classmethod
-    def _unit_known(cls, v: str) -> str:
-        parse_unit(v)
-        return v
-
     @model_validator(mode="after")
     def _consistent(self) -> ObservationEntry:
         Period.parse(self.period, self.fiscal_year_end)  # InputError -> reported as a ValueError
@@ -348,7 +352,7 @@ class ObservationsFile(BaseModel):
     observations: list[ObservationEntry] = Field(default_factory=list)
 
 
-class ClaimEntry(_KeyedEntry):
+class ClaimEntry(_PeriodEntry):
     """One entry of ``claims:`` — a published claim about a quantity the model may produce."""
 
     key: str = Field(description="Dotted name, e.g. claim.malaysia.ree_gdp_contribution.2025.")
@@ -366,17 +370,6 @@ class ClaimEntry(_KeyedEntry):
     kind: str
     model: dict[str, str | float | list[str]] = Field(default_factory=dict)
     note: str | None = None
-
-    @field_validator("period", mode="before")
-    @classmethod
-    def _period_text(cls, v: object) -> object:
-        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
-
-    @field_validator("unit")
-    @classmethod
-    def _unit_known(cls, v: str) -> str:
-        parse_unit(v)
-        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> ClaimEntry:

@@ -23,22 +23,11 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from mine2magnet.chain.result import ACCOUNT_KPIS
 from mine2magnet.economics.accounts import EconomicInputs
 
-#: KPIs these totals add to a run (and that the accounts replace: the chain's gross margin becomes
-#: ``gross_margin_usd``).
-TOTAL_KPIS = (
-    "domestic_value_added_usd",
-    "national_value_added_usd",
-    "gross_margin_usd",
-    "wages_usd",
-    "taxes_usd",
-    "foreign_income_usd",
-    "jobs_direct",
-    "value_added_total_usd",
-    "jobs_total",
-    "myr_per_usd",
-)
+#: KPIs these totals add to a run (the chain's gross margin becomes ``gross_margin_usd``).
+TOTAL_KPIS = ("domestic_value_added_usd", *ACCOUNT_KPIS)
 
 
 def _row(year: int, kpi: str, facility: str, value: float, unit: str, detail: str = "") -> dict[str, object]:
