@@ -66,3 +66,13 @@ def test_an_observation_with_a_model_needs_a_declared_tolerance(tmp_path):
 
 def test_the_package_holds_forty_or_more_observations_with_a_model():
     assert sum(1 for o in load_dataset().observations() if o.model) >= 40
+
+
+def test_with_values_replaces_the_preferred_number_only():
+    ds = load_dataset()
+    drawn = ds.with_values({"chain.mt_weld.capacity": 30000.0})
+    assert drawn.value("chain.mt_weld.capacity") == 30000.0
+    assert ds.value("chain.mt_weld.capacity") != 30000.0  # the original is untouched
+    assert drawn.get("chain.mt_weld.capacity").source == ds.get("chain.mt_weld.capacity").source
+    with pytest.raises(InputError):
+        ds.with_values({"facility.kenering.partner": 1.0})

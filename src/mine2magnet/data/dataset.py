@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Mapping, Sequence
@@ -179,6 +180,20 @@ class Dataset:
     def composition_entries(self) -> list[SourcedComposition]:
         """Every composition entry of the dataset, by key then file order."""
         return [e for entries in self._compositions.values() for e in entries]
+
+    def with_values(self, values: Mapping[str, float]) -> Dataset:
+        """A copy whose preferred entry of each key in `values` holds the given number (in the entry's unit).
+
+        For sampling: a draw of an uncertainty study replaces the preferred values of the inputs it varies;
+        the other entries, compositions, observations, claims and the bibliography are shared, unchanged.
+        """
+        changed = {k: list(v) for k, v in self._values.items()}
+        for key, number in values.items():
+            entries = self.all(key)  # UnknownKeyError naming close matches
+            if entries[0].is_text:
+                raise InputError(f"{key!r} is a text value; only numbers can be varied", field=key)
+            changed[key] = [dataclasses.replace(entries[0], value=float(number)), *entries[1:]]
+        return Dataset(self._sources, changed, self._compositions, self._observations, self._claims)
 
     # history ------------------------------------------------------------------------------------------
     def observations(self, prefix: str = "") -> list[Observation]:
