@@ -64,6 +64,23 @@ def test_product_slate_moves_an_element_to_mixed_oxide_before_its_start():
     assert during["oxide"][0] == pytest.approx(0.9)  # Nd untouched
 
 
+def test_a_new_circuit_separates_what_the_flowsheet_left_mixed_from_its_start():
+    import dataclasses
+
+    from chainkit import deck
+
+    perf = dataclasses.replace(TEST_PERFORMANCE, yields={"oxide": {"Nd": 0.9}, "mixed_oxide": {"Sm": 0.8}})
+    f = _refinery(separate_from={"Sm": "2026-04"})
+    before = product_slate(f, perf, ["Nd", "Sm"], 2025, deck())
+    during = product_slate(f, perf, ["Nd", "Sm"], 2026, deck())
+    after = product_slate(f, perf, ["Nd", "Sm"], 2027, deck())
+    assert before["oxide"][1] == 0.0 and before["mixed_oxide"][1] == pytest.approx(0.8)
+    assert during["oxide"][1] == pytest.approx(0.8 * 9 / 12) and during["mixed_oxide"][1] == pytest.approx(
+        0.2
+    )
+    assert after["oxide"][1] == pytest.approx(0.8) and after["mixed_oxide"][1] == 0.0
+
+
 def test_a_refinery_rejects_the_share_of_la_its_price_does_not_pay_for():
     # La sells at 1,000 USD/t; a separation cost range of [500, 2,500] USD/t leaves 75 % of the La unpaid
     model = small_chain(ref_cap="5000 t/yr", refinery={"reject_cost": {"La": ["500 USD/t", "2500 USD/t"]}})

@@ -173,7 +173,8 @@ def product_slate(
     """Fractions of each element's feed reaching oxide, mixed oxide and metal in `year`.
 
     The flowsheet's yields, changed by the refinery's product choices: an element whose separated oxide
-    has not started yet (``product_start``) leaves in the mixed products; an element the refinery may
+    has not started yet (``product_start``) leaves in the mixed products; an element a new circuit separates
+    from a date (``separate_from``) leaves the mixed products for its own oxide; an element the refinery may
     reject (``reject_cost``) is left out of separation (to the residue) in the share its price does not
     pay for.
     """
@@ -185,6 +186,11 @@ def product_slate(
             moved = outs["oxide"][i] * (1.0 - start_share(start, year))
             outs["oxide"][i] -= moved
             outs["mixed_oxide"][i] += moved
+        new_cut = (a.get("separate_from") or {}).get(el)
+        if new_cut is not None:  # a new circuit separates what the flowsheet leaves in the mixed products
+            moved = outs["mixed_oxide"][i] * start_share(new_cut, year)
+            outs["mixed_oxide"][i] -= moved
+            outs["oxide"][i] += moved
         cost = (a.get("reject_cost") or {}).get(el)
         if cost is not None:
             outs["oxide"][i] *= 1.0 - rejected_share(cost, deck.oxide_price(el, year))

@@ -252,9 +252,11 @@ def _rare_earth(symbol: str, file: str | None, field: str) -> None:
 
 
 def _check_product_choices(attrs: dict[str, Any], file: str | None, where: str) -> None:
-    """product_start: a year or YYYY-MM per element; reject_cost: rare-earth elements only."""
-    for el, start in (attrs.get("product_start") or {}).items():
-        field = f"{where}.product_start.{el}"
+    """product_start, separate_from: a year or YYYY-MM per element; reject_cost: rare earths only."""
+    dated = [("product_start", el, s) for el, s in (attrs.get("product_start") or {}).items()]
+    dated += [("separate_from", el, s) for el, s in (attrs.get("separate_from") or {}).items()]
+    for name, el, start in dated:
+        field = f"{where}.{name}.{el}"
         _rare_earth(el, file, field)
         try:
             start_share(start, 2000)
