@@ -208,50 +208,45 @@ def solve_cuts(
     r, a, e, s = _batch_states(beta, u, feed_t, target)
     norm = np.abs(r).max(axis=1)
     its = np.zeros(nb, dtype=int)
-    history = [(r * r).sum(axis=1)]
-    lu = np.empty((nb, n, n))
-    piv = np.empty((nb, n), dtype=np.int32)
-    kept = np.zeros(nb, dtype=bool)  # the case's LU factors may be used again (a chord step)
+    # the working set: arrays of the active cases only (compacted when cases finish, written back then)
     act = np.flatnonzero(norm > tolerance)
+    ua, ra, aa, ea, sa, na = u[act], r[act], a[act], e[act], s[act], norm[act]
+    fa, ta = feed_t[act], target[act]
+    history = [(ra * ra).sum(axis=1)]  # merit per iteration, aligned with the working set
+    lu = np.empty((act.size, n, n))
+    piv = np.empty((act.size, n), dtype=np.int32)
+    kept = np.zeros(act.size, dtype=bool)  # the case's LU factors may be used again (a chord step)
     while act.size:
         its[act] += 1
-        fresh = act[~kept[act]]
-        singular = []
-        if fresh.size:
-            jac = _batch_jacobians(beta, np.exp(u[fresh]), a[fresh], e[fresh], s[fresh])
-            for j, case in enumerate(fresh):
-                lu[case], piv[case], info = dgetrf(jac[j])[:3]
-                if info != 0:
-                    singular.append(case)
-        chord = kept[act]
-        steps = np.zeros((act.size, n))
+        fresh = np.flatnonzero(~kept)
         solved = np.ones(act.size, dtype=bool)
-        for j, case in enumerate(act):
-            if case in singular:
-                solved[j] = False
-                continue
-            step = dgetrs(lu[case], piv[case], -r[case])[0]
+        if fresh.size:
+            jac = _batch_jacobians(beta, np.exp(ua[fresh]), aa[fresh], ea[fresh], sa[fresh])
+            for j, i in enumerate(fresh):
+                lu[i], piv[i], info = dgetrf(jac[j])[:3]
+                solved[i] = info == 0
+        chord = kept.copy()
+        steps = np.zeros((act.size, n))
+        for i in np.flatnonzero(solved):
+            step = dgetrs(lu[i], piv[i], -ra[i])[0]
             if np.isfinite(step).all():
-                steps[j] = step
-            elif chord[j]:
-                kept[case] = False  # refresh the Jacobian next time round
-                steps[j] = 0.0
+                steps[i] = step
+            elif chord[i]:
+                kept[i] = False  # refresh the Jacobian next time round (a zero step now)
             else:
-                solved[j] = False
-        # a singular Newton step ends that case (as in the scalar Newton)
-        act, steps, chord = act[solved], steps[solved], chord[solved]
-        if not act.size:
-            break
+                solved[i] = False  # a singular Newton step ends that case (as in the scalar Newton)
         big = np.abs(steps).max(axis=1)
         steps *= np.where(big > 2.0, 2.0 / np.maximum(big, 1e-300), 1.0)[:, None]
-        merit = (r[act] ** 2).sum(axis=1)
-        old_norm = norm[act]
+        merit = (ra * ra).sum(axis=1)
         t = np.ones(act.size)
-        pending = np.arange(act.size)
+        pending = np.flatnonzero(solved)
         while pending.size:
-            cases = act[pending]
+            whole = pending.size == act.size
+            trial = (
+                ua + steps if whole and (t == 1.0).all() else ua[pending] + t[pending, None] * steps[pending]
+            )
             rn, an, en, sn = _batch_states(
-                beta, u[cases] + t[pending, None] * steps[pending], feed_t[cases], target[cases]
+                beta, trial, fa if whole else fa[pending], ta if whole else ta[pending]
             )
             new_merit = (rn * rn).sum(axis=1)
             tp = t[pending]
@@ -259,29 +254,43 @@ def solve_cuts(
             # (old Jacobian) is taken whole if it contracts the residual, else dropped for a fresh Jacobian
             take = np.isfinite(new_merit) & ((new_merit <= (1.0 - 1e-4 * tp) * merit[pending]) | (tp < 1e-4))
             is_chord = chord[pending]
-            contracts = np.abs(rn).max(axis=1) <= CHORD_CONTRACTION * old_norm[pending]
+            contracts = np.abs(rn).max(axis=1) <= CHORD_CONTRACTION * na[pending]
             take = np.where(is_chord, take & contracts, take)
             drop = is_chord & ~take
-            kept[cases[drop]] = False
-            done = cases[take]
-            u[done] += tp[take, None] * steps[pending[take]]
-            r[done], a[done], e[done], s[done] = rn[take], an[take], en[take], sn[take]
+            kept[pending[drop]] = False
+            if take.all():
+                ua[pending], ra[pending], aa[pending], ea[pending], sa[pending] = trial, rn, an, en, sn
+                break
+            done = pending[take]
+            ua[done], ra[done] = trial[take], rn[take]
+            aa[done], ea[done], sa[done] = an[take], en[take], sn[take]
             t[pending[~take]] *= 0.5
             pending = pending[~take & ~drop]
-        norm[act] = np.abs(r[act]).max(axis=1)
+        old_norm = na
+        na = np.abs(ra).max(axis=1)
         # keep the factors after a full Newton step that contracted strongly (the quadratic phase)
-        fresh_step = ~chord
-        kept[act[fresh_step]] = (t[fresh_step] == 1.0) & (
-            norm[act[fresh_step]] <= CHORD_CONTRACTION * old_norm[fresh_step]
-        )
-        merit_now = np.full(nb, np.nan)
-        merit_now[act] = (r[act] ** 2).sum(axis=1)
+        kept = np.where(chord, kept, (t == 1.0) & (na <= CHORD_CONTRACTION * old_norm))
+        merit_now = (ra * ra).sum(axis=1)
         history.append(merit_now)
-        going = (norm[act] > tolerance) & (its[act] < max_iterations)
+        going = solved & (na > tolerance) & (its[act] < max_iterations)
         if stall and len(history) > STALL_WINDOW:
-            before = history[-1 - STALL_WINDOW][act]
-            going &= ~(merit_now[act] > 0.5 * before)
+            going &= ~(merit_now > 0.5 * history[-1 - STALL_WINDOW])
+        if going.all():
+            continue
+        out = ~going
+        gone = act[out]
+        u[gone], r[gone], a[gone], e[gone], s[gone], norm[gone] = (
+            ua[out],
+            ra[out],
+            aa[out],
+            ea[out],
+            sa[out],
+            na[out],
+        )
         act = act[going]
+        ua, ra, aa, ea, sa, na = ua[going], ra[going], aa[going], ea[going], sa[going], na[going]
+        fa, ta, lu, piv, kept = fa[going], ta[going], lu[going], piv[going], kept[going]
+        history = [h[going] for h in history[-STALL_WINDOW - 1 :]]
     lam = np.exp(u)
     aqueous = a.transpose(0, 2, 1)
     organic = (beta[None, :, None] * lam[:, None, :] * a).transpose(0, 2, 1)
