@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from mine2magnet.elements import ELEMENTS
+from mine2magnet.elements.palette import element_colour
 from mine2magnet.process.refinery import RefineryResult
 from mine2magnet.process.stream import Stream
 
@@ -101,6 +102,7 @@ def stage_profiles(result: RefineryResult) -> go.Figure | None:
         cols=1,
         subplot_titles=[f"{c['cut']} ({c['split']}), {c['stages']} stages" for c in cuts],
     )
+    shown: set[str] = set()  # one legend entry per element, whichever cut it first appears in
     for row, c in enumerate(cuts, start=1):
         prof = c["stage_profile"]
         comps = sorted({k for st in prof for k in st["aqueous_mol_per_h"]})
@@ -108,11 +110,18 @@ def stage_profiles(result: RefineryResult) -> go.Figure | None:
             ys = [max(st["aqueous_mol_per_h"].get(comp, 0.0), 1e-12) for st in prof]
             fig.add_trace(
                 go.Scatter(
-                    x=[st["stage"] for st in prof], y=ys, name=comp, legendgroup=comp, showlegend=row == 1
+                    x=[st["stage"] for st in prof],
+                    y=ys,
+                    name=comp,
+                    legendgroup=comp,
+                    showlegend=comp not in shown,
+                    line={"color": element_colour(comp)},
+                    marker={"color": element_colour(comp)},
                 ),
                 row=row,
                 col=1,
             )
+            shown.add(comp)
         fig.update_yaxes(type="log", title_text="aqueous, mol/h", row=row, col=1)
         fig.update_xaxes(title_text="stage", row=row, col=1)
     fig.update_layout(

@@ -18,6 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from mine2magnet.elements.palette import element_colour
 from mine2magnet.errors import InputError
 from mine2magnet.separation.dynamics import DynamicResult
 from mine2magnet.separation.result import CascadeResult
@@ -35,14 +36,25 @@ def profile_figure(result: CascadeResult) -> go.Figure:
             frac = [f / t if t > 0 else None for f, t in zip(flows[:, i], total, strict=True)]
             fig.add_trace(
                 go.Scatter(
-                    x=stages, y=frac, mode="lines+markers", name=comp, legendgroup=comp, showlegend=row == 1
+                    x=stages,
+                    y=frac,
+                    mode="lines+markers",
+                    name=comp,
+                    legendgroup=comp,
+                    showlegend=row == 1,
+                    line={"color": element_colour(comp)},
+                    marker={"color": element_colour(comp)},
                 ),
                 row=row,
                 col=1,
             )
         fig.update_yaxes(type="log", row=row, col=1)
     if result.pH is not None:
-        fig.add_trace(go.Scatter(x=stages, y=list(result.pH), mode="lines", name="pH"), row=3, col=1)
+        fig.add_trace(
+            go.Scatter(x=stages, y=list(result.pH), mode="lines", name="pH", line={"color": "black"}),
+            row=3,
+            col=1,
+        )
     for k in range(1, len(result.sections)):
         if result.sections[k] != result.sections[k - 1]:
             fig.add_vline(x=k + 0.5, line_dash="dot", line_color="grey")
@@ -81,7 +93,7 @@ def write_profile_png(result: CascadeResult, path: str | Path, dpi: int = 120) -
         ax = axes[row, 0]
         frac = _fractions(np.asarray(flows, dtype=float))
         for i, comp in enumerate(result.components):
-            ax.plot(stages, frac[:, i], marker=".", label=comp)
+            ax.plot(stages, frac[:, i], marker=".", label=comp, color=element_colour(comp))
         ax.set_yscale("log")
         ax.set_title(titles[row], fontsize=10)
     if result.pH is not None:
@@ -120,31 +132,11 @@ def write_profile_plot(result: CascadeResult, path: str | Path) -> Path:
 
 # ---------------------------------------------------------------------------------------------- dynamics
 
-#: Line colours by component (plotly's default qualitative palette), set explicitly so one component has the
-#: same colour in every panel and in the legend.
-PALETTE = (
-    "#636EFA",
-    "#EF553B",
-    "#00CC96",
-    "#AB63FA",
-    "#FFA15A",
-    "#19D3F3",
-    "#FF6692",
-    "#B6E880",
-    "#FF97FF",
-    "#FECB52",
-    "#1F77B4",
-    "#8C564B",
-    "#7F7F7F",
-    "#BCBD22",
-    "#17BECF",
-    "#D62728",
-    "#2CA02C",
-)
 
-
-def _component_colour(i: int) -> str:
-    return PALETTE[i % len(PALETTE)]
+def _component_colour(component: str) -> str:
+    """The project's one colour per element (``mine2magnet.elements.palette``): the same in every panel and
+    the legend, in the stage profiles, on the refinery page and in the report."""
+    return element_colour(component)
 
 
 #: Log axes of the dynamics figures span this many decades below the panel's largest value (start-ups begin
@@ -210,7 +202,7 @@ def dynamics_figure(result: DynamicResult) -> go.Figure:
                     name=comp,
                     legendgroup=comp,
                     showlegend=row == 1,
-                    line={"color": _component_colour(i)},
+                    line={"color": _component_colour(comp)},
                 ),
                 row=row,
                 col=1,
@@ -259,7 +251,9 @@ def write_dynamics_png(result: DynamicResult, path: str | Path, dpi: int = 120) 
             conc = result.concentration(outlet)
             for i in range(len(result.components)):
                 ax.plot(
-                    result.times, np.where(conc[:, i] > 0, conc[:, i], np.nan), color=_component_colour(i)
+                    result.times,
+                    np.where(conc[:, i] > 0, conc[:, i], np.nan),
+                    color=_component_colour(result.components[i]),
                 )
             ax.set_yscale("log")
             span = _log_range(conc)
@@ -270,9 +264,7 @@ def write_dynamics_png(result: DynamicResult, path: str | Path, dpi: int = 120) 
             ax.axvline(at, linestyle=":", color="grey")
         if result.time_to_steady_state is not None:
             ax.axvline(result.time_to_steady_state, linestyle="--", color="green")
-    handles = [
-        plt.Line2D([], [], color=_component_colour(i), label=comp) for i, comp in enumerate(result.components)
-    ]
+    handles = [plt.Line2D([], [], color=_component_colour(comp), label=comp) for comp in result.components]
     axes[0, 0].legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     axes[-1, 0].set_xlabel("time, h")
     fig.suptitle(f"Cascade dynamics ({result.model}, {len(result.sections)} stages)")
