@@ -13,17 +13,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from mine2magnet.data.dataset import Dataset
 from mine2magnet.data.observation import Claim, Observation, Period
+from mine2magnet.data.reader import read_input
 from mine2magnet.data.schema import ClaimsFile, ObservationsFile, SourcesFile, ValuesFile
 from mine2magnet.data.source import Source
 from mine2magnet.data.sourced_composition import SourcedComposition
 from mine2magnet.data.sourced_value import SourcedValue
 from mine2magnet.data.units import compatible
-from mine2magnet.errors import InputError, parse_error_text
+from mine2magnet.errors import InputError
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -31,39 +31,9 @@ _Model = TypeVar("_Model", bound=BaseModel)
 PACKAGE_DATA = Path(__file__).parent
 
 
-#: libyaml's C parser when available (about 10x faster), else the pure-Python one; both are safe loaders.
-_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _UniqueKeyLoader(_SafeBase):  # type: ignore[valid-type,misc]
-    """Safe loader that refuses a mapping with the same key twice (plain YAML keeps the last silently)."""
-
-
-def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
-
-
 def _read_yaml(path: Path, label: str) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {parse_error_text(exc)}", file=label) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc}", file=label) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=label) from None
+    """A data file through the shared input reader (size, encoding, nesting, aliases, duplicate keys, NaN)."""
+    return read_input(path, label=label)
 
 
 _FIELD_HEAD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")

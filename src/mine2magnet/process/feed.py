@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mine2magnet.data.reader import read_mapping
 from mine2magnet.elements import ELEMENTS, RARE_EARTHS, Composition
 from mine2magnet.errors import InputError, parse_error_text
 from mine2magnet.process.parameters import ParameterSet
@@ -91,15 +91,11 @@ class Feed:
 
 
 def _read(path: Path) -> FeedFile:
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read feed file: {parse_error_text(exc)}", file=str(path)) from None
-    if not isinstance(raw, dict):
-        raise InputError(
-            f"a feed file must hold a mapping (name, form, distribution...), got {type(raw).__name__}",
-            file=str(path),
-        )
+    raw = read_mapping(
+        path,
+        what="a feed mapping (a feed file must hold a mapping: name, form, distribution...)",
+        context="cannot read feed file",
+    )
     try:
         return FeedFile.model_validate(raw)
     except ValidationError as exc:

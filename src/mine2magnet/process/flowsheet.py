@@ -7,14 +7,13 @@ source and kind (see :class:`mine2magnet.process.parameters.ParameterSet`). See 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from mine2magnet.errors import InputError, parse_error_text
+from mine2magnet.data.reader import read_mapping
+from mine2magnet.errors import InputError
 from mine2magnet.process.separation_train import CutSpec
 
 FLOWSHEETS_DIR = Path(__file__).parent / "flowsheets"
@@ -208,11 +207,12 @@ def load_flowsheet(name_or_path: str | Path | dict[str, Any]) -> Flowsheet:
     else:
         path = _path(name_or_path)
         file = path.name if path.parent == FLOWSHEETS_DIR else str(path)
-        try:
-            text = path.read_text()
-            raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (OSError, yaml.YAMLError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read flowsheet: {parse_error_text(exc)}", file=file) from None
+        raw = read_mapping(
+            path,
+            label=file,
+            what="a flowsheet mapping (a flowsheet file must hold a mapping: name, units...)",
+            context="cannot read flowsheet",
+        )
     if not isinstance(raw, dict):
         raise InputError("a flowsheet file must hold a mapping", file=file)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from mine2magnet.chain import ChainModel
 from mine2magnet.data import Dataset, load_dataset
-from mine2magnet.errors import InputError, parse_error_text
+from mine2magnet.data.reader import read_mapping
+from mine2magnet.errors import InputError
 from mine2magnet.scenario.build import build_model
 from mine2magnet.scenario.economics import Economics
 from mine2magnet.scenario.merge import merge
@@ -43,9 +43,6 @@ def _builtin_dir() -> Path:
     return Path(str(resources.files("mine2magnet.scenario").joinpath("scenarios")))
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available (about 10x faster)
-
-
 def _read(path: Path) -> dict[str, Any]:
     """The parsed file (a fresh copy; parsed once per file version)."""
     label = _label(path)
@@ -59,16 +56,27 @@ def _read(path: Path) -> dict[str, Any]:
 @functools.lru_cache(maxsize=64)
 def _parse(path: str, stamp: int, label: str) -> dict[str, Any]:
     del stamp  # part of the cache key only
-    try:
-        text = Path(path).read_text("utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read scenario file ({exc.strerror})", file=label) from None
-    try:
-        data = json.loads(text) if path.endswith(".json") else yaml.load(text, Loader=_YAML_LOADER)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise InputError(f"not valid YAML/JSON ({parse_error_text(exc)})", file=label) from None
-    if not isinstance(data, dict):
-        raise InputError("expected a mapping at the top of the file", file=label)
+    data = read_mapping(path, label=label, what="a scenario mapping (name, description, ...)")
+    return _year_keys(data) if path.lower().endswith(".json") else data
+
+
+_YEAR_KEY = re.compile(r"^[12][0-9]{3}$")
+
+
+def _year_key(key: Any) -> Any:
+    return int(key) if isinstance(key, str) and _YEAR_KEY.match(key) else key
+
+
+def _year_keys(data: Any) -> Any:
+    """JSON keys are text: a key spelling a year ("2024") becomes the whole number YAML reads for 2024, so the
+    JSON form of a scenario expresses year series exactly like its YAML form."""
+    if isinstance(data, dict):
+        return {
+            (int(k) if isinstance(k, str) and _YEAR_KEY.match(k) else k): _year_keys(v)
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [_year_keys(v) for v in data]
     return data
 
 
@@ -79,12 +87,26 @@ def _label(path: Path) -> str:
         return str(path)
 
 
+#: A built-in scenario's name: letters, digits, '-', '_' and inner dots; never '..' or a path separator.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
+
+
 def _path_of(name_or_path: str) -> Path:
+    """The file of a scenario given as a path (ending .yaml/.yml/.json) or as a built-in name.
+
+    A name is looked up only inside the package's ``scenarios/`` folder: a name with ``..`` or a path
+    separator is refused instead of reading a file outside it (give a path to a file as a path).
+    """
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml", ".json"):
-        if not p.exists():
+    if p.suffix.lower() in (".yaml", ".yml", ".json"):
+        if not p.is_file():
             raise InputError(f"scenario file not found: {name_or_path}")
         return p
+    if not _NAME.match(name_or_path):
+        raise InputError(
+            f"not a built-in scenario name: {name_or_path!r} (names are letters, digits, '-' and '_'; a "
+            "scenario file is given by its path ending in .yaml, .yml or .json)"
+        )
     builtin = _builtin_dir() / f"{name_or_path}.yaml"
     if builtin.exists() and name_or_path != Path(OVERRIDES_FILE).stem:
         return builtin

@@ -10,12 +10,10 @@ the file and the field path. Building a spec from a dict is cheap (one pydantic 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,8 +24,9 @@ from pydantic import (
     model_validator,
 )
 
+from mine2magnet.data.reader import read_mapping
 from mine2magnet.elements import ELEMENTS
-from mine2magnet.errors import InputError, parse_error_text
+from mine2magnet.errors import InputError
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -550,16 +549,7 @@ def load_spec(
     else:
         path = Path(source)
         where = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read the spec ({exc.strerror})", file=where) from None
-        try:
-            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-        except (yaml.YAMLError, json.JSONDecodeError) as exc:
-            raise InputError(f"not valid YAML/JSON: {parse_error_text(exc)}", file=where) from None
-        if not isinstance(data, Mapping):
-            raise InputError("expected a mapping at the top level", file=where)
+        data = read_mapping(path, label=where, what="a cascade spec mapping (components, model, ...)")
     try:
         return CascadeSpec.model_validate(data)
     except ValidationError as exc:
