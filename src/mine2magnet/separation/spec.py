@@ -10,6 +10,7 @@ the file and the field path. Building a spec from a dict is cheap (one pydantic 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -287,14 +288,83 @@ class StripInlet(AqueousStream):
 
 
 class Efficiency(_Strict):
-    """Murphree stage efficiency per section (organic phase, 0 < E <= 1)."""
+    """Murphree stage efficiency per section (organic phase, 0 < E <= 1), fixed or kinetic.
+
+    Kinetic (beside the fixed values, which must then stay 1): a first-order approach to equilibrium in a
+    perfectly mixed mixer, E_k = 1 - exp(-rate_constant * tau_k) with the residence time
+    tau_k = mixer_volume / (Va_k + Vo_k) of each stage's mixer (h), so E follows the stage's flows.
+    """
 
     extraction: MurphreeFraction = 1.0
     scrub: MurphreeFraction = 1.0
     strip: MurphreeFraction = 1.0
+    #: mass-transfer rate constant of the mixer, 1/h (kinetic efficiency; needs ``mixer_volume``)
+    rate_constant: PositiveFloat | None = None
+    #: working volume of one mixer, L (kinetic efficiency)
+    mixer_volume: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _kinetic(self) -> Efficiency:
+        if (self.rate_constant is None) != (self.mixer_volume is None):
+            missing = "mixer_volume (L)" if self.mixer_volume is None else "rate_constant (1/h)"
+            raise ValueError(
+                f"a kinetic efficiency needs rate_constant and mixer_volume: {missing} is missing"
+            )
+        if self.rate_constant is not None:
+            fixed = [s for s in SECTIONS if getattr(self, s) != 1.0]
+            if fixed:
+                raise ValueError(
+                    f"give either a fixed Murphree efficiency ({fixed[0]}) or a kinetic one (rate_constant), "
+                    "not both"
+                )
+        return self
+
+    @property
+    def kinetic(self) -> bool:
+        """Whether the efficiency follows from the mixer residence time."""
+        return self.rate_constant is not None
 
     def of(self, section: str) -> float:
+        """The fixed efficiency of a section (1 when the efficiency is kinetic: see :meth:`at`)."""
         return float(getattr(self, section))
+
+    def at(self, section: str, aqueous_flow: float, organic_flow: float) -> float:
+        """Efficiency of a stage of ``section`` whose aqueous and organic phases leave at these flows, L/h."""
+        if self.rate_constant is None or self.mixer_volume is None:
+            return self.of(section)
+        tau = self.mixer_volume / (aqueous_flow + organic_flow)
+        return float(-math.expm1(-self.rate_constant * tau))
+
+
+EntrainedFraction = Annotated[float, Field(ge=0, lt=0.5, allow_inf_nan=False)]
+
+
+class SectionEntrainment(_Strict):
+    """Entrainment leaving each stage of a section, as volume fractions of the carrying phase."""
+
+    #: L of aqueous phase carried by each L of organic leaving a stage (towards the next stage up)
+    aqueous_in_organic: EntrainedFraction = 0.0
+    #: L of organic phase carried by each L of aqueous leaving a stage (towards the stage below)
+    organic_in_aqueous: EntrainedFraction = 0.0
+
+
+class Entrainment(_Strict):
+    """Entrainment of each phase in the other, per section (typically 0.001-0.01 in mixer-settlers)."""
+
+    extraction: SectionEntrainment = Field(default_factory=SectionEntrainment)
+    scrub: SectionEntrainment = Field(default_factory=SectionEntrainment)
+    strip: SectionEntrainment = Field(default_factory=SectionEntrainment)
+
+    def of(self, section: str) -> SectionEntrainment:
+        return getattr(self, section)  # type: ignore[no-any-return]
+
+    @property
+    def any(self) -> bool:
+        """Whether any section entrains anything."""
+        return any(
+            e.aqueous_in_organic > 0.0 or e.organic_in_aqueous > 0.0
+            for e in (self.extraction, self.scrub, self.strip)
+        )
 
 
 class SettlerVolume(_Strict):
@@ -414,6 +484,8 @@ class CascadeSpec(_Strict):
     scrub: ScrubInlet | None = None
     strip: StripInlet | None = None
     efficiency: Efficiency = Field(default_factory=Efficiency)
+    #: entrainment of each phase in the other per section (volume fractions; default none)
+    entrainment: Entrainment = Field(default_factory=Entrainment)
     cut: str | None = None
     targets: dict[str, Any] | None = None
     #: mixer-settler holdups, start and events for ``simulate_dynamic`` (ignored by ``simulate``)
