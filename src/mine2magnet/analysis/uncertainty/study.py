@@ -1,0 +1,137 @@
+"""Run a study: draw the sample, evaluate every draw not yet in the store, keep the results.
+
+>>> from mine2magnet.analysis.uncertainty import run_study, scenario_study
+>>> result = run_study(*scenario_study("malaysia-base"), draws=200, workers=2, out="study")
+>>> result.percentiles("national_value_added_usd")
+
+A study is fixed by its model, inputs, correlations, method, number of draws and seed (its fingerprint):
+draw ``i`` is always row ``i`` of the same sample, so a study gives the same results on any backend and a
+resumed study picks up exactly the draws its store does not hold yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mine2magnet import __version__
+from mine2magnet.analysis.uncertainty.draw_store import DrawOutcome, open_store_for
+from mine2magnet.analysis.uncertainty.execution import ProgressLine, choose_backend, chunks_of, run_chunks
+from mine2magnet.analysis.uncertainty.inputs import Input, check_names
+from mine2magnet.analysis.uncertainty.results import StudyResult
+from mine2magnet.analysis.uncertainty.sampling import Correlation, Sample, draw_sample
+from mine2magnet.errors import InputError
+
+
+def fingerprint(
+    model: Any,
+    inputs: Sequence[Input],
+    correlations: Sequence[Correlation],
+    method: str,
+    draws: int,
+    seed: int,
+) -> str:
+    """A hash of what fixes a study's draws and results (model, inputs, correlations, method, size, seed)."""
+    record = {
+        "model": model.describe(),
+        "inputs": [i.to_dict() for i in inputs],
+        "correlations": [[c.first, c.second, c.rho] for c in correlations],
+        "method": method,
+        "draws": draws,
+        "seed": seed,
+        "version": __version__,
+    }
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def sample_frame(inputs: Sequence[Input], sample: Sample) -> pd.DataFrame:
+    """The sample as tidy rows (draw, input, unit number, value, option label)."""
+    n, d = sample.values.shape
+    labels = [[inp.label(x) for x in sample.values[:, j]] for j, inp in enumerate(inputs)]
+    return pd.DataFrame(
+        {
+            "draw": np.repeat(np.arange(n, dtype=np.int32), d),
+            "input": np.tile(np.array(sample.names, dtype=object), n),
+            "unit": sample.unit.reshape(-1),
+            "value": sample.values.reshape(-1),
+            "option": [labels[j][i] for i in range(n) for j in range(d)],
+        }
+    )
+
+
+def run_study(
+    model: Any,
+    inputs: Sequence[Input],
+    *,
+    correlations: Sequence[Correlation] = (),
+    method: str = "lhs",
+    draws: int = 100,
+    seed: int = 0,
+    workers: int = 1,
+    backend: str | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool | Callable[[int, int], None] = False,
+) -> StudyResult:
+    """Evaluate `model` on a sample of `inputs` and return the results (kept in `out`/uncertainty.duckdb).
+
+    `method`: mc, lhs, sobol or morris (``draws`` is the budget of model runs; Sobol' and Morris use the
+    largest design that fits). `backend`: inline, pool or dask (default: dask with a `scheduler`, the pool
+    with several `workers`, else inline). `resume` continues the study already in `out`. `progress`: True
+    prints draws, rate and ETA to stderr; a callable gets (done, total).
+    """
+    inputs = list(inputs)
+    check_names(inputs)
+    backend = choose_backend(backend, workers, scheduler)
+    sample = draw_sample(inputs, method, draws, seed, correlations)
+    fp = fingerprint(model, inputs, correlations, method, draws, seed)
+    store, existing = open_store_for(out, resume, fp)
+    try:
+        if not existing:
+            meta = {
+                "fingerprint": fp,
+                "model": model.describe(),
+                "inputs": [i.to_dict() for i in inputs],
+                "correlations": [{"first": c.first, "second": c.second, "rho": c.rho} for c in correlations],
+                "method": method,
+                "draws_asked": draws,
+                "draws": sample.draws,
+                "base_size": sample.base_size,
+                "seed": seed,
+                "version": __version__,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            store.start(meta, sample_frame(inputs, sample))
+        finished = store.finished()
+        todo = [d for d in range(sample.draws) if d not in finished]
+        line = ProgressLine(sample.draws, len(finished)) if progress is True else None
+
+        def on_done(outcomes: list[DrawOutcome]) -> None:
+            store.append(outcomes)
+            if line is not None:
+                line.update(len(outcomes))
+            elif callable(progress):
+                progress(len(store.finished()), sample.draws)
+
+        chunk = int(getattr(model, "draws_per_chunk", 1))
+        if todo:
+            run_chunks(
+                backend, model, inputs, chunks_of(todo, sample.values, chunk), on_done, workers, scheduler
+            )
+        if line is not None:
+            line.close()
+        counts = store.counts()
+        if counts.get("ok", 0) == 0 and sample.draws > 0:
+            errors = store.con.execute("SELECT error FROM draws WHERE status = 'failed' LIMIT 1").fetchall()
+            raise InputError(f"every draw of the study failed; the first: {errors[0][0] if errors else '?'}")
+        return StudyResult.from_store(store, inputs, sample, backend=backend)
+    finally:
+        store.close()
