@@ -17,19 +17,23 @@ from click.testing import CliRunner
 from mine2magnet.cli import main
 from mine2magnet.cli import run as run_module
 from mine2magnet.errors import ConvergenceError, InputError
+from mine2magnet.scenario.reachability import UnreachableFacility
 from mine2magnet.store import ResultsStore
 from store.sample_chain import sample_result
 
 SCALES = {"demo": 1.0, "demo-small": 0.5}
 
 
-def _fake_api(fail_run: bool = False) -> SimpleNamespace:
+def _fake_api(fail_run: bool = False, unreachable: tuple[str, ...] = ()) -> SimpleNamespace:
     def load_scenario(name, overrides=()):
         if name not in SCALES:
             raise InputError(f"unknown scenario {name!r}; known: {', '.join(SCALES)}", field="scenario")
-        return SimpleNamespace(name=name, overrides=list(overrides))
+        return SimpleNamespace(name=name, overrides=list(overrides), model=name)
 
-    def run_scenario(scenario, progress=None, seed=0):
+    def unreachable_facilities(model):
+        return [UnreachableFacility(f, "refineries", "no trade link brings it mrec") for f in unreachable]
+
+    def run_scenario(scenario, progress=None):
         if fail_run:
             raise ConvergenceError("allocation did not converge in 2025", iterations=3)
         for i in range(3):
@@ -41,6 +45,7 @@ def _fake_api(fail_run: bool = False) -> SimpleNamespace:
         list_scenarios=lambda: [("demo", "a demo chain"), ("demo-small", "the demo at half scale")],
         load_scenario=load_scenario,
         run_scenario=run_scenario,
+        unreachable_facilities=unreachable_facilities,
     )
 
 
@@ -70,16 +75,14 @@ def test_run_writes_report_store_and_summary(fake_api, tmp_path):
     )
     assert second.exit_code == 0, second.output
     runs = ResultsStore(out / "results.duckdb").runs()
-    assert runs.label.tolist() == ["demo", "demo+no-ban+crackdown"]  # appended, not replaced
+    assert runs.label.tolist() == ["demo", "demo+no-ban+crackdown"]  # another scenario: appended
 
 
 def test_run_json_prints_the_summary_on_stdout(fake_api, tmp_path):
-    result = CliRunner().invoke(
-        main, ["run", "demo+x", "--out", str(tmp_path), "--json", "-q", "--seed", "4"]
-    )
+    result = CliRunner().invoke(main, ["run", "demo+x", "--out", str(tmp_path), "--json", "-q"])
     assert result.exit_code == 0
     payload = json.loads(result.stdout)
-    assert payload["overrides"] == ["x"] and payload["seed"] == 4
+    assert payload["overrides"] == ["x"] and payload["warnings"] == []
     assert ResultsStore(tmp_path / "results.duckdb").has_run(payload["run_id"])
     assert payload["outputs"]["report"].endswith("report.html")
 
@@ -174,7 +177,7 @@ def test_export_writes_parquet_next_to_the_store(tmp_path):
     assert f"flows: {folder / 'flows.parquet'}" in result.stdout
     assert pq.read_table(folder / "kpis.parquet").num_rows == len(sample_result().tables["kpis"])
     missing = CliRunner().invoke(main, ["export", "nope", "--store", str(store)])
-    assert missing.exit_code == 1 and "run_id: no run 'nope'" in missing.stderr
+    assert missing.exit_code == 1 and "run_id: no complete run 'nope'" in missing.stderr
 
 
 def test_run_compare_all_runs_the_other_scenarios_into_one_report(fake_api, tmp_path):

@@ -66,7 +66,7 @@ def write_backtest(bt: Backtest, out: Path) -> list[Path]:
     return written
 
 
-@click.command("backtest")
+@click.command("backtest", short_help="Compare a scenario with published history.")
 @click.argument("scenario", default=HISTORY_SCENARIO)
 @click.option("--scenario", "overrides", default="", help="Named overrides to apply, comma-separated.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparisons as JSON.")

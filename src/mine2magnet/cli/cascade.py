@@ -13,7 +13,7 @@ from rich.table import Table
 from mine2magnet.errors import InputError
 
 
-@click.group("cascade")
+@click.group("cascade", short_help="Solvent-extraction cascades: simulate, dynamics, design.")
 def cascade() -> None:
     """Counter-current solvent-extraction cascades (spec format: docs/cascade-spec.md)."""
 

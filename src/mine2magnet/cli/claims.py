@@ -45,7 +45,7 @@ def _number(x: float | None) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
 
 
-@click.command("claims")
+@click.command("claims", short_help="Published claims beside the model's figures.")
 @click.argument("scenario", default=DEFAULT_SCENARIO)
 @click.option("--scenario", "overrides", default="", help="Named overrides to apply, comma-separated.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")

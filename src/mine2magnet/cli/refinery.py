@@ -14,7 +14,7 @@ from mine2magnet.process import limiting_unit, list_feeds, list_flowsheets, requ
 from mine2magnet.process.plant_page import write_page
 
 
-@click.group()
+@click.group("refinery", short_help="Refinery flowsheets: run, list, capacity.")
 def refinery() -> None:
     """Refinery flowsheets: product slate, residues, reagents, SX circuits and costs."""
 

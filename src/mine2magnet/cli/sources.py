@@ -42,7 +42,7 @@ def _print_conflicts(console: Console, conflicts: list[Conflict]) -> None:
     console.print(table)
 
 
-@click.command("sources")
+@click.command("sources", short_help="The bibliography and where sources disagree.")
 @click.option("--conflicts", "only_conflicts", is_flag=True, help="List quantities whose sources disagree.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @click.option("--data", "data_path", type=click.Path(exists=True, file_okay=False), help="Extra data folder.")
@@ -75,7 +75,7 @@ def sources_command(only_conflicts: bool, as_json: bool, data_path: str | None) 
     _print_conflicts(console, conflicts)
 
 
-@click.group("data")
+@click.group("data", short_help="Sourced reference values: show, list, check, schema.")
 def data_group() -> None:
     """Sourced reference values: show one with its provenance, list keys."""
 

@@ -20,6 +20,7 @@ from mine2magnet.chain import ChainResult, simulate
 from mine2magnet.economics import EconomicInputs, country_totals, facility_accounts
 from mine2magnet.scenario.loader import Scenario, list_scenarios, load_scenario, named_overrides
 from mine2magnet.scenario.opening import opening_residues, with_opening_residues
+from mine2magnet.scenario.reachability import UnreachableFacility, unreachable_facilities
 from mine2magnet.scenario.schema import scenario_json_schema
 
 
@@ -83,9 +84,11 @@ def run_scenario(
 __all__ = [
     "ChainResult",
     "Scenario",
+    "UnreachableFacility",
     "list_scenarios",
     "load_scenario",
     "named_overrides",
     "run_scenario",
     "scenario_json_schema",
+    "unreachable_facilities",
 ]

@@ -7,20 +7,33 @@
 The file layout is documented in docs/store.md.
 """
 
+from mine2magnet.store.atomic import atomic_write, atomic_write_text
 from mine2magnet.store.code_version import code_version
 from mine2magnet.store.json_safe import dumps_summary, to_json_safe, write_summary
 from mine2magnet.store.lock import StoreBusyError, store_lock
-from mine2magnet.store.results_store import RUN_COLUMNS, ResultsStore, RunResult, StoredRun, new_run_id
+from mine2magnet.store.results_store import (
+    EXPORT_FORMATS,
+    RUN_COLUMNS,
+    ResultsStore,
+    RunResult,
+    StoredRun,
+    new_run_id,
+    run_fingerprint,
+)
 
 __all__ = [
+    "EXPORT_FORMATS",
     "RUN_COLUMNS",
     "ResultsStore",
     "RunResult",
     "StoreBusyError",
     "StoredRun",
+    "atomic_write",
+    "atomic_write_text",
     "code_version",
     "dumps_summary",
     "new_run_id",
+    "run_fingerprint",
     "store_lock",
     "to_json_safe",
     "write_summary",

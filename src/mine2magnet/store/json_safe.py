@@ -43,10 +43,7 @@ def dumps_summary(summary: Mapping[str, Any], *, indent: int | None = 2) -> str:
 
 
 def write_summary(summary: Mapping[str, Any], path: Path) -> Path:
-    """Write ``summary`` as strict JSON to ``path`` atomically (temp file + rename); returns ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(dumps_summary(summary) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write ``summary`` as strict JSON to ``path`` atomically (unique temp + rename); returns ``path``."""
+    from mine2magnet.store.atomic import atomic_write_text
+
+    return atomic_write_text(path, dumps_summary(summary) + "\n")

@@ -1,9 +1,13 @@
-"""An inter-process file lock with retry and backoff, guarding the results store.
+"""An inter-process lock with retry and backoff, guarding the results store.
 
 DuckDB lets one process at a time open a database file for writing. Every process that touches a store first
-takes this lock (exclusive to write, shared to read) on a side file ``<store>.lock``; a process that finds the
-lock taken waits with exponential backoff and jitter up to a timeout. The operating system releases the lock
-when its holder exits, even after a crash, so a killed run never leaves the store locked.
+takes this lock (exclusive to write, shared to read); a process that finds it taken waits with exponential
+backoff and jitter up to a timeout. On POSIX the lock is a ``flock`` on the store's *folder* itself, so no
+lock file is created or left behind (an earlier version left a 0-byte ``results.duckdb.lock`` beside every
+store; such a leftover is removed the next time the store is written). One lock per folder means two stores
+in the same folder are written one after the other, which costs nothing in practice. The operating system
+releases the lock when its holder exits, even after ``kill -9``, so a killed run never leaves the store
+locked. Windows cannot lock a folder: there a ``<store>.lock`` side file is locked and removed afterwards.
 """
 
 from __future__ import annotations
@@ -58,16 +62,26 @@ def backoff_delays(first_s: float = 0.01, longest_s: float = 0.5) -> Iterator[fl
         delay = min(2.0 * delay, longest_s)
 
 
+def legacy_lock_file(store_path: Path) -> Path:
+    """The side file older versions locked (``<store>.lock``)."""
+    return store_path.with_name(store_path.name + ".lock")
+
+
 @contextlib.contextmanager
 def store_lock(store_path: Path, *, exclusive: bool = True, timeout_s: float = 120.0) -> Iterator[Path]:
     """Hold the lock of the store at ``store_path`` for the duration of the ``with`` block.
 
-    Raises :class:`StoreBusyError` when the lock cannot be taken within ``timeout_s`` seconds.
-    Yields the path of the lock file.
+    The store's folder is created if missing. Raises :class:`StoreBusyError` when the lock cannot be taken
+    within ``timeout_s`` seconds. Yields the path that is locked (the folder; the side file on Windows).
     """
-    lock_path = store_path.with_name(store_path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    store_path = Path(store_path)
+    folder = store_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if fcntl is not None:
+        locked, fd = folder, os.open(folder, os.O_RDONLY)
+    else:  # pragma: no cover - Windows
+        locked = legacy_lock_file(store_path)
+        fd = os.open(locked, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + timeout_s
         for delay in backoff_delays():
@@ -80,8 +94,23 @@ def store_lock(store_path: Path, *, exclusive: bool = True, timeout_s: float = 1
                 )
             time.sleep(delay)
         try:
-            yield lock_path
+            if exclusive and fcntl is not None:
+                _remove_empty(legacy_lock_file(store_path))
+            yield locked
         finally:
             _unlock(fd)
     finally:
         os.close(fd)
+        if fcntl is None:  # pragma: no cover - Windows: best effort, another process may hold it now
+            with contextlib.suppress(OSError):
+                locked.unlink()
+
+
+def _remove_empty(path: Path) -> None:
+    """Remove ``path`` if it is an empty regular file (a lock file an older version left behind)."""
+    with contextlib.suppress(OSError):
+        if path.is_file() and path.stat().st_size == 0:
+            path.unlink()
+
+
+__all__ = ["StoreBusyError", "backoff_delays", "legacy_lock_file", "store_lock"]

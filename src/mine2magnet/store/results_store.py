@@ -18,6 +18,7 @@ after the other instead of corrupting the file.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import uuid
@@ -32,6 +33,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from mine2magnet.errors import InputError, Mine2MagnetError
+from mine2magnet.store.atomic import atomic_write, atomic_write_text
 from mine2magnet.store.code_version import code_version
 from mine2magnet.store.json_safe import dumps_summary, to_json_safe
 from mine2magnet.store.lock import store_lock
@@ -79,6 +81,7 @@ _CATALOGUE_DDL = (
         meta VARCHAR
     )""",
     "ALTER TABLE runs ADD COLUMN IF NOT EXISTS meta VARCHAR",
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS fingerprint VARCHAR",
     """CREATE TABLE IF NOT EXISTS run_tables (
         run_id VARCHAR NOT NULL,
         table_name VARCHAR NOT NULL,
@@ -159,12 +162,13 @@ class ResultsStore:
     @contextmanager
     def _connect(self, *, write: bool) -> Iterator[duckdb.DuckDBPyConnection | None]:
         """A connection under the store lock; ``None`` when reading a store that does not exist yet."""
+        if not write and not self.path.exists():  # nothing to read: create no folder, take no lock
+            yield None
+            return
         with store_lock(self.path, exclusive=write, timeout_s=self.lock_timeout_s):
             if not write and not self.path.exists():
                 yield None
                 return
-            if write:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 con = duckdb.connect(str(self.path), read_only=not write)
             except duckdb.Error as exc:
@@ -196,7 +200,28 @@ class ResultsStore:
 
         ``seed`` defaults to ``result.seed`` when the result has one; ``started_utc`` (naive UTC) to now. The
         run is written in one transaction: if anything fails, nothing of it remains except a ``failed``
-        catalogue row, and earlier runs are untouched.
+        catalogue row, and earlier runs are untouched. Earlier runs of the same inputs are kept (see
+        :meth:`save_replacing`).
+        """
+        options = {"seed": seed, "started_utc": started_utc, "run_id": run_id}
+        return self.save_replacing(result, replace=False, **options)[0]
+
+    def save_replacing(
+        self,
+        result: RunResult,
+        *,
+        seed: int | None = None,
+        started_utc: dt.datetime | None = None,
+        run_id: str | None = None,
+        replace: bool = True,
+    ) -> tuple[str, list[str]]:
+        """Store ``result`` like :meth:`save`; with ``replace``, drop the earlier complete runs of the same
+        inputs in the same transaction. Returns ``(run id, ids of the runs replaced)``.
+
+        Runs have the same inputs when their :func:`run_fingerprint` is equal: same scenario and overrides,
+        same merged scenario data (``result.meta["inputs"]``, or the results themselves when a result does
+        not carry its inputs), same seed and same code version. A repeated ``make run`` thus keeps one run
+        per scenario instead of piling up copies; a run after a code or data change is kept beside the old.
         """
         started = started_utc or utc_now()
         run_id = run_id or new_run_id(started)
@@ -212,6 +237,8 @@ class ResultsStore:
         mass_balance_error = float(mb) if mb is not None else None
         tables = _prepare_tables(result.tables)
         version = code_version()
+        fingerprint = run_fingerprint(result, seed=seed, version=version)
+        replaced: list[str] = []
 
         with self._connect(write=True) as con:
             assert con is not None
@@ -219,10 +246,12 @@ class ResultsStore:
                 raise InputError(f"run id {run_id!r} already exists in {self.path}", field="run_id")
             con.begin()
             try:
+                if replace:
+                    replaced = _delete_runs_with(con, fingerprint)
                 con.execute(
                     "INSERT INTO runs (run_id, scenario, overrides, seed, status, started_utc, code_version, "
-                    "years, mass_balance_error, summary, meta) "
-                    "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                    "years, mass_balance_error, summary, meta, fingerprint) "
+                    "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
                     [
                         run_id,
                         scenario,
@@ -234,6 +263,7 @@ class ResultsStore:
                         mass_balance_error,
                         summary_text,
                         meta_text,
+                        fingerprint,
                     ],
                 )
                 schema = _schema(con)
@@ -248,7 +278,7 @@ class ResultsStore:
                 con.rollback()
                 _record_failure(con, run_id, scenario, overrides, seed, started, version, exc)
                 raise
-        return run_id
+        return run_id, replaced
 
     def record_failed_run(
         self,
@@ -352,30 +382,91 @@ class ResultsStore:
         )
 
     def export_parquet(self, run_id: str, directory: str | os.PathLike[str]) -> dict[str, Path]:
-        """Write each table of run ``run_id`` to ``directory/<table>.parquet`` and its catalogue entry and
-        summary to ``directory/run.json``; returns ``{table name: file}`` (``"run"`` for run.json)."""
+        """:meth:`export` to Parquet (one file per table, plus run.json)."""
+        return self.export(run_id, directory, "parquet")
+
+    def export(self, run_id: str, directory: str | os.PathLike[str], fmt: str = "parquet") -> dict[str, Path]:
+        """Write run ``run_id`` into ``directory``: its catalogue entry and summary to ``run.json`` and its
+        tables as ``<table>.parquet`` or ``<table>.csv`` files, or as the sheets of one ``<run id>.xlsx``
+        workbook. Returns ``{table name: file}`` (``"run"`` for run.json).
+
+        The run is looked up before anything is written: an unknown or incomplete run creates no folder.
+        Each file is written under a unique temporary name and renamed into place (atomic). CSV files are
+        UTF-8 with a header row and ``.`` decimals, missing values empty; Excel sheets are named after the
+        tables (cut to Excel's 31 characters) and a table longer than a sheet (1,048,576 rows) is refused.
+        """
+        if fmt not in EXPORT_FORMATS:
+            raise InputError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
         out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
         written: dict[str, Path] = {}
         with self._connect(write=False) as con:
             row = _run_row(con, self.path, run_id, ", ".join(RUN_COLUMNS) + ", summary, " + _meta_column(con))
-            for name, layout in _run_tables(con, self.path, run_id):
-                arrow = con.sql(_select_sql(name, layout), params=[run_id]).to_arrow_table()
-                target = out / f"{name}.parquet"
-                tmp = out / f".{name}.parquet.tmp"
-                pq.write_table(arrow, tmp)
-                tmp.replace(target)
-                written[name] = target
+            layouts = _run_tables(con, self.path, run_id)
+            assert con is not None
+            out.mkdir(parents=True, exist_ok=True)
+            if fmt == "xlsx":
+                frames = {name: _read_table(con, run_id, name, layout) for name, layout in layouts}
+                target = out / f"{run_id}.xlsx"
+                atomic_write(target, lambda tmp: _write_workbook(frames, tmp, self.path))
+                written.update(dict.fromkeys(frames, target))
+            else:
+                for name, layout in layouts:
+                    arrow = con.sql(_select_sql(name, layout), params=[run_id]).to_arrow_table()
+                    target = out / f"{name}.{fmt}"
+                    if fmt == "parquet":
+                        atomic_write(target, lambda tmp, a=arrow: pq.write_table(a, tmp))
+                    else:
+                        frame = arrow.to_pandas()
+                        atomic_write(target, lambda tmp, f=frame: f.to_csv(tmp, index=False))
+                    written[name] = target
         entry = dict(zip([*RUN_COLUMNS, "summary", "meta"], row, strict=True))
         entry["meta"] = json.loads(entry["meta"]) if entry["meta"] else {}
         entry["overrides"] = json.loads(entry["overrides"])
         entry["years"] = json.loads(entry["years"]) if entry["years"] else []
         entry["summary"] = json.loads(entry["summary"])
         entry["tables"] = {name: path.name for name, path in written.items()}
-        run_json = out / "run.json"
-        run_json.write_text(json.dumps(to_json_safe(entry), indent=2) + "\n", encoding="utf-8")
+        run_json = atomic_write_text(out / "run.json", json.dumps(to_json_safe(entry), indent=2) + "\n")
         written["run"] = run_json
         return written
+
+
+#: Formats of :meth:`ResultsStore.export`.
+EXPORT_FORMATS = ("parquet", "csv", "xlsx")
+#: Rows of an Excel sheet, header included.
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def run_fingerprint(result: RunResult, *, seed: int | None, version: str) -> str:
+    """A hash of what determines a run's results: scenario, overrides, inputs, seed and code version.
+
+    The inputs are ``result.meta["inputs"]`` (the merged scenario data the run was built from); a result
+    without them is identified by its summary instead (equal results, equal fingerprint).
+    """
+    meta = getattr(result, "meta", None) or {}
+    inputs = meta.get("inputs") if isinstance(meta, Mapping) else None
+    basis = {
+        "scenario": str(result.scenario_name),
+        "overrides": [str(o) for o in result.overrides],
+        "inputs": inputs if inputs is not None else {"summary": result.summary()},
+        "seed": seed,
+        "code_version": version,
+    }
+    text = json.dumps(to_json_safe(basis), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _write_workbook(frames: Mapping[str, pd.DataFrame], path: Path, store: Path) -> None:
+    for name, frame in frames.items():
+        if len(frame) + 1 > EXCEL_MAX_ROWS:
+            raise InputError(
+                f"table {name!r} has {len(frame):,} rows, more than an Excel sheet holds "
+                f"({EXCEL_MAX_ROWS - 1:,}); export it to csv or parquet instead",
+                file=str(store),
+                field="--format",
+            )
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in frames.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
 
 
 # -- helpers -------------------------------------------------------------------------------------------
@@ -476,6 +567,23 @@ def _write_table(
         "INSERT INTO run_tables VALUES (?, ?, ?, ?, ?)",
         [run_id, name, position, json.dumps([list(p) for p in zip(columns, types, strict=True)]), len(frame)],
     )
+
+
+def _delete_runs_with(con: duckdb.DuckDBPyConnection, fingerprint: str) -> list[str]:
+    """Delete, inside the open transaction, the complete runs with ``fingerprint``; returns their ids."""
+    ids = [
+        r[0]
+        for r in con.execute(
+            "SELECT run_id FROM runs WHERE fingerprint = ? AND status = 'complete' ORDER BY started_utc",
+            [fingerprint],
+        ).fetchall()
+    ]
+    for run_id in ids:
+        for (name,) in con.execute("SELECT table_name FROM run_tables WHERE run_id = ?", [run_id]).fetchall():
+            con.execute(f"DELETE FROM {quote(name)} WHERE run_id = ?", [run_id])
+        con.execute("DELETE FROM run_tables WHERE run_id = ?", [run_id])
+        con.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
+    return ids
 
 
 def _record_failure(
