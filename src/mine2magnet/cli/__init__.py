@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "cascade": ("cascade", "cascade", "Solvent-extraction cascades: simulate, dynamics, design."),
     "sources": ("sources", "sources_command", "The bibliography and where sources disagree."),
     "data": ("sources", "data_group", "Sourced reference values: show, list, check, schema."),
+    "serve": ("serve", "serve_command", "The web app: explore, edit, run and compare scenarios."),
 }
 
 #: Modules of this package that contribute commands (each exposes ``commands``).
