@@ -31,7 +31,7 @@ from mine2magnet.errors import InputError
 
 
 def ishigami_exact() -> tuple[np.ndarray, np.ndarray]:
-    """First and total Sobol' indices of Ishigami-Homma from its closed-form variances (Sobol' & Levitan 1999)."""
+    """First and total Sobol' indices of Ishigami-Homma in closed form (Sobol' & Levitan 1999)."""
     a, b, pi = ISHIGAMI_A, ISHIGAMI_B, math.pi
     v1 = 0.5 * (1 + b * pi**4 / 5) ** 2
     v2 = a**2 / 8

@@ -157,23 +157,25 @@ def _run_dask(
     workers: int,
     scheduler: str | None,
 ) -> None:
-    from distributed import as_completed
+    from distributed import wait
 
     client, cluster = connect_dask(workers, scheduler)
     try:
         slots = max(1, sum(client.nthreads().values()) if scheduler else workers)
         limit = IN_FLIGHT_PER_WORKER * slots
         [model_f, inputs_f] = client.scatter([model, list(inputs)], broadcast=True)
-        running = as_completed()
-        n = 0
-        for chunk in chunks:
-            if n >= limit:
-                on_done(next(running).result())
-                n -= 1
-            running.add(client.submit(evaluate_chunk, model_f, inputs_f, chunk, pure=False))
-            n += 1
-        for f in running:
-            on_done(f.result())
+        pending: set[Any] = set()
+        with client.as_current():
+            for chunk in chunks:
+                if len(pending) >= limit:
+                    done, pending = wait(pending, return_when="FIRST_COMPLETED")
+                    for f in done:
+                        on_done(f.result())
+                pending.add(client.submit(evaluate_chunk, model_f, inputs_f, chunk, pure=False))
+            while pending:
+                done, pending = wait(pending, return_when="FIRST_COMPLETED")
+                for f in done:
+                    on_done(f.result())
     finally:
         client.close()
         if cluster is not None:
