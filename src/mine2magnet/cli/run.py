@@ -368,6 +368,13 @@ def keep_option(function: Callable[..., Any]) -> Callable[..., Any]:
     default=None,
     help="Output folder [default: out/<scenario>].",
 )
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Results store to save the run in [default: OUT/results.duckdb] (the web app's runs share one).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option(
     "--year", type=int, default=None, help="Year of the report's Sankey and key figures [default: last]."
@@ -393,6 +400,7 @@ def run_command(
     scenario: str,
     overrides: str,
     out: Path | None,
+    store_path: Path | None,
     as_json: bool,
     year: int | None,
     compare_with: str,
@@ -414,7 +422,7 @@ def run_command(
     label = _label(name, all_overrides)
     others = comparison_specs(compare_with, label)
     out = out if out is not None else default_out(label)
-    store = ResultsStore(out / "results.duckdb")
+    store = ResultsStore(store_path if store_path is not None else out / "results.duckdb")
     report = out / "report.html"
     with progress_display(enabled=not quiet) as progress:
         main_run = run_store_and_keep(name, all_overrides, store, keep=keep, progress=progress)
