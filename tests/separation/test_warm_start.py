@@ -97,7 +97,9 @@ def test_warm_start_from_a_neighbour_equals_the_cold_solve(mass_action_base, tar
 
 
 def test_warm_start_converges_without_the_cold_path(mass_action_base, monkeypatch):
-    """A neighbouring design converges from the warm start alone, in far fewer iterations than cold."""
+    """A neighbouring design converges from the warm start alone, to the cold answer. (Its iterations are no
+    longer a fraction of the cold ones: since the cold path tries the stage dynamics first for a saponified
+    organic, this cascade's cold solve takes ~80 iterations instead of ~1,300.)"""
     spec = _mass_action(30, 34, 10.8, 1.193)
     cold = simulate(spec)
 
@@ -107,7 +109,6 @@ def test_warm_start_converges_without_the_cold_path(mass_action_base, monkeypatc
     monkeypatch.setattr(stagewise, "_solve_x", no_cold_path)
     warm = simulate(spec, initial=mass_action_base)
     assert_same(warm, cold)
-    assert warm.iterations < cold.iterations / 3
 
 
 def test_warm_start_from_its_own_solution_takes_no_step(mass_action_base):
