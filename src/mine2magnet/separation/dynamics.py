@@ -60,10 +60,12 @@ from mine2magnet.separation.simulate import (
     _distribution_model,
     _feed_vector,
     _lsf_totals,
+    _no_entrainment,
     _section_D,
     _sections,
     _volume_profile,
     simulate,
+    stage_efficiency,
 )
 from mine2magnet.separation.spec import (
     EVENT_STREAMS,
@@ -186,7 +188,7 @@ def _constant_chains(spec: CascadeSpec, model: ConstantDistributionModel) -> lis
     metal_in[-1] += _conc(spec.scrub, comps) * vscrub
     org_in = _conc(spec.organic, comps) * vorg
     D = np.stack([_section_D(model, spec, sections[k]) for k in range(N)])
-    eff = np.array([spec.efficiency.of(s) for s in sections[:N]])
+    eff = stage_efficiency(spec, sections[:N], Va, Vo)
     chains = [
         _Chain(
             "main", sections[:N], Va, Vo, vorg, metal_in, np.asarray(org_in, float), np.zeros((N, 0)), eff, D
@@ -220,7 +222,7 @@ def _strip_chain(
         metal_in,
         np.zeros(C),
         np.zeros((p, 0)),
-        np.full(p, spec.efficiency.strip),
+        stage_efficiency(spec, ("strip",) * p, np.full(p, vs), np.full(p, vo)),
         D,
     )
 
@@ -233,8 +235,8 @@ def _lsf_chains(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> list[_
     n, m, p = spec.stages.extraction, spec.stages.scrub, spec.stages.strip
     N = n + m
     eff = spec.efficiency
-    if eff.extraction != 1.0 or eff.scrub != 1.0:
-        sec = "extraction" if eff.extraction != 1.0 else "scrub"
+    if eff.extraction != 1.0 or eff.scrub != 1.0 or eff.kinetic:
+        sec = "rate_constant" if eff.kinetic else "extraction" if eff.extraction != 1.0 else "scrub"
         raise InputError(
             "the loaded-separation-factor model has ideal stages; Murphree efficiency is supported by "
             "the other models",
@@ -326,7 +328,7 @@ def _physical_chains(spec: CascadeSpec) -> list[_Chain]:
     base_in[0] = base_per_l * vorg
     org_in = _conc(spec.organic, comps) * vorg
     scrub_in = _conc(spec.scrub, comps) * vscrub
-    eff = np.array([spec.efficiency.of(s) for s in sections[:N]])
+    eff = stage_efficiency(spec, sections[:N], Va, Vo)
     pb = with_aqueous_chemistry(
         StagewiseProblem(
             Va, Vo, vorg, feed_aq, feed_org, scrub_in, org_in, acid_in, base_in, charge, dmodel, proton
@@ -363,7 +365,7 @@ def _physical_chains(spec: CascadeSpec) -> list[_Chain]:
                 "strip",
                 ("strip",) * p,
                 with_aqueous_chemistry(sp_, spec, "strip"),
-                np.full(p, spec.efficiency.strip),
+                stage_efficiency(spec, ("strip",) * p, np.full(p, vs), np.full(p, Vo[-1])),
             )
         )
     return chains
@@ -1569,6 +1571,10 @@ def simulate_dynamic(spec: CascadeSpec | Mapping[str, Any] | str | Path) -> Dyna
         )
     if spec.stages is None:
         raise InputError("a dynamic run needs the number of stages", file=file, field="stages")
+    try:
+        _no_entrainment(spec, "the dynamic mixer-settler model")
+    except InputError as exc:
+        raise InputError(str(exc).split(f"{exc.field}: ", 1)[-1], file=file, field=exc.field) from None
     specs = _event_specs(spec, file)
     phases = []
     for i, s in enumerate(specs):

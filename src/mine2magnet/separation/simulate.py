@@ -17,7 +17,7 @@ import numpy as np
 from mine2magnet.errors import ConvergenceError, InputError
 from mine2magnet.separation.binary_lsf import BinaryCascade, binary_profiles, solve_binary_lsf
 from mine2magnet.separation.distribution import EmpiricalPh, MassAction
-from mine2magnet.separation.linear_cascade import solve_linear_cascade
+from mine2magnet.separation.linear_cascade import outlet_streams, solve_linear_cascade
 from mine2magnet.separation.loaded_separation_factor import TOLERANCE, solve_lsf
 from mine2magnet.separation.result import CascadeResult
 from mine2magnet.separation.spec import (
@@ -79,6 +79,42 @@ def _sections(spec: CascadeSpec) -> tuple[str, ...]:
     return ("extraction",) * st.extraction + ("scrub",) * st.scrub + ("strip",) * st.strip
 
 
+def stage_efficiency(
+    spec: CascadeSpec, sections: tuple[str, ...], aqueous: np.ndarray, organic: np.ndarray
+) -> np.ndarray:
+    """Murphree efficiency of each stage (organic phase): the section's fixed value, or the kinetic
+    1 - exp(-k tau) with tau = mixer_volume / (Va_k + Vo_k), from the volume flows leaving each stage, L/h."""
+    return np.array(
+        [
+            spec.efficiency.at(sec, float(va), float(vo))
+            for sec, va, vo in zip(sections, aqueous, organic, strict=True)
+        ]
+    )
+
+
+def stage_entrainment(spec: CascadeSpec, sections: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per stage: L of aqueous entrained per L of organic leaving, and L of organic per L of aqueous."""
+    ent = [spec.entrainment.of(sec) for sec in sections]
+    return (
+        np.array([e.aqueous_in_organic for e in ent], dtype=float),
+        np.array([e.organic_in_aqueous for e in ent], dtype=float),
+    )
+
+
+def _no_entrainment(spec: CascadeSpec, model_name: str) -> None:
+    """InputError when a model without entrainment is given some."""
+    if spec.entrainment.any:
+        sec = next(
+            s
+            for s in ("extraction", "scrub", "strip")
+            if spec.entrainment.of(s).aqueous_in_organic > 0 or spec.entrainment.of(s).organic_in_aqueous > 0
+        )
+        raise InputError(
+            f"entrainment is modelled with the constant-distribution model, not yet with {model_name}",
+            field=f"entrainment.{sec}",
+        )
+
+
 def _feed_vector(spec: CascadeSpec) -> np.ndarray:
     flow = spec.feed.component_flow(spec.components)
     f = np.array([flow[c] for c in spec.components])
@@ -135,13 +171,14 @@ def _simulate_lsf(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> Casc
     comps = spec.components
     m, p = spec.stages.scrub, spec.stages.strip
     eff = spec.efficiency
-    if eff.extraction != 1.0 or eff.scrub != 1.0:
-        sec = "extraction" if eff.extraction != 1.0 else "scrub"
+    if eff.extraction != 1.0 or eff.scrub != 1.0 or eff.kinetic:
+        sec = "rate_constant" if eff.kinetic else "extraction" if eff.extraction != 1.0 else "scrub"
         raise InputError(
             "the loaded-separation-factor model has ideal stages; Murphree efficiency is supported by "
             "the other models",
             field=f"efficiency.{sec}",
         )
+    _no_entrainment(spec, "the loaded-separation-factor model (it has no volume flows)")
     if spec.organic is None or spec.organic.ree_flow is None:
         raise InputError("the loaded-separation-factor model needs S, mol/h", field="organic.ree_flow")
     S = spec.organic.ree_flow
@@ -335,7 +372,8 @@ def _simulate_constant(spec: CascadeSpec, model: ConstantDistributionModel) -> C
     Va, Vo, vorg, vscrub = _volume_profile(spec, N)
     sections = _sections(spec)
     D = np.stack([_section_D(model, spec, sections[k]) for k in range(N)], axis=1)  # (C, N)
-    eta = np.array([spec.efficiency.of(sections[k]) for k in range(N)])
+    eta = stage_efficiency(spec, sections[:N], Va, Vo)
+    ea, eo = stage_entrainment(spec, sections[:N])
     feed = np.zeros((C, N))
     feed[:, spec.feed.stage - 1] = f
     org_in = (
@@ -348,9 +386,12 @@ def _simulate_constant(spec: CascadeSpec, model: ConstantDistributionModel) -> C
         if spec.scrub is not None
         else np.zeros(C)
     )
-    a, o = solve_linear_cascade(D, Va[None], Vo[None], feed, scrub_in, org_in, eta[None], vorg)
+    a, o = solve_linear_cascade(
+        D, Va[None], Vo[None], feed, scrub_in, org_in, eta[None], vorg, ea[None], eo[None]
+    )
+    raffinate, loaded = outlet_streams(a, o, Va[None], Vo[None], ea[None], eo[None])
     aq, org = a.T.copy(), o.T.copy()
-    outlets = {"raffinate": aq[0].copy(), "loaded_organic": org[-1].copy()}
+    outlets = {"raffinate": raffinate, "loaded_organic": loaded}
     terminal = ["raffinate", "loaded_organic"]
     inlet = org_in + scrub_in
     if p > 0:
@@ -361,19 +402,29 @@ def _simulate_constant(spec: CascadeSpec, model: ConstantDistributionModel) -> C
             )
         Ds = _section_D(model, spec, "strip")
         strip_in = np.array([strip.concentration.get(c, 0.0) for c in comps]) * strip.volume_flow
+        Vs_a, Vs_o = np.full(p, strip.volume_flow), np.full(p, Vo[-1])
+        s_eta = stage_efficiency(spec, ("strip",) * p, Vs_a, Vs_o)
+        s_ea, s_eo = stage_entrainment(spec, ("strip",) * p)
+        # the aqueous the loaded organic entrains joins the strip liquor of the first strip stage
+        s_feed = np.zeros((C, p))
+        s_feed[:, 0] = loaded - org[-1]
         sa, so = solve_linear_cascade(
             np.repeat(Ds[:, None], p, axis=1),
-            np.full((C, p), strip.volume_flow),
-            np.full((C, p), Vo[-1]),
-            np.zeros((C, p)),
+            np.broadcast_to(Vs_a, (C, p)),
+            np.broadcast_to(Vs_o, (C, p)),
+            s_feed,
             strip_in,
             org[-1],
-            spec.efficiency.strip,
+            s_eta[None],
+            None,
+            s_ea[None],
+            s_eo[None],
         )
+        strip_liquor, stripped = outlet_streams(sa, so, Vs_a[None], Vs_o[None], s_ea[None], s_eo[None])
         aq = np.vstack([aq, sa.T])
         org = np.vstack([org, so.T])
-        outlets["strip_liquor"] = sa.T[0].copy()
-        outlets["stripped_organic"] = so.T[-1].copy()
+        outlets["strip_liquor"] = strip_liquor
+        outlets["stripped_organic"] = stripped
         terminal = ["raffinate", "strip_liquor", "stripped_organic"]
         inlet = inlet + strip_in
     if (aq < -1e-12 * f.sum()).any() or (org < -1e-12 * f.sum()).any():
@@ -564,11 +615,12 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
     n, m, p = spec.stages.extraction, spec.stages.scrub, spec.stages.strip
     N = n + m
     sections = _sections(spec)
-    eta = np.array([spec.efficiency.of(sections[k]) for k in range(N)])  # Murphree (organic) per stage
+    _no_entrainment(spec, f"the {spec.model.type} model")
     charge = np.array([spec.charge(c) for c in comps], dtype=float)
     dmodel, proton, base_per_l = _distribution_model(spec, charge)
     f = _feed_vector(spec)
     Va, Vo, vorg, vscrub = _volume_profile(spec, N)
+    eta = stage_efficiency(spec, sections[:N], Va, Vo)  # Murphree (organic) per stage
     fs = spec.feed.stage - 1
     feed_aq = np.zeros((N, C))
     feed_org = np.zeros((N, C))
@@ -634,6 +686,7 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
         strip_in = np.array([strip.concentration.get(c, 0.0) for c in comps]) * vs
         s_acid = np.zeros(p)
         s_acid[-1] = _acid(strip, "strip.pH", True) * vs
+        s_eta = stage_efficiency(spec, ("strip",) * p, np.full(p, vs), np.full(p, Vo[-1]))
         sp = StagewiseProblem(
             np.full(p, vs),
             np.full(p, Vo[-1]),
@@ -647,7 +700,7 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
             charge,
             dmodel,
             proton,
-            efficiency=np.full(p, spec.efficiency.strip) if spec.efficiency.strip != 1.0 else None,
+            efficiency=s_eta if (s_eta != 1.0).any() else None,
         )
         # metal the loaded organic carries below NEGLIGIBLE of the cascade's inflow is nil (below the float
         # range of the strip's concentrations it could not be balanced): it is not stripped
