@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
 import re
 
 import pandas as pd
@@ -45,19 +48,36 @@ def single_html() -> str:
     return render_report([sample_result()], conflicts=[CONFLICT])
 
 
+def _data(html: str) -> dict:
+    """The page's one shared data block (runs, years, series, chart specs)."""
+    block = re.search(r"<script type='application/json' id='m2m-data'>(.*?)</script>", html, flags=re.S)
+    assert block is not None
+    return json.loads(block.group(1))
+
+
 def test_report_is_self_contained(single_html):
     assert not re.search(r"<script[^>]*\bsrc\s*=", single_html, flags=re.I)
     assert not re.search(r"<link[^>]*\bhref\s*=\s*['\"]?https?:", single_html, flags=re.I)
-    assert len(single_html) > 1_000_000 and "Plotly.newPlot" in single_html  # plotly.js inlined, used
+    # plotly.js inlined once, gzipped and base64-encoded; the page script draws with it
+    bundles = re.findall(r"id='m2m-plotly'>([^<]*)</script>", single_html)
+    assert len(bundles) == 1
+    code = gzip.decompress(base64.b64decode(bundles[0])).decode("utf-8")
+    assert code.startswith("/*! plotly.js") and "sankey" in code
+    assert "Plotly.newPlot" in single_html and single_html.count("m2m-data") == 2  # the block and its reader
 
 
 def test_report_has_sankey_kpi_charts_value_added_assumptions_and_conflicts(single_html):
-    assert '"type":"sankey"' in single_html
-    for kpi in ("domestic_value_added_usd", "feed_sufficiency", "hhi", "unmet_demand_t"):
-        assert f'"text":"{kpi}"' in single_html  # a chart titled with the KPI
-    assert (
-        "Domestic value added by stage" in single_html and "Value added by stage and country" in single_html
-    )
+    data = _data(single_html)
+    kinds = [c["kind"] for c in data["charts"]]
+    figures = [c["figure"] for c in data["charts"] if c["kind"] == "figure"]
+    assert [f["data"][0]["type"] for f in figures].count("sankey") == 1
+    titles = [c.get("title", "") for c in data["charts"]]
+    for kpi in ("domestic_value_added_usd", "feed_sufficiency", "unmet_demand_t"):
+        assert any(f"({kpi})" in t for t in titles), kpi  # a chart titled with the KPI
+    # hhi is constant in the sample (separation 1, mining 0.5 every year): a sentence, not a chart
+    assert "supply concentration (HHI) (hhi): constant, so not drawn" in single_html
+    assert "Domestic value added by stage (USD/yr)" in titles and "bars" in kinds
+    assert any("Value added by stage and country" in f["layout"]["title"]["text"] for f in figures)
     assert 'href="https://pubs.usgs.gov/periodicals/mcs2025/mcs2025-rare-earths.pdf"' in single_html
     assert "test assumption &lt;with&gt; markup &amp; ampersand" in single_html
     for title in (
@@ -68,7 +88,10 @@ def test_report_has_sankey_kpi_charts_value_added_assumptions_and_conflicts(sing
     ):
         assert title in single_html
     assert "Comparison of scenarios" not in single_html
-    assert "Key figures in 2026" in single_html  # default year: the last one
+    assert "Single-year figures are for 2026" in single_html  # default year: the last one
+    # the briefing comes first, the details after it in sections opened on demand
+    assert single_html.index("id='briefing'") < single_html.index("<details")
+    assert "<details id='assumptions'>" in single_html and "<details id='conflicts'>" in single_html
 
 
 def test_comparison_appears_with_several_runs(tmp_path):
@@ -107,9 +130,16 @@ def test_headlines_speak_plain_words():
     assert items["domestic_value_added_usd"].number == "USD 122 M"  # 68 M separation + 54 M magnets
     assert "separation USD 68 M, magnet USD 54 M" in items["domestic_value_added_usd"].sentence
     assert "inside Malaysia" in items["domestic_value_added_usd"].sentence
-    assert items["magnet_self_sufficiency"].number == "60 %"
+    # every element named, lowest first (a single "60 %" hid which element falls short)
+    assert items["magnet_self_sufficiency"].number == "Pr 60 %, Nd 80 %"
     assert "Nd 80 %" in items["magnet_self_sufficiency"].sentence
-    assert items["hhi"].number == "1.00" and "above 0.25" in items["hhi"].sentence
+    assert items["magnet_self_sufficiency"].period == "Nd 80 % (2024–2026), Pr 60 % (2024–2026)"
+    # the index names its stage; separation (one plant, one country) is 1 by construction and left out
+    assert items["hhi"].number == "mining 0.50" and "above 0.25" in items["hhi"].sentence
+    assert (
+        "HHI by country" in items["hhi"].title
+        and "Left out of the headline: separation" in items["hhi"].sentence
+    )
     assert items["unmet_demand_t"].number == "600 t"
     assert items["residue_produced_t"].number == "4,500 t"
     assert "20.0 years" in items["feed_sufficiency"].sentence

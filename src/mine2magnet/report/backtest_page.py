@@ -126,9 +126,14 @@ def _table(bt: Backtest) -> str:
     )
 
 
-def backtest_section(bt: Backtest) -> str:
-    """The backtest as an HTML block: the sentence, the ratio chart (plotly.js not included), the table."""
-    chart = pio.to_html(ratio_figure(bt), full_html=False, include_plotlyjs=False, validate=False)
+def backtest_section(bt: Backtest, chart: str | None = None) -> str:
+    """The backtest as an HTML block: the sentence, the ratio chart, the table.
+
+    ``chart``: the chart's HTML as the caller draws it (the report's placeholder, drawn by its page
+    script); ``None`` embeds the plotly figure (the page must load plotly.js first).
+    """
+    if chart is None:
+        chart = pio.to_html(ratio_figure(bt), full_html=False, include_plotlyjs=False, validate=False)
     return (
         "<section id='backtest'><h2>Backtest: the model against published history</h2>"
         f"<p><strong>{escape(summary_sentence(bt))}</strong></p>"

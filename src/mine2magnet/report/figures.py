@@ -1,4 +1,6 @@
-"""The report's charts (plotly): Sankey of flows, KPI series, value added by stage, scenario comparison."""
+"""The report's charts: Sankey of flows and value added by country (plain plotly figures), and the lines of
+the KPI series, value added by stage and the scenario comparison (drawn by the page from shared data, see
+:mod:`mine2magnet.report.charts`). One palette: :mod:`mine2magnet.elements.palette`."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from mine2magnet.elements.palette import series_colour
+from mine2magnet.report.charts import Line, colour_of
 from mine2magnet.report.comparison import KPI_WORDS
 from mine2magnet.report.kpi_table import TOTAL
 from mine2magnet.report.quantities import is_additive, is_fraction
@@ -29,18 +33,6 @@ STAGE_ORDER = (
 )
 #: More lines than this in one KPI chart are merged to one line per facility (additive KPIs).
 MAX_LINES = 10
-PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
 #: A plotly figure as plain data ``{"data": [traces], "layout": {...}}`` (no plotly.py validation: fast).
 Figure = dict[str, Any]
 _AXIS = {"gridcolor": "#e9ecef", "zerolinecolor": "#ced4da"}
@@ -109,7 +101,7 @@ def sankey_figure(view: RunView, year: int) -> Figure | None:
     )
     index = {n: i for i, n in enumerate(names)}
     commodities = list(dict.fromkeys(links["commodity"]))
-    colour = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(commodities)}
+    colour = {c: series_colour(i) for i, c in enumerate(commodities)}
     trace = {
         "type": "sankey",
         "arrangement": "snap",
@@ -160,57 +152,51 @@ def _axis_unit(unit: str) -> tuple[float, str]:
     return (100.0, "%") if is_fraction(unit) else (1.0, unit)
 
 
-def kpi_figure(view: RunView, kpi: str) -> Figure | None:
-    """One KPI over the years, one line per facility/stage/element it is reported for."""
+def _by_year(group: pd.DataFrame) -> dict[int, float]:
+    summed = group.groupby("year")["value"].sum(min_count=1)
+    return {int(y): float(v) for y, v in summed.items() if v == v}
+
+
+def kpi_lines(view: RunView, kpi: str, run: int = 0) -> tuple[list[Line], str]:
+    """One KPI over the years, one line per facility/stage/element it is reported for (elements in their
+    own colours); more than MAX_LINES lines of an additive KPI are summed per facility. Returns (lines,
+    unit)."""
     frame = view.kpis.subjects
-    frame = frame[frame["kpi"] == kpi].sort_values("year")
+    frame = frame[frame["kpi"] == kpi]
     if frame.empty:
-        return None
+        return [], ""
     unit = str(frame["unit"].iloc[0] or "")
+    if frame["subject"].nunique() > 1:
+        frame = frame[frame["subject"] != TOTAL]
     if frame["subject"].nunique() > MAX_LINES and is_additive(unit):  # one line per facility, elements summed
         frame = frame.assign(subject=frame["facility"].fillna("").astype(str).replace("", TOTAL))
-    scale, axis = _axis_unit(unit)
-    traces = []
-    for subject, group in frame.groupby("subject", sort=True):
-        group = group.groupby("year", as_index=False)["value"].sum()
-        traces.append(_line(group["year"], group["value"] * scale, str(subject)))
-    layout = _layout(kpi, showlegend=True, xaxis={"title": {"text": "year"}}, yaxis={"title": {"text": axis}})
-    return {"data": traces, "layout": layout}
+    lines = []
+    for i, (subject, group) in enumerate(frame.groupby("subject", sort=True)):
+        name = str(subject)
+        lines.append(Line(name, _by_year(group), unit, colour_of(name, i), run=run, kpi=kpi, subject=name))
+    return lines, unit
 
 
-def _line(x: Any, y: Any, name: str) -> dict[str, Any]:
-    return {
-        "type": "scatter",
-        "mode": "lines+markers",
-        "x": [int(v) for v in x],
-        "y": _floats(y),
-        "name": name,
-    }
-
-
-def value_added_by_stage_figure(view: RunView) -> Figure | None:
-    """Domestic value added by stage/facility and year, as the model reports it (stacked bars, USD)."""
+def value_added_by_stage_lines(view: RunView, run: int = 0) -> list[Line]:
+    """Domestic value added by stage/facility and year, as the model reports it (USD; stacked bars)."""
     frame = view.kpis.subjects
     frame = frame[(frame["kpi"] == "domestic_value_added_usd")]
     if frame.empty:
-        return None
+        return []
     if frame["subject"].nunique() > 1:
         frame = frame[frame["subject"] != TOTAL]
-    traces = []
-    for subject, group in frame.groupby("subject", sort=True):
-        group = group.groupby("year", as_index=False)["value"].sum()
-        traces.append(
-            {
-                "type": "bar",
-                "x": [int(v) for v in group["year"]],
-                "y": _floats(group["value"]),
-                "name": subject,
-            }
+    return [
+        Line(
+            str(s),
+            _by_year(g),
+            "USD",
+            series_colour(i),
+            run=run,
+            kpi="domestic_value_added_usd",
+            subject=str(s),
         )
-    layout = _layout(
-        "Domestic value added by stage (USD/yr)", barmode="relative", yaxis={"title": {"text": "USD"}}
-    )
-    return {"data": traces, "layout": layout}
+        for i, (s, g) in enumerate(frame.groupby("subject", sort=True))
+    ]
 
 
 def value_added_from_flows(view: RunView, year: int) -> pd.DataFrame:
@@ -259,29 +245,61 @@ def value_added_by_country_figure(view: RunView, year: int) -> Figure | None:
     return {"data": traces, "layout": layout}
 
 
-def comparison_figure(views: Sequence[RunView], kpi: str) -> Figure | None:
-    """One KPI over the years for several runs: totals where they add up, else a line per run and subject."""
-    traces: list[dict[str, Any]] = []
+def comparison_charts(views: Sequence[RunView], kpi: str) -> list[tuple[str, list[Line], str]]:
+    """One KPI over the years for several runs, each run in its own colour (its index in the palette):
+    totals where they add up (one chart); otherwise one chart per facility/stage/element with a line per
+    run, so a facility that starts late (a new refinery) or exists in one run only keeps its whole series.
+    Returns ``[(title, lines, unit)]``."""
+    words = KPI_WORDS.get(kpi, kpi)
     unit = ""
     for view in views:
-        totals = view.kpis.totals
-        totals = totals[totals["kpi"] == kpi].sort_values("year")
-        if len(totals):
-            unit = str(totals["unit"].iloc[0])
-            scale, _ = _axis_unit(unit)
-            traces.append(_line(totals["year"], totals["value"] * scale, view.label))
-            continue
-        frame = view.kpis.subjects
-        frame = frame[frame["kpi"] == kpi].sort_values("year")
-        for subject, group in frame.groupby("subject", sort=True):
-            unit = str(group["unit"].iloc[0])
-            scale, _ = _axis_unit(unit)
-            traces.append(_line(group["year"], group["value"] * scale, f"{view.label}: {subject}"))
-    if not traces:
-        return None
-    layout = _layout(
-        f"{KPI_WORDS.get(kpi, kpi)} by scenario ({kpi})",
-        xaxis={"title": {"text": "year"}},
-        yaxis={"title": {"text": _axis_unit(unit)[1]}},
-    )
-    return {"data": traces, "layout": layout}
+        rows = view.kpis.subjects
+        rows = rows[rows["kpi"] == kpi]
+        if len(rows):
+            unit = str(rows["unit"].iloc[0] or "")
+            break
+    if not unit and not any((v.kpis.subjects["kpi"] == kpi).any() for v in views):
+        return []
+    if is_additive(unit):
+        lines = []
+        for run, view in enumerate(views):
+            totals = view.kpis.totals
+            totals = totals[totals["kpi"] == kpi]
+            if len(totals):
+                values = {int(y): float(v) for y, v in zip(totals["year"], totals["value"], strict=True)}
+                lines.append(
+                    Line(view.label, values, unit, series_colour(run), run=run, kpi=kpi, subject=TOTAL)
+                )
+        return [(f"{words} by scenario ({kpi})", lines, unit)] if lines else []
+    charts = []
+    subjects: dict[str, None] = {}
+    for view in views:
+        rows = view.kpis.subjects
+        names = rows.loc[rows["kpi"] == kpi, "subject"]
+        names = [str(s) for s in names if str(s) != TOTAL] or [str(s) for s in names]
+        subjects.update(dict.fromkeys(names))
+    for subject in subjects:
+        lines = []
+        for run, view in enumerate(views):
+            rows = view.kpis.subjects
+            rows = rows[(rows["kpi"] == kpi) & (rows["subject"] == subject)]
+            if len(rows):
+                lines.append(
+                    Line(
+                        view.label,
+                        _by_year(rows),
+                        unit,
+                        series_colour(run),
+                        run=run,
+                        kpi=kpi,
+                        subject=subject,
+                    )
+                )
+        if lines:
+            title = (
+                f"{words} by scenario — {subject} ({kpi})"
+                if subject != TOTAL
+                else f"{words} by scenario ({kpi})"
+            )
+            charts.append((title, lines, unit))
+    return charts

@@ -19,12 +19,14 @@ from mine2magnet.report.run_view import RunView
 
 @dataclass(frozen=True)
 class Headline:
-    """One key figure: a short title, the number, and a sentence saying what it means."""
+    """One key figure: a short title, the number (naming the facility, stage or element it is about), a
+    sentence saying what it means, and ``period``: what the figure does over the run's years."""
 
     kpi: str
     title: str
     number: str
     sentence: str
+    period: str = ""
 
 
 def _listing(items: list[tuple[str, float, str]], limit: int = 4) -> str:
@@ -49,6 +51,56 @@ def _span(view: RunView) -> str:
 
 def _where(view: RunView) -> str:
     return view.focus_country or "the country"
+
+
+def _series(view: RunView, kpi: str) -> dict[str, dict[int, tuple[float, str]]]:
+    """``{subject: {year: (value, unit)}}`` of one KPI over the run's years (totals left out when split)."""
+    out: dict[str, dict[int, tuple[float, str]]] = {}
+    for y in view.years:
+        for subject, value, unit in view.kpis.by_subject(kpi, y):
+            out.setdefault(subject, {})[int(y)] = (value, unit)
+    return out
+
+
+def _years_text(years: list[int]) -> str:
+    years = sorted(years)
+    return f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0]) if years else ""
+
+
+def _range_over_years(view: RunView, kpi: str, limit: int = 4) -> str:
+    """Per subject: its lowest and highest value and the years it is reported, e.g.
+    ``Khazanah-China refinery 100 % (2029–2040)``, ``Lynas Malaysia 54–100 % (2024–2040)``."""
+    parts = []
+    for subject, by_year in sorted(_series(view, kpi).items(), key=lambda kv: min(kv[1])):
+        values = [v for v, _ in by_year.values()]
+        unit = next(iter(by_year.values()))[1]
+        low, high = format_value(min(values), unit), format_value(max(values), unit)
+        shown = (
+            low
+            if low == high
+            else f"{low.split(' ')[0]}–{high}"
+            if _same_unit(low, high)
+            else f"{low} – {high}"
+        )
+        parts.append(f"{subject} {shown} ({_years_text(list(by_year))})")
+    text = ", ".join(parts[:limit])
+    if len(parts) > limit:
+        text += f" and {len(parts) - limit} more"
+    return text
+
+
+def _same_unit(low: str, high: str) -> bool:
+    """Whether two formatted values share a plain unit (``54 %``, ``100 %``): then write ``54–100 %``."""
+    a, b = low.split(" "), high.split(" ")
+    return len(a) == 2 and len(b) == 2 and a[1] == b[1] and not a[0].startswith(("USD", "MYR"))
+
+
+def _cumulative_text(view: RunView, kpi: str) -> str:
+    """``USD 1.2 bn over 2024–2040`` for an additive KPI, else empty."""
+    cumulative = _cumulative(view, kpi)
+    if cumulative is None or len(view.years) < 2:
+        return ""
+    return f"{format_value(*cumulative)} over {_span(view)}"
 
 
 def money(view: RunView, value: float, unit: str, year: int) -> str:
@@ -77,7 +129,9 @@ def _value_added(view: RunView, year: int) -> Headline | None:
         sentence += f"; {format_value(*cumulative)} over {_span(view)}"
     sentence += "."
     sentence += _capture_sentences(view, year)
-    return Headline(kpi, "Value kept at home", money(view, *total, year), sentence)
+    return Headline(
+        kpi, "Value kept at home", money(view, *total, year), sentence, _cumulative_text(view, kpi)
+    )
 
 
 def _value_kept(view: RunView, year: int, total: tuple[float, str], national: tuple[float, str]) -> Headline:
@@ -122,7 +176,14 @@ def _value_kept(view: RunView, year: int, total: tuple[float, str], national: tu
             sentence += f"; value added with suppliers {money(view, *total_va, year)}"
         sentence += "."
     sentence += _capture_sentences(view, year, subject="The gross margin")
-    return Headline("domestic_value_added_usd", "Value kept at home", money(view, *national, year), sentence)
+    period = _cumulative_text(view, "national_value_added_usd")
+    return Headline(
+        "domestic_value_added_usd",
+        "Value kept at home",
+        money(view, *national, year),
+        sentence,
+        f"{period} kept at home" if period else "",
+    )
 
 
 def _capture_sentences(view: RunView, year: int, subject: str = "Value added at home") -> str:
@@ -150,49 +211,104 @@ def _capture_sentences(view: RunView, year: int, subject: str = "Value added at 
     return sentence
 
 
+def _named(parts: list[tuple[str, float, str]], limit: int = 4) -> str:
+    """``Lynas Malaysia 84 %, Khazanah-China refinery 100 %``: every subject named, lowest first."""
+    ordered = sorted(parts, key=lambda p: p[1])
+    return _listing(ordered, limit=limit)
+
+
 def _feed(view: RunView, year: int) -> Headline | None:
+    """Feed over capacity of each refinery that runs in `year`, each named (none hidden behind a minimum)."""
     parts = view.kpis.by_subject("feed_sufficiency", year)
     if not parts:
         return None
-    low = min(parts, key=lambda p: p[1])
-    sentence = f"Share of refinery capacity fed in {year}: {_listing(parts, limit=6)}."
+    sentence = f"Share of each refinery's capacity fed in {year}: {_listing(parts, limit=6)}."
     years_left = view.kpis.by_subject("feed_years_left", year)
     if years_left:
         sentence += (
             f" Accessible resource upstream lasts, at this year's rate: {_listing(years_left, limit=6)}."
         )
-    if low[1] < 0.999 and low[2] in {"fraction", "1", "share"}:
-        sentence += f" {low[0]} is short of feed."
-    return Headline("feed_sufficiency", "Refinery feed (lowest)", format_value(low[1], low[2]), sentence)
+    short = [p for p in parts if p[1] < 0.999 and p[2] in {"fraction", "1", "share"}]
+    if short:
+        sentence += f" Short of feed: {', '.join(p[0] for p in short)}."
+    later = {s: min(by_year) for s, by_year in _series(view, "feed_sufficiency").items()}
+    starts = [f"{s} from {y}" for s, y in later.items() if view.years and y > min(view.years)]
+    if starts:
+        sentence += f" Starting later: {', '.join(starts)}."
+    period = _range_over_years(view, "feed_sufficiency", limit=6)
+    return Headline("feed_sufficiency", "Refinery feed", _named(parts), sentence, period)
 
 
 def _magnets(view: RunView, year: int) -> Headline | None:
     parts = view.kpis.by_subject("magnet_self_sufficiency", year)
     if not parts:
         return None
-    low = min(parts, key=lambda p: p[1])
     sentence = (
         f"Share of the domestic magnet plants' needs met from facilities in {_where(view)} in {year}, by "
         f"element: {_listing(parts, limit=6)}."
     )
-    return Headline(
-        "magnet_self_sufficiency", "Magnet needs met at home (lowest)", format_value(low[1], low[2]), sentence
-    )
+    period = _range_over_years(view, "magnet_self_sufficiency", limit=6)
+    return Headline("magnet_self_sufficiency", "Magnet needs met at home", _named(parts), sentence, period)
+
+
+_STAGE_OF_TYPE = (
+    ("informal", "mining"),
+    ("mine", "mining"),
+    ("crack", "cracking"),
+    ("refin", "separation"),
+    ("separat", "separation"),
+    ("metal", "metal"),
+    ("magnet", "magnet"),
+    ("recycl", "recycling"),
+)
+
+
+def _countries_per_stage(view: RunView) -> dict[str, set[str]]:
+    """The countries with a modelled facility at each stage (the ``stage`` column, else the facility type)."""
+    facilities = view.table("facilities")
+    stages = facilities["stage"] if "stage" in facilities.columns else [None] * len(facilities)
+    out: dict[str, set[str]] = {}
+    for kind, country, stage in zip(facilities["type"], facilities["country"], stages, strict=True):
+        name = str(stage) if isinstance(stage, str) and stage else ""
+        if not name:
+            name = next((st for key, st in _STAGE_OF_TYPE if key in str(kind or "").lower()), "")
+        if name:
+            out.setdefault(name, set()).add("" if country is None or country != country else str(country))
+    return out
 
 
 def _hhi(view: RunView, year: int) -> Headline | None:
+    """Concentration of production by country per stage; a stage the run models in one country only (one
+    magnet plant) is 1 by construction and says nothing about the market, so it is named, not headlined."""
     parts = view.kpis.by_subject("hhi", year)
     if not parts:
         return None
-    top = max(parts, key=lambda p: p[1])
-    unit_one = "0-1" in top[2] or all(v <= 1.0 for _, v, _ in parts)
+    unit_one = "0-1" in parts[0][2] or all(v <= 1.0 for _, v, _ in parts)
     scale, threshold = ("1", "0.25") if unit_one else ("10,000", "2,500")
+    countries = _countries_per_stage(view)
+    single = [
+        p
+        for p in parts
+        if p[1] >= 0.999 * float(scale.replace(",", "")) and len(countries.get(p[0], ())) <= 1
+    ]
+    informative = [p for p in parts if p not in single]
     sentence = (
         f"Herfindahl-Hirschman index of production by country, per stage, in {year}: "
-        f"{_listing(parts, limit=6)}. 0 means many countries share the stage, {scale} a single country; "
-        f"above {threshold} counts as highly concentrated."
+        f"{_listing(informative or parts, limit=6)}. 0 means many countries share the stage, {scale} a "
+        f"single country; above {threshold} counts as highly concentrated."
     )
-    return Headline("hhi", "Supply concentration (highest stage)", format_value(top[1], top[2]), sentence)
+    if single:
+        names = ", ".join(p[0] for p in single)
+        sentence += (
+            f" Left out of the headline: {names}, modelled in one country only, so its index is "
+            f"{scale} by construction and says nothing about the world market."
+        )
+    title = "Supply concentration (HHI by country, most concentrated stage)"
+    if not informative:
+        return Headline("hhi", title, "n/a (one country per stage modelled)", sentence)
+    top = max(informative, key=lambda p: p[1])
+    period = _range_over_years(view, "hhi", limit=6)
+    return Headline("hhi", title, f"{top[0]} {format_value(top[1], top[2])}", sentence, period)
 
 
 def _by_country(view: RunView, kpi: str, year: int) -> list[tuple[str, float, str]]:
@@ -262,7 +378,10 @@ def _residue(view: RunView, year: int) -> Headline | None:
             text += f"; by country of the plant: {_listing(countries)}"
         sentences.append(text + ".")
     number = format_value(*(produced if produced is not None else accumulated))  # type: ignore[misc]
-    return Headline(kpi, "Residue produced", number, " ".join(sentences))
+    period = _cumulative_text(view, kpi)
+    return Headline(
+        kpi, "Residue produced", number, " ".join(sentences), f"{period} produced" if period else ""
+    )
 
 
 def _smuggling(view: RunView, year: int) -> Headline | None:
@@ -281,7 +400,14 @@ def _smuggling(view: RunView, year: int) -> Headline | None:
         if cumulative and len(view.years) > 1:
             sentence += f" ({format_value(*cumulative)} over {_span(view)})"
         sentence += "."
-    return Headline("smuggling_loss_usd", "Lost to smuggling", money(view, *total, year), sentence)
+    period = _cumulative_text(view, "smuggling_loss_usd")
+    return Headline(
+        "smuggling_loss_usd",
+        "Lost to smuggling",
+        money(view, *total, year),
+        sentence,
+        f"{period} lost" if period else "",
+    )
 
 
 def _unmet(view: RunView, year: int) -> Headline | None:
@@ -295,7 +421,10 @@ def _unmet(view: RunView, year: int) -> Headline | None:
         sentence = f"{format_value(*total)} of demand cannot be supplied in {year}"
         sentence += f" ({_listing(parts)})." if len(parts) > 1 else "."
     sentence += _worst_year(view, "unmet_demand_t", "goes unmet")
-    return Headline("unmet_demand_t", "Unmet demand", format_value(*total), sentence)
+    period = _cumulative_text(view, "unmet_demand_t")
+    return Headline(
+        "unmet_demand_t", "Unmet demand", format_value(*total), sentence, f"{period} unmet" if period else ""
+    )
 
 
 def _worst_year(view: RunView, kpi: str, what: str) -> str:
@@ -319,7 +448,14 @@ def _recycling(view: RunView, year: int) -> Headline | None:
     parts = view.kpis.by_subject("secondary_supply_t", year)
     sentence = f"Recyclers return {format_value(*total)} of rare earths to the chain in {year}"
     sentence += f" ({_listing(parts)})." if len(parts) > 1 else "."
-    return Headline("secondary_supply_t", "Recycled supply", format_value(*total), sentence)
+    period = _cumulative_text(view, "secondary_supply_t")
+    return Headline(
+        "secondary_supply_t",
+        "Recycled supply",
+        format_value(*total),
+        sentence,
+        f"{period} recycled" if period else "",
+    )
 
 
 HEADLINE_BUILDERS: tuple[Callable[[RunView, int], Headline | None], ...] = (

@@ -1,24 +1,34 @@
-"""Assemble the self-contained HTML report (plotly.js inlined: the file opens offline) and write it."""
+"""Assemble the self-contained HTML report and write it.
+
+The page opens with the briefing (the seed questions, one screen each); everything else — the scenario
+comparison, each run's flows, value and KPI series, the backtest, the claims, the assumptions with their
+sources, the conflicts — sits in sections the reader opens (``<details>``). The data are in the page once
+(one JSON block), the charts are drawn in the browser from it when they come into view, and plotly.js
+(core + bar + sankey) is inlined once, gzipped (see :mod:`mine2magnet.report.charts`). The file opens
+offline and downloads nothing.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import plotly.io as pio
-from plotly.offline import get_plotlyjs
 
 from mine2magnet import __version__
 from mine2magnet.analysis import Backtest
 from mine2magnet.economics.claims import ClaimCheck
 from mine2magnet.errors import InputError, Mine2MagnetError
 from mine2magnet.report import figures
-from mine2magnet.report.backtest_page import backtest_section, summary_sentence
-from mine2magnet.report.claims_section import claims_section, claims_sentence
+from mine2magnet.report.backtest_page import backtest_section, ratio_figure
+from mine2magnet.report.briefing import Range, answers, briefing_html
+from mine2magnet.report.charts import ChartBook, page_scripts
+from mine2magnet.report.claims_section import claims_section
 from mine2magnet.report.comparison import KPI_WORDS, kpi_comparison, what_changes
 from mine2magnet.report.headlines import HEADLINE_KPIS, headlines
 from mine2magnet.report.kpi_table import TOTAL
@@ -27,18 +37,8 @@ from mine2magnet.report.run_view import ReportableRun, RunView, distinct_labels,
 from mine2magnet.report.sources import assumptions_section, conflicts_section
 from mine2magnet.report.style import STYLE
 
-
-def _figure_html(figure: figures.Figure | None) -> str:
-    if figure is None:
-        return ""
-    html = pio.to_html(
-        figure,
-        full_html=False,
-        include_plotlyjs=False,
-        validate=False,
-        config={"displaylogo": False, "responsive": True},
-    )
-    return f"<div class='figure'>{html}</div>"
+#: KPIs that are bookkeeping, not findings: left out of the charts (they stay in the store and summary).
+NOT_CHARTED = ("mass_balance_error", "myr_per_usd")
 
 
 def _cards(view: RunView, year: int) -> str:
@@ -49,8 +49,10 @@ def _cards(view: RunView, year: int) -> str:
         "<div class='cards'>"
         + "".join(
             f"<div class='card' data-kpi='{escape(h.kpi, quote=True)}'>"
-            f"<div class='title'>{escape(h.title)}</div>"
-            f"<div class='number'>{escape(h.number)}</div><p>{escape(h.sentence)}</p></div>"
+            f"<div class='title'>{escape(h.title)} in {year}</div>"
+            f"<div class='number'>{escape(h.number)}</div>"
+            + (f"<div class='period'>{escape(h.period)}</div>" if h.period else "")
+            + f"<p>{escape(h.sentence)}</p></div>"
             for h in items
         )
         + "</div>"
@@ -90,22 +92,41 @@ def _changes(views: Sequence[RunView], year: int) -> str:
 
 
 def _kpi_names(views: Sequence[RunView]) -> list[str]:
-    names = {str(k) for v in views for k in v.table("kpis")["kpi"].unique()}
+    names = {str(k) for v in views for k in v.table("kpis")["kpi"].unique()} - set(NOT_CHARTED)
     return [k for k in HEADLINE_KPIS if k in names] + sorted(names - set(HEADLINE_KPIS))
 
 
-def _run_details(view: RunView, year: int) -> str:
-    anchor = escape(view.label, quote=True)
-    parts = [f"<h2 id='run-{anchor}'>{escape(view.label)}: flows and value</h2>"]
-    sankey = figures.sankey_figure(view, year)
-    parts.append(
-        _figure_html(sankey) if sankey else f"<p>No material flows in {year}.</p>",
+def _section(anchor: str, summary: str, body: str, *, open_: bool = False) -> str:
+    return (
+        f"<details id='{escape(anchor, quote=True)}'{' open' if open_ else ''}><summary>{summary}</summary>"
+        f"<div class='inner'>{body}</div></details>"
     )
-    parts.append(_figure_html(figures.value_added_by_stage_figure(view)))
-    parts.append(_figure_html(figures.value_added_by_country_figure(view, year)))
-    parts.append(f"<h3>KPIs over time — {escape(view.label)}</h3>")
-    parts.extend(_figure_html(figures.kpi_figure(view, kpi)) for kpi in _kpi_names([view]))
-    return "".join(parts)
+
+
+def _run_details(view: RunView, run: int, year: int, book: ChartBook, skip: set[str]) -> str:
+    """One run: its key figures, Sankey, value added, and the KPI series not already compared."""
+    parts = [f"<p class='muted'>{escape(view.description)}</p>" if view.description else ""]
+    parts.append(_cards(view, year))
+    sankey = figures.sankey_figure(view, year)
+    parts.append(book.figure(sankey) if sankey else f"<p class='flat'>No material flows in {year}.</p>")
+    stage = figures.value_added_by_stage_lines(view, run)
+    if stage:
+        parts.append(book.lines("Domestic value added by stage (USD/yr)", stage, "USD", kind="bars"))
+    country = figures.value_added_by_country_figure(view, year)
+    if country:
+        parts.append(book.figure(country))
+    names = [k for k in _kpi_names([view]) if k not in skip]
+    if names:
+        parts.append(f"<h3>KPI series — {escape(view.label)}</h3>")
+    for kpi in names:
+        lines, unit = figures.kpi_lines(view, kpi, run)
+        title = f"{KPI_WORDS.get(kpi, kpi.replace('_', ' '))} ({kpi})"
+        parts.append(book.lines(title, lines, unit))
+    anchor = f"run-{view.label}"
+    years = f"{min(view.years)}–{max(view.years)}" if view.years else ""
+    return _section(
+        anchor, f"{escape(view.label)}: key figures, flows, value and KPI series, {years}", "".join(parts)
+    )
 
 
 def _about(views: Sequence[RunView]) -> str:
@@ -141,6 +162,7 @@ def render_report(
     title: str | None = None,
     backtest: Backtest | None = None,
     claims: Sequence[ClaimCheck] | None = None,
+    ranges: Mapping[str, Range] | None = None,
 ) -> str:
     """The report as one HTML string (see :func:`write_report`)."""
     if not results:
@@ -163,83 +185,108 @@ def render_report(
     title = title or (
         f"mine2magnet — {first.label}"
         if len(views) == 1
-        else "mine2magnet — " + " vs ".join(v.label for v in views)
+        else f"mine2magnet — {first.label} and {len(views) - 1} compared scenario(s)"
     )
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    nav = ["<a href='#key'>Key figures</a>"]
-    if backtest is not None:
-        nav.append("<a href='#backtest'>Backtest</a>")
-    if claims:
-        nav.append("<a href='#claims'>Claims</a>")
-    if len(views) > 1:
-        nav.append("<a href='#compare'>Comparison</a>")
-    nav += [f"<a href='#run-{escape(v.label, quote=True)}'>{escape(v.label)}</a>" for v in views]
-    nav += [
-        "<a href='#assumptions'>Assumptions</a>",
-        "<a href='#conflicts'>Conflicts</a>",
-        "<a href='#about'>About</a>",
-    ]
+    all_years = sorted({int(y) for v in views for y in v.years})
+    book = ChartBook(runs=[v.label for v in views], years=all_years)
 
+    briefing = answers(views, year, book, backtest=backtest, claims_checked=claims, ranges=ranges)
+    years = f"{all_years[0]}–{all_years[-1]}" if len(all_years) > 1 else str(all_years[0])
     body = [
         f"<h1>{escape(title)}</h1>",
-        f"<p class='muted'>Year shown: {year}. Generated {generated} by mine2magnet "
+        f"<p class='muted'>Runs: {escape(', '.join(v.label for v in views))} ({years}; the first is the "
+        f"reference). Single-year figures are for {year}. Generated {generated} by mine2magnet "
         f"{escape(__version__)}.</p>",
-        f"<nav>{''.join(nav)}</nav>",
-        f"<h2 id='key'>Key figures in {year}</h2>",
+        "<p class='how'>The briefing answers the seed questions, one screen each: the number, its range "
+        "where "
+        "one is known, the years it refers to and why. Open the sections below it for the detail: every "
+        "scenario's series, flows, assumptions with their sources, and where sources disagree. Tonnes of "
+        "material are tonnes of rare-earth oxide (REO); residues are tonnes of residue.</p>",
+        "<div id='briefing'>",
+        briefing_html(briefing),
+        "</div>",
+        "<h2 id='details'>Details (open a section)</h2>",
     ]
-    for view in views:
-        if len(views) > 1:
-            body.append(f"<h3>{escape(view.label)}</h3>")
-        if view.description:
-            body.append(f"<p class='muted'>{escape(view.description)}</p>")
-        body.append(_cards(view, year))
-    body.append(
-        "<p class='how'>How to read: value added is what each stage sells minus what it buys, counted "
-        "where the plant is. Feed sufficiency is the share of a refinery's capacity that available ore or "
-        "concentrate can fill. Magnet self-sufficiency is the share of the domestic magnet plants' "
-        "rare-earth needs met from domestic refining. Tonnes of material are tonnes of rare-earth oxide "
-        "(REO basis); residues are in tonnes of residue. Every input number is listed with its source under "
-        "Assumptions; where sources disagree, see Conflicts.</p>"
-    )
-    if backtest is not None:
-        body.append(
-            f"<p><strong>Checked against history:</strong> {escape(summary_sentence(backtest))} "
-            "<a href='#backtest'>Backtest</a>.</p>"
-        )
-    if claims:
-        body.append(
-            f"<p><strong>Published claims:</strong> {escape(claims_sentence(claims))} "
-            "<a href='#claims'>Claims</a>.</p>"
-        )
     if len(views) > 1:
-        body.append("<h2 id='compare'>Comparison of scenarios</h2>")
-        body.append(_changes(views, year))
-        body.append(_comparison_table(views, year))
-        present = set(_kpi_names(views))  # headline KPIs only: other totals would add up along the chain
-        body.extend(_figure_html(figures.comparison_figure(views, k)) for k in HEADLINE_KPIS if k in present)
-    body.extend(_run_details(view, year) for view in views)
+        compare = [_changes(views, year), _comparison_table(views, year)]
+        present = set(_kpi_names(views))
+        for kpi in (k for k in HEADLINE_KPIS if k in present):
+            for chart_title, lines, unit in figures.comparison_charts(views, kpi):
+                compare.append(book.lines(chart_title, lines, unit))
+        body.append(
+            _section(
+                "compare",
+                "Comparison of scenarios: what changes, headline KPIs over the years",
+                "".join(compare),
+            )
+        )
+        skip = set(HEADLINE_KPIS)
+    else:
+        skip = set()
+    body.extend(_run_details(view, run, year, book, skip) for run, view in enumerate(views))
     if backtest is not None:
-        body.append(backtest_section(backtest))
+        figure = json.loads(pio.to_json(ratio_figure(backtest), validate=False))
+        figure.get("layout", {}).pop("template", None)
+        body.append(
+            _section(
+                "backtest",
+                "Backtest: the model against published history",
+                backtest_section(backtest, chart=book.figure(figure)),
+            )
+        )
     if claims:
-        body.append(claims_section(claims))
-    body.append("<h2 id='assumptions'>Assumptions and their sources</h2>")
+        body.append(_section("claims", "Published claims beside the model", claims_section(claims)))
     body.append(
-        "<p>Every number the scenario uses, with its kind (measured, reported, estimate, derived or an "
-        "explicit assumption, highlighted) and stated range.</p>"
+        _section(
+            "assumptions",
+            "Assumptions and their sources",
+            "<p>Every number the scenario uses, with its kind (measured, reported, estimate, derived or an "
+            "explicit assumption, highlighted) and stated range.</p>" + assumptions_section(views),
+        )
     )
-    body.append(assumptions_section(views))
-    body.append("<h2 id='conflicts'>Where sources disagree</h2>")
-    body.append(f"<p class='muted'>{escape(note)}</p>" if note else "")
-    body.append(conflicts_section(conflicts))
-    body.append("<h2 id='about'>About these runs</h2>")
-    body.append(_about(views))
+    body.append(
+        _section(
+            "conflicts",
+            "Where sources disagree",
+            (f"<p class='muted'>{escape(note)}</p>" if note else "") + conflicts_section(conflicts),
+        )
+    )
+    body.append(_section("about", "About these runs", _about(views)))
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{escape(title)}</title><style>{STYLE}</style>"
-        f"<script type='text/javascript'>{get_plotlyjs()}</script></head>"
-        f"<body><main>{''.join(body)}</main></body></html>"
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body><main>{''.join(body)}</main>{page_scripts(book)}</body></html>"
     )
+
+
+def load_ranges(path: str | os.PathLike[str]) -> dict[str, Range]:
+    """Ranges for the briefing from an uncertainty file: ``{"ranges": {key: [p5, p50, p95]}}`` or
+    ``{key: {"p5", "p50", "p95"}}``, keys being KPI names or briefing answer keys (``feed``, ``value``...).
+    """
+    source = Path(path)
+    try:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read ranges: {exc}", file=str(source)) from exc
+    raw = raw.get("ranges", raw) if isinstance(raw, dict) else raw
+    if not isinstance(raw, dict):
+        raise InputError("expected an object of {kpi: [p5, p50, p95]}", file=str(source), field="ranges")
+    out: dict[str, Range] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            value = [value.get("p5"), value.get("p50"), value.get("p95")]
+        try:
+            p5, p50, p95 = (float(x) for x in value)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"expected three numbers [p5, p50, p95], got {value!r}",
+                file=str(source),
+                field=f"ranges.{key}",
+            ) from None
+        out[str(key)] = (p5, p50, p95)
+    return out
 
 
 def write_report(
@@ -250,20 +297,25 @@ def write_report(
     title: str | None = None,
     backtest: Backtest | None = None,
     claims: Sequence[ClaimCheck] | None = None,
+    ranges: Mapping[str, Range] | None = None,
 ) -> Path:
     """Write one self-contained HTML report about ``results`` to ``path`` and return the path.
 
     ``results``: ChainResults and/or StoredRuns (several -> a scenario comparison, first = reference).
-    ``year``: the year of the Sankey and the key figures (default: the first run's last year).
+    ``year``: the year of the Sankey and the single-year figures (default: the first run's last year).
     ``conflicts``: data conflicts to list (``Conflict`` objects or their ``to_dict()``); ``None`` loads them
-    from ``mine2magnet.data``; ``()`` shows none. ``backtest``: a history backtest to show after the key
-    figures (its sentence) and in a section of its own; ``claims``: published claims checked against the
-    first run, likewise. The file is written atomically (temp file + rename).
+    from ``mine2magnet.data``; ``()`` shows none. ``backtest``: a history backtest (a briefing sentence and
+    a section of its own); ``claims``: published claims checked against the first run, likewise.
+    ``ranges``: ``{kpi or answer key: (p5, p50, p95)}`` shown on the briefing; ``None`` reads
+    ``uncertainty.json`` beside the report when there is one (see :func:`load_ranges`). The file is written
+    atomically (temp file + rename).
     """
-    html = render_report(
-        results, year=year, conflicts=conflicts, title=title, backtest=backtest, claims=claims
-    )
     target = Path(path)
+    if ranges is None and (target.parent / "uncertainty.json").is_file():
+        ranges = load_ranges(target.parent / "uncertainty.json")
+    html = render_report(
+        results, year=year, conflicts=conflicts, title=title, backtest=backtest, claims=claims, ranges=ranges
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(html, encoding="utf-8")

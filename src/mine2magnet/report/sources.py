@@ -73,17 +73,37 @@ def assumptions_table(frame: pd.DataFrame) -> str:
     )
 
 
+def _row_keys(frame: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Each assumption's key with the text of its row (to tell which rows differ between runs)."""
+    columns = [c for c in frame.columns if c != "key"]
+    return {
+        _text(rec.get("key")): tuple(_text(rec.get(c)) for c in columns) for rec in frame.to_dict("records")
+    }
+
+
 def assumptions_section(views: Sequence[RunView]) -> str:
-    """Assumption tables: one if all runs share them, else one per run."""
+    """The first run's assumptions in full; for each other run only the numbers it changes, adds or drops
+    (the page lists every number once, not once per scenario)."""
     frames = [v.table("assumptions") for v in views]
-    if all(f.reset_index(drop=True).equals(frames[0].reset_index(drop=True)) for f in frames[1:]):
-        return assumptions_table(frames[0])
-    parts = []
-    for view, frame in zip(views, frames, strict=True):
-        parts.append(
-            f"<details><summary>{escape(view.label)} ({len(frame)} numbers)</summary>"
-            f"{assumptions_table(frame)}</details>"
-        )
+    parts = [assumptions_table(frames[0])]
+    if len(views) == 1:
+        return parts[0]
+    reference = _row_keys(frames[0])
+    for view, frame in zip(views[1:], frames[1:], strict=True):
+        rows = _row_keys(frame)
+        changed = [k for k, row in rows.items() if reference.get(k) != row]
+        dropped = sorted(set(reference) - set(rows))
+        if not changed and not dropped:
+            parts.append(
+                f"<p><strong>{escape(view.label)}</strong>: the same numbers as {escape(views[0].label)}.</p>"
+            )
+            continue
+        text = f"<h3>{escape(view.label)}: {len(changed)} numbers differ from {escape(views[0].label)}</h3>"
+        if changed:
+            text += assumptions_table(frame[frame["key"].map(_text).isin(changed)])
+        if dropped:
+            text += f"<p class='muted'>Not used: {escape(', '.join(dropped))}.</p>"
+        parts.append(text)
     return "".join(parts)
 
 
