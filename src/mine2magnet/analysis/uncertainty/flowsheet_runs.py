@@ -53,11 +53,13 @@ class FlowsheetRuns:
             parameters = dict(fs.spec.parameters)
             for k, value in drawn.items():
                 entry = self.dataset.get(k)
+                low, high = entry.range if entry.range is not None else (value, value)
                 parameters[k] = {
                     "value": float(value),
                     "unit": entry.unit,
                     "source": entry.source.id,
                     "kind": entry.kind,
+                    "range": [min(float(low), float(value)), max(float(high), float(value))],
                     "note": "drawn by an uncertainty study",
                 }
             fs = Flowsheet(fs.spec.model_copy(update={"parameters": parameters}), fs.file)

@@ -64,6 +64,12 @@ class ScenarioModel:
         ds = _prepared(self).with_compositions(inputs.compositions)
         return ds.with_values(inputs.values) if inputs.values else ds
 
+    def scenario_for_base(self) -> Any:
+        """The scenario at the dataset's preferred values (what the study's inputs are read from)."""
+        from mine2magnet.scenario import load_scenario
+
+        return load_scenario(self.scenario, list(self.overrides), dataset=self.dataset())
+
     def scenario_for(self, inputs: DrawInputs, dataset: Dataset | None = None) -> Any:
         """The loaded scenario of a draw: its data, its overrides, shared flowsheet runs, its years."""
         from mine2magnet.scenario import load_scenario
