@@ -283,19 +283,44 @@ def parse_objective(raw: Any, file: str | None = None) -> Objective:
     )
 
 
+#: Default bounds of the organic-to-aqueous volume flow ratio in each section of a physical design (1:10 to
+#: 10:1: beyond them mixer-settlers need an aqueous or organic recycle to keep a workable dispersion).
+PHASE_RATIO_BOUNDS = (0.1, 10.0)
+
+
+def parse_phase_ratio(raw: Any, file: str | None = None) -> tuple[float, float]:
+    """``phase_ratio: {min: O/A, max: O/A}`` (volume flows; defaults :data:`PHASE_RATIO_BOUNDS`)."""
+    if raw is None:
+        return PHASE_RATIO_BOUNDS
+    if not isinstance(raw, Mapping) or not set(raw) <= {"min", "max"}:
+        raise InputError(
+            f"expected {{min: O/A, max: O/A}} (organic/aqueous volume flow ratios), got {raw!r}",
+            file=file,
+            field="phase_ratio",
+        )
+    lo, hi = raw.get("min", PHASE_RATIO_BOUNDS[0]), raw.get("max", PHASE_RATIO_BOUNDS[1])
+    for key, v in (("min", lo), ("max", hi)):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v > 0):
+            raise InputError(f"expected a number > 0, got {v!r}", file=file, field=f"phase_ratio.{key}")
+    if not lo < hi:
+        raise InputError(f"min {lo} must be below max {hi}", file=file, field="phase_ratio")
+    return float(lo), float(hi)
+
+
 def _load_design_spec(
     source: str | Path | Mapping[str, Any] | CascadeSpec,
-) -> tuple[CascadeSpec, Objective, str | None]:
+) -> tuple[CascadeSpec, Objective, str | None, tuple[float, float] | None]:
     if isinstance(source, CascadeSpec):
-        return source, Objective(), None
+        return source, Objective(), None, None
     raw, file = _read_raw(source)
     objective = parse_objective(raw.pop("objective", None), file)
+    phase_ratio = parse_phase_ratio(raw.pop("phase_ratio", None), file) if "phase_ratio" in raw else None
     feed = raw.get("feed")
     if isinstance(feed, Mapping) and "stage" not in feed:
         # the design chooses the feed stage; the loader needs a placeholder
         raw["feed"] = {**feed, "stage": 1}
     spec = load_spec(raw, file=file)
-    return spec, objective, file
+    return spec, objective, file, phase_ratio
 
 
 # ------------------------------------------------------------------------------------------------ search
@@ -705,7 +730,7 @@ def design(
     from mine2magnet.separation import simulate  # the public simulate (same layer, imported lazily)
 
     t_start = time.perf_counter()
-    cascade, objective, file = _load_design_spec(spec)
+    cascade, objective, file, phase_ratio = _load_design_spec(spec)
     if not isinstance(cascade.model, LoadedSeparationFactorModel):
         if not (isinstance(max_stages, int) and max_stages >= 2):
             raise InputError(f"max_stages must be an integer ≥ 2, got {max_stages!r}", field="max_stages")
@@ -717,10 +742,27 @@ def design(
             file,
             max_stages=max_stages,
             flow_ladder=None if flow_ladder is FLOW_LADDER else flow_ladder,
+            phase_ratio=phase_ratio or PHASE_RATIO_BOUNDS,
         )
-    if any(cascade.efficiency.of(s) != 1.0 for s in ("extraction", "scrub")):
+    if any(cascade.efficiency.of(s) != 1.0 for s in ("extraction", "scrub")) or cascade.efficiency.kinetic:
         raise InputError(
-            "design assumes ideal stages: leave efficiency at 1.0", file=file, field="efficiency"
+            "the loaded-separation-factor model has ideal stages: a plant's stage efficiency is designed "
+            "with the physical models (constant-distribution, empirical-ph, mass-action)",
+            file=file,
+            field="efficiency",
+        )
+    if cascade.entrainment.any:
+        raise InputError(
+            "entrainment is designed with the constant-distribution model (the loaded-separation-factor "
+            "model has no volume flows)",
+            file=file,
+            field="entrainment",
+        )
+    if phase_ratio is not None:
+        raise InputError(
+            "O/A bounds need volume flows: the loaded-separation-factor design works in mol/h",
+            file=file,
+            field="phase_ratio",
         )
     if not (isinstance(max_stages, int) and max_stages >= 2):
         raise InputError(f"max_stages must be an integer ≥ 2, got {max_stages!r}", field="max_stages")

@@ -33,6 +33,7 @@ Units: mol/h for metal flows, L/h for volume flows, mol/L for concentrations.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ import numpy as np
 from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError
 
 # design imports this module lazily (inside design()), so importing it here makes no cycle
-from mine2magnet.separation.design import DesignResult, Objective, TradeoffPoint
+from mine2magnet.separation.design import PHASE_RATIO_BOUNDS, DesignResult, Objective, TradeoffPoint
 from mine2magnet.separation.design import design as design_lsf
 from mine2magnet.separation.design_problem import (
     CutProblem,
@@ -55,7 +56,9 @@ from mine2magnet.separation.result import CascadeResult
 from mine2magnet.separation.spec import (
     CascadeSpec,
     ConstantDistributionModel,
+    Efficiency,
     EmpiricalPhModel,
+    Entrainment,
     MassActionModel,
     load_spec,
 )
@@ -94,6 +97,10 @@ class PhysicalTradeoffPoint(TradeoffPoint):
     organic_volume_flow: float = math.nan
     scrub_volume_flow: float = math.nan
     verified: bool = False
+    #: organic/aqueous volume flow ratio per section ({"extraction": O/A, "scrub": O/A})
+    phase_ratio: dict[str, float] = field(default_factory=dict)
+    #: whether every section's O/A lies within the design's bounds (points outside are not chosen)
+    within_phase_ratio_bounds: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -104,6 +111,8 @@ class PhysicalTradeoffPoint(TradeoffPoint):
         d["organic_volume_flow"] = self.organic_volume_flow
         d["scrub_volume_flow"] = self.scrub_volume_flow
         d["verified_by_simulation"] = self.verified
+        d["phase_ratio"] = self.phase_ratio
+        d["within_phase_ratio_bounds"] = self.within_phase_ratio_bounds
         return d
 
 
@@ -123,12 +132,20 @@ class PhysicalDesignResult(DesignResult):
     minimum_organic_volume_flow: float = math.nan
     minimum_scrub_volume_flow: float = math.nan
     effective_separation_factors: dict[str, float] = field(default_factory=dict)
+    #: O/A of the chosen design per section and the bounds it was chosen within
+    phase_ratio: dict[str, Any] = field(default_factory=dict)
+    #: the plant the ideal design becomes with the spec's stage efficiency and entrainment (None: ideal)
+    plant: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The DesignResult contract with ``organic.volume_flow``, ``scrub.volume_flow`` (L/h), the scrub
-        acidity, ``minimum.organic_volume_flow``/``scrub_volume_flow`` and ``model``."""
+        acidity, ``minimum.organic_volume_flow``/``scrub_volume_flow``, ``model``, ``phase_ratio`` and, when
+        the spec gives a stage efficiency or entrainment, ``plant`` (stages a real plant needs)."""
         d = super().to_dict()
         d["model"] = self.model_type
+        d["phase_ratio"] = self.phase_ratio
+        if self.plant is not None:
+            d["plant"] = self.plant
         d["organic"]["volume_flow"] = self.organic_volume_flow
         d["scrub"]["volume_flow"] = self.scrub_volume_flow
         d["scrub"].update(self.scrub_acidity)
@@ -145,6 +162,15 @@ class PhysicalDesignResult(DesignResult):
             f"organic {self.organic_volume_flow:.6g} L/h, scrub liquor {self.scrub_volume_flow:.6g} L/h "
             f"({self.model_type}); minimum {self.minimum_organic_volume_flow:.6g} L/h organic",
         )
+        if self.plant is not None:
+            st = self.plant["stages"]
+            lines.insert(
+                4,
+                f"plant ({self.plant['basis']}): {st['extraction']} + {st['scrub']} stages, "
+                f"{self.plant['extra_stages']} more than the ideal "
+                f"{self.stages_extraction + self.stages_scrub}; "
+                f"scrub liquor {self.plant['scrub']['volume_flow']:.6g} L/h",
+            )
         lines[-len(self.tradeoff) - 1] = "trade-off (S mol/h, organic L/h: extraction + scrub stages):"
         for i, p in enumerate(self.tradeoff):
             lines[-len(self.tradeoff) + i] = (
@@ -254,6 +280,10 @@ class PhysicalCut:
             spec["charges"] = dict(self.cascade.charges)
         if m > 0:
             spec["scrub"] = {**self.scrub, "volume_flow": scrub}
+        if self.cascade.efficiency != Efficiency():
+            spec["efficiency"] = self.cascade.efficiency.model_dump(exclude_none=True)
+        if self.cascade.entrainment.any:
+            spec["entrainment"] = self.cascade.entrainment.model_dump()
         return spec
 
     def evaluate(self, n: int, m: int, organic: float, scrub: float) -> _Eval:
@@ -649,9 +679,11 @@ def _check_physical(cascade: CascadeSpec, file: str | None) -> None:
             file=file,
             field="feed.volume_flow",
         )
-    if any(cascade.efficiency.of(s) != 1.0 for s in ("extraction", "scrub")):
+    if cascade.entrainment.any and not isinstance(model, ConstantDistributionModel):
         raise InputError(
-            "design assumes ideal stages: leave efficiency at 1.0", file=file, field="efficiency"
+            f"entrainment is modelled with the constant-distribution model, not yet with {model.type}",
+            file=file,
+            field="entrainment",
         )
     if cascade.organic is not None and cascade.organic.concentration:
         raise InputError("design takes a metal-free organic inlet", file=file, field="organic.concentration")
@@ -728,6 +760,7 @@ def design_physical(
     *,
     max_stages: int,
     flow_ladder: tuple[float, ...] | None = None,
+    phase_ratio: tuple[float, float] = PHASE_RATIO_BOUNDS,
 ) -> PhysicalDesignResult:
     """Design the cut of a constant-distribution, empirical-ph or mass-action spec (see the module docstring).
 
@@ -736,9 +769,18 @@ def design_physical(
     ``max_stages`` meets, or that the loaded-separation-factor equivalent already cannot meet) or
     ConvergenceError (no simulation of the physical cascade converged near the design; with the solver's
     message).
+
+    ``phase_ratio``: bounds (min, max) of the organic/aqueous volume flow ratio in each section; trade-off
+    points outside them are reported but not chosen. With a stage efficiency (fixed or kinetic) or
+    entrainment in the spec, the design is made with ideal stages and then the plant is sized: at the chosen
+    organic flow, the fewest stages (both sections scaled together, the scrub flow re-balanced) meeting every
+    target with the plant's stages, reported as ``plant`` beside the ideal count.
     """
     t_start = time.perf_counter()
     _check_physical(cascade, file)
+    realistic = cascade
+    cascade = cascade.model_copy(update={"efficiency": Efficiency(), "entrainment": Entrainment()})
+    plant_wanted = realistic.efficiency != Efficiency() or realistic.entrainment.any
     ladder = tuple(flow_ladder) if flow_ladder is not None else PHYSICAL_FLOW_LADDER
     betas = effective_separation_factors(cascade)
     feed = cascade.feed.component_flow(cascade.components)
@@ -761,7 +803,30 @@ def design_physical(
             f"factor estimate {pseudo.stages_extraction} + {pseudo.stages_scrub} stages at effective "
             f"β = {problem.beta_key:.4g}){detail}"
         )
-    points = [_verified_point(ev, objective) for _pt, ev in refined]
+    vf = float(cascade.feed.volume_flow or 0.0)
+    lo_r, hi_r = phase_ratio
+
+    def ratios(ev: _Eval) -> dict[str, float]:
+        out = {"extraction": ev.organic / (vf + (ev.scrub if ev.m > 0 else 0.0))}
+        if ev.m > 0:
+            out["scrub"] = ev.organic / ev.scrub
+        return out
+
+    def within(ev: _Eval) -> bool:
+        return all(lo_r * (1 - 1e-12) <= r <= hi_r * (1 + 1e-12) for r in ratios(ev).values())
+
+    points = [
+        dataclasses.replace(
+            _verified_point(ev, objective), phase_ratio=ratios(ev), within_phase_ratio_bounds=within(ev)
+        )
+        for _pt, ev in refined
+    ]
+    if not any(p.within_phase_ratio_bounds for p in points):
+        found = "; ".join(", ".join(f"{sec} {r:.3g}" for sec, r in p.phase_ratio.items()) for p in points)
+        raise InfeasibleError(
+            f"no design of the cut {cascade.cut} keeps O/A within {lo_r:g}-{hi_r:g} in every section "
+            f"(designs found: {found}); widen phase_ratio or change the scrub acidity or extractant"
+        )
     points += [
         PhysicalTradeoffPoint(
             organic_ree_flow=pt.organic_ree_flow,
@@ -776,15 +841,18 @@ def design_physical(
         )
         for pt, vo, vs in infeasible
     ]
-    k = min(range(len(refined)), key=lambda j: (points[j].objective, points[j].total))
+    allowed = [j for j in range(len(refined)) if points[j].within_phase_ratio_bounds]
+    k = min(allowed, key=lambda j: (points[j].objective, points[j].total))
     best = refined[k][1]
     # stage removal at the chosen flow, unless that point was already searched downwards
     better = None
     if id(best) not in cut.searched_down:
         better = cut.fewest_stages(best.n, best.m, best.organic, best.scrub, max_stages, down=True)
-    if better is not None and better.feasible and better.n + better.m <= best.n + best.m:
+    if better is not None and better.feasible and better.n + better.m <= best.n + best.m and within(better):
         best = better
-        points[k] = _verified_point(best, objective)
+        points[k] = dataclasses.replace(
+            _verified_point(best, objective), phase_ratio=ratios(best), within_phase_ratio_bounds=True
+        )
     result = best.result
     assert result is not None
     if not (result.converged and result.mass_balance_error <= 1e-9):
@@ -809,6 +877,11 @@ def design_physical(
             if v is not None:
                 scrub_acidity[key] = float(v)
     min_vo, min_vs = _minimum_volumes(cascade, pseudo, vo_per_s, vs_per_w)
+    plant = (
+        _plant(realistic, problem, file, best, max_stages, objective, ratios, (lo_r, hi_r))
+        if plant_wanted
+        else None
+    )
     return PhysicalDesignResult(
         cut=str(cascade.cut),
         stages_extraction=best.n,
@@ -855,7 +928,82 @@ def design_physical(
         minimum_organic_volume_flow=min_vo,
         minimum_scrub_volume_flow=min_vs,
         effective_separation_factors=betas,
+        phase_ratio={**ratios(best), "bounds": [lo_r, hi_r]},
+        plant=plant,
     )
+
+
+def _plant(
+    realistic: CascadeSpec,
+    problem: CutProblem,
+    file: str | None,
+    ideal: _Eval,
+    max_stages: int,
+    objective: Objective,
+    ratios: Any,
+    bounds: tuple[float, float],
+) -> dict[str, Any]:
+    """The stages the ideal design ``ideal`` needs with the spec's stage efficiency and entrainment.
+
+    At the ideal design's organic volume flow, both sections are scaled up together from the ideal counts
+    and the scrub flow re-balanced (:meth:`PhysicalCut.fewest_stages`) until a simulation with the plant's
+    stages meets every target. Raises InfeasibleError when none does within ``max_stages``.
+    """
+    from mine2magnet.separation.simulate import _volume_profile, stage_efficiency
+
+    cut = PhysicalCut(realistic, problem, file)
+    ev = cut.fewest_stages(ideal.n, ideal.m, ideal.organic, ideal.scrub, max_stages, down=False)
+    if ev is None or not ev.feasible or ev.result is None:
+        detail = f"; last solver message: {cut.last_error}" if cut.last_error else ""
+        raise InfeasibleError(
+            f"with the plant's stage efficiency and entrainment no cascade of at most {max_stages} stages "
+            f"meets the targets of the cut {realistic.cut} at the ideal design's organic flow "
+            f"{ideal.organic:.6g} L/h (ideal design {ideal.n} + {ideal.m} stages){detail}"
+        )
+    result = ev.result
+    comps = realistic.components
+    perf = outlet_performance(
+        problem,
+        dict(zip(comps, (float(v) for v in result.outlets["raffinate"]), strict=True)),
+        dict(zip(comps, (float(v) for v in result.outlets["loaded_organic"]), strict=True)),
+    )
+    eff = realistic.efficiency
+    sections = result.sections
+    n_main = ev.n + ev.m
+    efficiency: dict[str, Any] = {"kinetic": eff.kinetic}
+    if eff.kinetic:
+        efficiency.update(rate_constant=eff.rate_constant, mixer_volume=eff.mixer_volume)
+    # the efficiency each section's stages work at (kinetic: from their residence times)
+    vspec = load_spec(ev.spec)
+    va, vo, _vorg, _vs = _volume_profile(vspec, n_main)
+    per_stage = stage_efficiency(vspec, tuple(sections[:n_main]), va, vo)
+    for sec in ("extraction", "scrub"):
+        mask = np.array([s == sec for s in sections[:n_main]])
+        if mask.any():
+            efficiency[sec] = float(per_stage[mask].mean())
+    rat = ratios(ev)
+    parts = (
+        ["kinetic stage efficiency" if eff.kinetic else "Murphree efficiency"] if eff != Efficiency() else []
+    )
+    if realistic.entrainment.any:
+        parts.append("entrainment")
+    basis = " and ".join(parts)
+    return {
+        "basis": basis,
+        "stages": {"extraction": ev.n, "scrub": ev.m, "total": ev.n + ev.m},
+        "feed_stage": ev.n,
+        "extra_stages": ev.n + ev.m - ideal.n - ideal.m,
+        "ideal_stages": {"extraction": ideal.n, "scrub": ideal.m, "total": ideal.n + ideal.m},
+        "organic": {"volume_flow": ev.organic},
+        "scrub": {"volume_flow": ev.scrub},
+        "efficiency": efficiency,
+        "entrainment": realistic.entrainment.model_dump() if realistic.entrainment.any else None,
+        "phase_ratio": {**rat, "within_bounds": all(bounds[0] <= r <= bounds[1] for r in rat.values())},
+        "objective": objective(ev.organic, ev.n + ev.m),
+        "performance": perf,
+        "simulations": cut.simulations,
+        "verified": result.to_dict(),
+    }
 
 
 def _minimum_volumes(
