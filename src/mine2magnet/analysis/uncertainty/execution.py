@@ -17,6 +17,7 @@ import socket
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TextIO
 
@@ -108,20 +109,26 @@ def _run_pool(
 
     pending: set[Future[list[DrawOutcome]]] = set()
     limit = IN_FLIGHT_PER_WORKER * workers
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        for chunk in chunks:
-            if len(pending) >= limit:
+    # fork where the platform has it: workers start at once with what this process has loaded (the dataset,
+    # flowsheet runs) and a script without a __main__ guard works; spawn elsewhere. Python 3.12+ warns when
+    # a threaded process forks; the workers only run draws (no lock of this process is taken there).
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            for chunk in chunks:
+                if len(pending) >= limit:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        on_done(f.result())
+                pending.add(pool.submit(evaluate_chunk, model, inputs, chunk))
+            while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in done:
                     on_done(f.result())
-            pending.add(pool.submit(evaluate_chunk, model, inputs, chunk))
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in done:
-                on_done(f.result())
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def connect_dask(workers: int, scheduler: str | None) -> tuple[Any, Any]:
