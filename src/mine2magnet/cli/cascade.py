@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from mine2magnet.cli.tables import new_table, print_table, stdout_console
 from mine2magnet.errors import InputError
 
 
@@ -32,6 +31,7 @@ def simulate_command(spec: str, as_json: bool, plot_path: str | None) -> None:
     if plot_path:
         from mine2magnet.separation.plot import write_profile_plot
 
+        Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
         write_profile_plot(result, plot_path)
     payload = result.to_dict()
     if as_json:
@@ -43,12 +43,14 @@ def simulate_command(spec: str, as_json: bool, plot_path: str | None) -> None:
 
 
 def _print_summary(d: dict[str, Any]) -> None:
-    console = Console()
+    console = stdout_console()
     console.print(
         f"[bold]{d['model']}[/bold]: converged in {d['iterations']} iterations, "
         f"mass-balance error {d['mass_balance_error']:.1e}, {len(d['stages'])} stages"
     )
-    table = Table(title="Outlets (mol/h; purity = share of the outlet's metal; recovery = share of the feed)")
+    table = new_table(
+        title="Outlets (mol/h; purity = share of the outlet's metal; recovery = share of the feed)"
+    )
     for column in ("outlet", "component", "flow", "purity", "recovery"):
         table.add_column(column, justify="left" if column in ("outlet", "component") else "right")
     for name, out in d["outlets"].items():
@@ -60,7 +62,7 @@ def _print_summary(d: dict[str, Any]) -> None:
                 f"{out['purity'][comp]:.6%}",
                 f"{d['recovery'][comp][name]:.4%}",
             )
-    console.print(table)
+    print_table(console, table)
     for name, out in d["outlets"].items():
         if "pH" in out:
             console.print(f"{name} pH {out['pH']:.3f}")
@@ -90,6 +92,7 @@ def dynamics_command(spec: str, as_json: bool, plot_path: str | None) -> None:
     if plot_path:
         from mine2magnet.separation.plot import write_dynamics_plot
 
+        Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
         write_dynamics_plot(result, plot_path)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
@@ -100,7 +103,7 @@ def dynamics_command(spec: str, as_json: bool, plot_path: str | None) -> None:
 
 
 def _print_dynamics_summary(d: dict[str, Any]) -> None:
-    console = Console()
+    console = stdout_console()
     times = d["times"]
     tss = d["time_to_steady_state"]
     solver = d["solver"]
@@ -113,7 +116,7 @@ def _print_dynamics_summary(d: dict[str, Any]) -> None:
         f"[bold]{d['model']}[/bold]: {times[-1]:.4g} h simulated ({solver['method']}, "
         f"{solver['steps']} steps, mass-balance error {d['mass_balance_error']:.1e}); {steady}"
     )
-    table = Table(title="Outlets at the start and the end (mol/L; purity = share of the outlet's metal)")
+    table = new_table(title="Outlets at the start and the end (mol/L; purity = share of the outlet's metal)")
     for column in ("outlet", "component", "at 0 h", f"at {times[-1]:.4g} h", "purity at the end"):
         table.add_column(column, justify="left" if column in ("outlet", "component") else "right")
     for name in d["terminal_outlets"]:
@@ -128,7 +131,7 @@ def _print_dynamics_summary(d: dict[str, Any]) -> None:
                 f"{last:.4g}" if last is not None else "-",
                 f"{purity:.6%}" if purity is not None else "-",
             )
-    console.print(table)
+    print_table(console, table)
     if d["steady_state"] is not None:
         console.print(
             f"final outlets vs the steady state (simulate): max deviation {d['steady_state_deviation']:.1e} "
