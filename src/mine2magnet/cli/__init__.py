@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sources": ("sources", "sources_command", "The bibliography and where sources disagree."),
     "data": ("sources", "data_group", "Sourced reference values: show, list, check, schema."),
     "serve": ("serve", "serve_command", "The web app: explore, edit, run and compare scenarios."),
+    "uncertainty": ("uncertainty", "uncertainty_command", "Uncertainty and sensitivity study of a scenario."),
 }
 
 #: Modules of this package that contribute commands (each exposes ``commands``).
