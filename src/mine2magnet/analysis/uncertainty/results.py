@@ -27,6 +27,9 @@ from mine2magnet.errors import InputError
 #: The percentiles of a fan chart.
 FAN = (5.0, 50.0, 95.0)
 
+#: Fewest draws a tornado is drawn from (its quintiles hold two draws each).
+MIN_TORNADO_DRAWS = 10
+
 #: Confidence level of the intervals reported (probabilities, Sobol' and Morris indices).
 CONFIDENCE = 0.95
 
@@ -179,8 +182,14 @@ class StudyResult:
                 f"condition {cond.text()!r}: the study has no output {cond.kpi}[{cond.subject}]; "
                 "see StudyResult.names()"
             )
-        start = cond.start if cond.start is not None else int(got["year"].min())
-        end = cond.end if cond.end is not None else int(got["year"].max())
+        first, last = int(got["year"].min()), int(got["year"].max())
+        start = cond.start if cond.start is not None else first
+        end = cond.end if cond.end is not None else last
+        if start < first or end > last:
+            raise InputError(
+                f"condition {cond.text()!r}: the study's {cond.kpi}[{cond.subject}] covers {first}-{last}, "
+                f"not the whole window {start}-{end}"
+            )
         window = got[(got["year"] >= start) & (got["year"] <= end)]
         years = end - start + 1
         holds = np.array([cond.holds(v) for v in window["value"].to_numpy(dtype=float)], dtype=bool)
@@ -333,6 +342,10 @@ class StudyResult:
         the input in its lowest and highest `share` (quintiles by default), ranked by the swing."""
         y = self.vector(output)
         keep = np.isfinite(y)
+        if int(keep.sum()) < MIN_TORNADO_DRAWS:
+            raise InputError(
+                f"a tornado needs at least {MIN_TORNADO_DRAWS} finished draws, got {int(keep.sum())}"
+            )
         rows = []
         for j, name in enumerate(self.sample.names):
             u = self.sample.unit[keep, j]
