@@ -1,7 +1,9 @@
 """Cascade solver speed: single LSF solves, the stiff 12-component empirical-pH case, batch throughput,
 17 rare earths x 200 stages with the P507 separation factors.
 
-Usage: .venv/bin/python benchmarks/bench_cascade.py
+Usage: .venv/bin/python benchmarks/bench_cascade.py [--cold-start]
+  --cold-start: only the saponified P507 mass-action cold starts (12 rare earths x 40-120 extraction stages,
+  and the 64-stage Pr|Nd example), the cliff of issue 16 item 7.
 Runs on one core: BLAS/OpenMP threads are pinned to 1 before numpy loads (override by setting them). Prints
 medians (and best) of repeated runs, the machine, its load average before and after, and the date.
 """
@@ -65,6 +67,43 @@ def p507_spec(cut: str, n: int, m: int) -> dict:
     }
 
 
+def p507_saponified(stages: int) -> dict:
+    """12 rare earths, P507 mass-action (shipped set), 0.5 mol/L (HA)2 20 % saponified, extraction only:
+    feed 1 L/h of 0.02 mol/L each at pH 2 into the last stage, organic 2 L/h."""
+    return {
+        "components": STIFF,
+        "model": {"type": "mass-action", "extractant": "P507", "concentration": 0.5, "saponification": 0.2},
+        "stages": {"extraction": stages},
+        "feed": {"stage": stages, "volume_flow": 1.0, "concentration": {c: 0.02 for c in STIFF}, "pH": 2.0},
+        "organic": {"volume_flow": 2.0},
+    }
+
+
+def cold_starts() -> None:
+    """Cold-start solves of saponified P507 cascades (median of 3 after one warm-up call)."""
+    from pathlib import Path
+
+    import yaml
+
+    example = Path(__file__).resolve().parents[1] / "src/mine2magnet/separation/examples"
+    dyn = yaml.safe_load((example / "prnd_mass_action_dynamics.yaml").read_text())
+    dyn.pop("dynamics")
+    simulate(load_spec(p507_saponified(20)))  # imports, parameter sets
+    for n in (40, 60, 90, 120):
+        spec = load_spec(p507_saponified(n))
+        r = simulate(spec)
+        report(
+            f"P507 mass-action 12 x {n}, 20 % saponified, cold ({r.iterations} iterations)",
+            timed(lambda s=spec: simulate(s), 3),
+        )
+    spec = load_spec(dyn)
+    r = simulate(spec)
+    report(
+        f"P507 Pr|Nd example 30 + 34 stages, 36 % saponified, cold ({r.iterations} iterations)",
+        timed(lambda: simulate(spec), 3),
+    )
+
+
 def main() -> int:
     print(f"command: {sys.executable} {' '.join(sys.argv)}")
     print(
@@ -73,6 +112,10 @@ def main() -> int:
         f"{os.environ['OMP_NUM_THREADS']}/{os.environ['OPENBLAS_NUM_THREADS']}"
     )
     print(f"date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; load average before: {load()}")
+    if "--cold-start" in sys.argv:
+        cold_starts()
+        print(f"load average after: {load()}")
+        return 0
     lsf = load_spec(
         {
             "components": ["Pr", "Nd"],
