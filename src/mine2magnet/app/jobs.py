@@ -120,13 +120,14 @@ class JobQueue:
             job.status, job.error, job.finished_utc = "failed", f"cannot start the run: {exc}", _now()
             return
         lines: list[str] = []
-        assert process.stderr is not None
-        for raw in process.stderr:
-            line = raw.strip()
-            if line:
-                lines.append(line)
-                job.progress = line[-200:]
-        code = process.wait()
+        with process:
+            assert process.stderr is not None
+            for raw in process.stderr:
+                line = raw.strip()
+                if line:
+                    lines.append(line)
+                    job.progress = line[-200:]
+            code = process.wait()
         job.finished_utc = _now()
         summary = job.out / "summary.json"
         if code == 0 and summary.is_file():

@@ -192,6 +192,19 @@ async function compare() {
 $('#compare-go').addEventListener('click', compare);
 
 // ---------------------------------------------------------------------------------------------- cascade
+let plotlyLoading = null;
+function plotly() {  // plotly.js (4.8 MB) is loaded on first use, not with the home page
+  if (!plotlyLoading) {
+    plotlyLoading = new Promise((resolve, reject) => {
+      const script = el('script', {src: '/vendor/plotly.min.js'});
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => reject(new Error('could not load plotly.js'));
+      document.head.append(script);
+    });
+  }
+  return plotlyLoading;
+}
+
 const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
 
 function designSpec() {
@@ -224,7 +237,10 @@ async function runCascade(spec, mode) {
       : mode === 'dynamics' ? {time_to_steady_state: r.time_to_steady_state, times: (r.times || []).length + ' points'}
         : {outlets: r.outlets, converged: r.converged, mass_balance: r.mass_balance_residual ?? r.mass_balance};
     $('#cascade-summary').textContent = JSON.stringify(picked, null, 2);
-    if (answer.figure) Plotly.react('cascade-plot', answer.figure.data, answer.figure.layout, {responsive: true});
+    if (answer.figure) {
+      const Plotly = await plotly();
+      await Plotly.react('cascade-plot', answer.figure.data, answer.figure.layout, {responsive: true});
+    }
   } catch (err) {
     $('#cascade-summary').textContent = '';
     $('#cascade-error').textContent = err.message;

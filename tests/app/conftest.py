@@ -1,0 +1,123 @@
+"""Fixtures of the web-app tests: the app served by uvicorn on a free localhost port (a real HTTP server, as a
+user's browser sees it) and a headless Chromium page driven by Playwright.
+
+The browser is Debian's ``chromium`` (``make test`` installs it on CI). Without it the browser tests skip with
+the reason printed, except on CI (``CI=true``), where a missing browser fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from mine2magnet.app import create_app
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "app"
+ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class LiveApp:
+    url: str
+    folder: Path
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30.0)
+
+    def wait(self, job_id: str, timeout_s: float = 240.0) -> dict:
+        """Poll ``GET /api/runs/JOB`` until the run is complete or failed."""
+        deadline = time.monotonic() + timeout_s
+        with self.client() as client:
+            while time.monotonic() < deadline:
+                job = client.get(f"/api/runs/{job_id}").json()
+                if job["status"] in ("complete", "failed"):
+                    return job
+                time.sleep(0.3)
+        raise AssertionError(f"run {job_id} did not finish within {timeout_s} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """The app over a fresh store, served on localhost; runs skip the history backtest (speed)."""
+    folder = tmp_path_factory.mktemp("app")
+    app = create_app(folder / "results.duckdb", workers=2, run_args=("--no-backtest",))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the app did not start within 20 s")
+        time.sleep(0.05)
+    yield LiveApp(f"http://127.0.0.1:{port}", folder)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium (Playwright); skipped without one, failed without one on CI."""
+    path = chromium_path()
+    if path is None:
+        message = "no chromium on PATH (Debian package 'chromium'; `make test` installs it on CI)"
+        if ON_CI:
+            pytest.fail(message)
+        print(f"SKIP browser tests: {message}")
+        pytest.skip(message)
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page whose console errors and page errors are collected in ``page.errors``."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    opened.on("pageerror", lambda e: errors.append(str(e)))
+    opened.errors = errors  # type: ignore[attr-defined]
+    yield opened
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a screenshot as a test artifact (tests/artifacts/app/NAME.png) and return its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
