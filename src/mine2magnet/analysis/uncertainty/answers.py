@@ -129,6 +129,7 @@ def headline_study(
     workers: int | None = None,
     kpis: Sequence[str] = REPORT_KPIS,
     overrides: Sequence[str] = (),
+    end_year: int | None = None,
 ) -> dict[str, Any]:
     """The ranges of :func:`headline_ranges` with what the report prints beside them (draws, seconds,
     the clay split of Dy self-sufficiency in 2030, the command of a full study)."""
@@ -137,7 +138,9 @@ def headline_study(
     if workers is None:
         workers = 2 if (os.cpu_count() or 1) >= 2 else 1
     t0 = time.perf_counter()
-    result = run_scenario_study(scenario, draws=draws, seed=seed, workers=workers, overrides=overrides)
+    result = run_scenario_study(
+        scenario, draws=draws, seed=seed, workers=workers, overrides=overrides, end_year=end_year
+    )
     ranges: dict[str, dict[int, tuple[float, float, float]]] = {}
     for name in kpis:
         kpi, _, subject = name.partition(":")

@@ -23,7 +23,13 @@ import pandas as pd
 
 from mine2magnet import __version__
 from mine2magnet.analysis.uncertainty.draw_store import DrawOutcome, open_store_for
-from mine2magnet.analysis.uncertainty.execution import ProgressLine, choose_backend, chunks_of, run_chunks
+from mine2magnet.analysis.uncertainty.execution import (
+    ProgressLine,
+    choose_backend,
+    chunks_of,
+    connect_dask,
+    run_chunks,
+)
 from mine2magnet.analysis.uncertainty.inputs import Input, check_names
 from mine2magnet.analysis.uncertainty.results import StudyResult
 from mine2magnet.analysis.uncertainty.sampling import Correlation, Sample, draw_sample
@@ -93,6 +99,9 @@ def run_study(
     backend = choose_backend(backend, workers, scheduler)
     sample = draw_sample(inputs, method, draws, seed, correlations)
     fp = fingerprint(model, inputs, correlations, method, draws, seed)
+    if scheduler:  # an unreachable scheduler fails before any file is written
+        client, _ = connect_dask(workers, scheduler)
+        client.close()
     store, existing = open_store_for(out, resume, fp)
     try:
         if not existing:
