@@ -6,7 +6,8 @@ Modes:
 - ``run OUT LABEL N``: ``mine2magnet run LABEL --out OUT --keep -q`` N times over a stand-in scenario layer
   (the sample chain, a run of ~0.1-0.3 s with progress) and a stand-in report writer (the report is not
   what these tests check); prints ``ready`` first and ``ran`` after each run.
-- ``summary PATH N TAG``: write_summary N times to PATH; prints the number of failures.
+- ``summary PATH N TAG START``: from the epoch time START on, write_summary N times to PATH; prints the
+  number of failures.
 - ``fork MODE ARGS...``: import everything once, then for each ``go`` line on stdin fork a child running
   MODE (without its ``ready`` line), print ``child <pid>``, wait for the child (the test kills it) and print
   ``reaped <status>``; ``quit`` ends. This spares the tests an interpreter start-up per kill.
@@ -79,9 +80,10 @@ def _runs(out: str, label: str, n: int, announce: bool = True) -> None:
         print("ran", flush=True)
 
 
-def _summaries(path: str, n: int, tag: str) -> None:
+def _summaries(path: str, n: int, tag: str, start_at: float) -> None:
     from mine2magnet.store import write_summary
 
+    time.sleep(max(0.0, start_at - time.time()))  # both writers start together
     failures = 0
     for i in range(n):
         try:
@@ -97,7 +99,7 @@ def _start(mode: str, args: list[str], announce: bool = True) -> None:
     elif mode == "run":
         _runs(args[0], args[1], int(args[2]), announce)
     elif mode == "summary":
-        _summaries(args[0], int(args[1]), args[2])
+        _summaries(args[0], int(args[1]), args[2], float(args[3]))
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 

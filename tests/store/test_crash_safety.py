@@ -147,7 +147,8 @@ def test_two_runs_writing_the_same_out_at_once(earlier_run):
 def test_two_processes_writing_one_summary_never_fail(tmp_path):
     # the old fixed temp name (.summary.json.tmp) failed 14 times in 600 such writes
     target = tmp_path / "summary.json"
-    writers = [_driver("summary", str(target), "300", tag, stdout=subprocess.PIPE) for tag in ("a", "b")]
+    start = str(time.time() + 3.0)  # after both interpreters have started
+    writers = [_driver("summary", str(target), "300", x, start, stdout=subprocess.PIPE) for x in ("a", "b")]
     failures = [int(w.communicate(timeout=120)[0].strip()) for w in writers]
     assert failures == [0, 0]
     assert json.loads(target.read_text(encoding="utf-8"))["writer"] in {"a", "b"}

@@ -125,8 +125,9 @@ def _print_capacity(data: dict[str, Any], flowsheet: str) -> None:
     console = stdout_console()
     if "driving_product" in data:  # --target: what the targets need
         feed_t = data["feed_reo_t_per_yr"]
-        click.echo(
-            f"{flowsheet}: {data['driving_product']} sets the feed: {feed_t:,.0f} t/yr REO of {data['feed']}"
+        driver = data["driving_product"]
+        echo_wrapped(
+            f"{flowsheet}: {driver} sets the feed: {feed_t:,.0f} t/yr REO of {data['feed']}", console
         )
         products = new_table(title="Products at that feed (t/yr)")
         products.add_column("product")
@@ -136,7 +137,7 @@ def _print_capacity(data: dict[str, Any], flowsheet: str) -> None:
         print_table(console, products)
         print_table(console, _units_table(data["units"], "Units at that feed (use = throughput / capacity)"))
         if data.get("over_capacity"):
-            click.echo("over capacity: " + ", ".join(data["over_capacity"]))
+            echo_wrapped("over capacity: " + ", ".join(data["over_capacity"]), console)
         circuits = new_table(title="SX circuits needed")
         for column in ("cut", "stages", "strip stages", "mixer-settler m3", "organic L/h"):
             circuits.add_column(column, justify="left" if column == "cut" else "right")
@@ -152,10 +153,11 @@ def _print_capacity(data: dict[str, Any], flowsheet: str) -> None:
         return
     limiting = data["limiting"]
     unit = limiting["unit"].removeprefix("product:")
-    click.echo(
+    echo_wrapped(
         f"{flowsheet} at {data['feed_reo_t_per_yr']:,.0f} t/yr REO: {unit} "
         f"limits throughput ({limiting['utilisation']:.0%} used); at most "
-        f"{data['max_feed_reo_t_per_yr']:,.0f} t/yr REO"
+        f"{data['max_feed_reo_t_per_yr']:,.0f} t/yr REO",
+        console,
     )
     print_table(console, _units_table(data["units"], "Units (use = throughput / capacity)"))
 
