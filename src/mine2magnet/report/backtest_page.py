@@ -61,6 +61,7 @@ def ratio_figure(bt: Backtest) -> go.Figure:
             y=[c.observation.key for c in tol],
             mode="markers",
             name="tolerance",
+            showlegend=False,  # an invisible marker carrying the grey bar; the title names the bar
             marker={"color": "rgba(0,0,0,0)"},
             error_x={
                 "type": "data",

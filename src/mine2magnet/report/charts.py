@@ -45,7 +45,7 @@ def _tick_format(unit: str) -> str:
         return ".0f"
     if is_additive(unit):
         return ".3~s"  # 8.66M, 12.3k: three significant digits, never "8.656001M"
-    return ".3~g"
+    return ",.3~r"  # 1,000 persons, 0.693: no exponent ("1e+3")
 
 
 def _rounded(value: Any) -> float | None:
