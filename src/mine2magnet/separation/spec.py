@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -29,15 +30,47 @@ from mine2magnet.data.reader import read_mapping
 from mine2magnet.elements import ELEMENTS
 from mine2magnet.errors import InputError
 
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-MurphreeFraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+
+def _not_bool(value: Any) -> Any:
+    """A number field refuses true/false (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    return value
+
+
+NoBool = BeforeValidator(_not_bool)
+PositiveFloat = Annotated[float, NoBool, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, NoBool, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, NoBool, Field(ge=0, le=1, allow_inf_nan=False)]
+MurphreeFraction = Annotated[float, NoBool, Field(gt=0, le=1, allow_inf_nan=False)]
+# Physical bounds of the inputs (issue 17): far outside any plant, tight enough that no solver overflows.
+#: largest concentration of a species in either phase, mol/L (concentrated HCl is 12 mol/L; rare-earth
+#: chloride liquors hold 1-3 mol/L of metal; kind: assumption, bound chosen 20 mol/L)
+MAX_CONCENTRATION = 20.0
+#: largest metal flow of a stream, mol/h (1e9 mol/h is ~150 kt/h of oxide, 10^4 times the world's output)
+MAX_FLOW = 1e9
+#: volume flows, L/h: from 1e-9 (a droplet a year would be ~1e-6) to 1e12 (the Amazon carries ~7e14)
+MIN_VOLUME_FLOW, MAX_VOLUME_FLOW = 1e-9, 1e12
+#: separation factors and distribution ratios (relative): published adjacent-pair factors are 1.1-10 and a
+#: whole series spans < 1e5, distribution ratios < 1e4; accepted within 1e-6..1e6
+MIN_FACTOR, MAX_FACTOR = 1e-6, 1e6
+Concentration = Annotated[float, NoBool, Field(ge=0, le=MAX_CONCENTRATION, allow_inf_nan=False)]
+Flow = Annotated[float, NoBool, Field(ge=0, le=MAX_FLOW, allow_inf_nan=False)]
+PositiveFlow = Annotated[float, NoBool, Field(gt=0, le=MAX_FLOW, allow_inf_nan=False)]
+VolumeFlow = Annotated[float, NoBool, Field(ge=MIN_VOLUME_FLOW, le=MAX_VOLUME_FLOW, allow_inf_nan=False)]
+SeparationFactor = Annotated[float, NoBool, Field(ge=MIN_FACTOR, le=MAX_FACTOR, allow_inf_nan=False)]
+DistributionRatio = Annotated[float, NoBool, Field(ge=0, le=MAX_FACTOR, allow_inf_nan=False)]
+#: log10 Kex of a mass-action extractant (published P507/D2EHPA values lie within -10..+5)
+Log10Kex = Annotated[float, NoBool, Field(ge=-30, le=30, allow_inf_nan=False)]
+#: empirical pH slopes (a ~ the charge, 1-4) and intercepts; bounded so 10**(a pH + b) stays finite
+PhSlope = Annotated[float, NoBool, Field(ge=-10, le=10, allow_inf_nan=False)]
+PhIntercept = Annotated[float, NoBool, Field(ge=-50, le=50, allow_inf_nan=False)]
+SmallPositive = Annotated[float, NoBool, Field(gt=0, le=10, allow_inf_nan=False)]
 SECTIONS = ("extraction", "scrub", "strip")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------------------------- models
@@ -48,7 +81,7 @@ class ConstantDistributionModel(_Strict):
 
     type: Literal["constant-distribution"]
     #: {section: {component: D}}; a flat {component: D} applies to every section.
-    distribution_ratios: dict[str, dict[str, NonNegativeFloat]]
+    distribution_ratios: dict[str, dict[str, DistributionRatio]]
 
     @field_validator("distribution_ratios", mode="before")
     @classmethod
@@ -71,7 +104,7 @@ class LoadedSeparationFactorModel(_Strict):
 
     type: Literal["loaded-separation-factor"]
     #: relative separation factors beta_i (only ratios matter); the larger is the more extractable.
-    separation_factors: dict[str, PositiveFloat]
+    separation_factors: dict[str, SeparationFactor]
 
 
 class PhCoefficients(_Strict):
@@ -80,12 +113,12 @@ class PhCoefficients(_Strict):
     The constant form is what PrOMMiS uses for impurities (Al, Ca, Fe, Sc).
     """
 
-    a: float | None = None
-    b: float | None = None
-    a0: float | None = None
-    a1: float = 0.0
-    b0: float | None = None
-    b1: float = 0.0
+    a: PhSlope | None = None
+    b: PhIntercept | None = None
+    a0: PhSlope | None = None
+    a1: PhSlope = 0.0
+    b0: PhIntercept | None = None
+    b1: PhIntercept = 0.0
     D: NonNegativeFloat | None = None
 
     @model_validator(mode="after")
@@ -112,9 +145,9 @@ class ExtractantDosage(_Strict):
     """Extractant content for the dosage form: vol% in the organic and how loading consumes it."""
 
     #: extractant content of the barren organic, vol%
-    volume_percent: PositiveFloat
+    volume_percent: Annotated[float, NoBool, Field(gt=0, le=100, allow_inf_nan=False)]
     #: molar concentration of the extractant (monomer) at that vol%, mol/L
-    concentration: PositiveFloat
+    concentration: Annotated[float, NoBool, Field(gt=0, le=MAX_CONCENTRATION, allow_inf_nan=False)]
     #: extractant molecules (monomer) bound per unit charge of extracted metal (3 per RE3+ -> 1.0 ... 2.0)
     per_charge: PositiveFloat = 1.0
     #: if false, dos is the fixed volume_percent (PrOMMiS before 2026), if true the free vol% after loading
@@ -158,11 +191,11 @@ class ExtractantParameters(_Strict):
 
     name: str = "custom"
     #: log10 of the extraction constant Kex per component (mol/L units of the mass-action expression)
-    log10_kex: dict[str, float]
+    log10_kex: dict[str, Log10Kex]
     #: exponent k of the free dimer concentration in D (default 3 for trivalent rare earths)
-    exponent: dict[str, PositiveFloat] | PositiveFloat = 3.0
+    exponent: dict[str, SmallPositive] | SmallPositive = 3.0
     #: dimers (HA)2 bound per extracted ion (the loading stoichiometry; 3 for RE(HA2)3, 1.5 for REA3)
-    stoichiometry: dict[str, PositiveFloat] | PositiveFloat = 3.0
+    stoichiometry: dict[str, SmallPositive] | SmallPositive = 3.0
     source: str = "user supplied"
 
 
@@ -173,7 +206,7 @@ class MassActionModel(_Strict):
     #: a shipped parameter set (see mine2magnet.separation.extractants) or explicit parameters
     extractant: str | ExtractantParameters
     #: total extractant in the organic as dimer (HA)2, mol/L (a monomer concentration c gives c/2)
-    concentration: PositiveFloat
+    concentration: Annotated[float, NoBool, Field(gt=0, le=MAX_CONCENTRATION, allow_inf_nan=False)]
     #: fraction of the extractant pre-neutralised (saponified) with base before it enters stage 1
     saponification: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
     #: HSO4- dissociation constant used when aqueous streams carry `sulfate` (concentration basis)
@@ -201,11 +234,11 @@ class AqueousStream(_Strict):
     equilibrium in every stage: `acid` is then the total acidic protons [H+] + [HSO4-] and `pH` the free H+.
     """
 
-    volume_flow: PositiveFloat | None = None
-    concentration: dict[str, NonNegativeFloat] = Field(default_factory=dict)
+    volume_flow: VolumeFlow | None = None
+    concentration: dict[str, Concentration] = Field(default_factory=dict)
     pH: Annotated[float, Field(ge=-1.5, le=8, allow_inf_nan=False)] | None = None  # noqa: N815
-    acid: NonNegativeFloat | None = None
-    sulfate: NonNegativeFloat | None = None
+    acid: Concentration | None = None
+    sulfate: Concentration | None = None
 
     @model_validator(mode="after")
     def _one_acidity(self) -> AqueousStream:
@@ -237,9 +270,9 @@ class AqueousStream(_Strict):
 class Feed(AqueousStream):
     """The cascade feed: at `stage`, in `phase`; either `flow` (mol/h) or `volume_flow` + `concentration`."""
 
-    stage: Annotated[int, Field(ge=1)]
+    stage: Annotated[int, NoBool, Field(ge=1, le=6000)]
     phase: Literal["aqueous", "organic"] = "aqueous"
-    flow: dict[str, NonNegativeFloat] | None = None
+    flow: dict[str, Flow] | None = None
 
     @model_validator(mode="after")
     def _flow_or_concentration(self) -> Feed:
@@ -262,16 +295,16 @@ class Feed(AqueousStream):
 class OrganicInlet(_Strict):
     """Organic entering stage 1: `ree_flow` S (LSF model) or `volume_flow` with optional inlet loading."""
 
-    ree_flow: PositiveFloat | None = None
-    volume_flow: PositiveFloat | None = None
+    ree_flow: PositiveFlow | None = None
+    volume_flow: VolumeFlow | None = None
     #: metal already in the inlet organic, mol/L (default metal-free)
-    concentration: dict[str, NonNegativeFloat] = Field(default_factory=dict)
+    concentration: dict[str, Concentration] = Field(default_factory=dict)
 
 
 class ScrubInlet(AqueousStream):
     """Scrub liquor entering stage n+m: `ree_flow` W (LSF) or volume flow, acidity and metal content."""
 
-    ree_flow: NonNegativeFloat | None = None
+    ree_flow: Flow | None = None
 
 
 class StripInlet(AqueousStream):
@@ -282,9 +315,9 @@ class StripInlet(AqueousStream):
     """
 
     complete: bool = False
-    distribution_ratios: dict[str, NonNegativeFloat] | None = None
+    distribution_ratios: dict[str, DistributionRatio] | None = None
     #: LSF only: organic volume flow through the strip section, L/h
-    organic_volume_flow: PositiveFloat | None = None
+    organic_volume_flow: VolumeFlow | None = None
 
 
 class Efficiency(_Strict):
@@ -542,6 +575,9 @@ class CascadeSpec(_Strict):
                         raise ValueError(
                             f"dynamics.initial.{phase}.{comp}: {len(v)} values for {n_stages} stages"
                         )
+        _check_feed_total(self)
+        _check_cut(self.cut, self.components)
+        _check_targets(self.targets)
         if self.stages is not None:
             total = self.stages.extraction + self.stages.scrub
             if self.feed.stage > total:
@@ -569,6 +605,44 @@ class CascadeSpec(_Strict):
         if stage <= self.n_main:
             return "scrub"
         return "strip"
+
+
+def _check_feed_total(spec: CascadeSpec) -> None:
+    """The feed's metal flow, mol/h (a volume flow times its concentrations): above 0, at most MAX_FLOW."""
+    total = sum(spec.feed.component_flow(spec.components).values())
+    if not 0 < total <= MAX_FLOW:
+        raise ValueError(
+            f"feed: the feed carries {total:.3g} mol/h of metal, expected above 0 and at most {MAX_FLOW:g}"
+        )
+
+
+def _check_cut(cut: Any, components: tuple[str, ...]) -> None:
+    """A cut 'Light|Heavy' names two different components of the spec."""
+    if cut is None:
+        return
+    if cut.count("|") != 1:
+        raise ValueError(f"cut: expected 'Light|Heavy' (e.g. 'Nd|Sm'), got {cut!r}")
+    left, right = (x.strip() for x in cut.split("|"))
+    for name in (left, right):
+        if name not in components:
+            raise ValueError(f"cut: {name!r} is not one of the components {list(components)}")
+    if left == right:
+        raise ValueError(f"cut: a cut is between two different components, got {cut!r}")
+
+
+def _check_targets(targets: Mapping[str, Any] | None) -> None:
+    """Design targets: each outlet's purity and recovery is a finite number above 0 (a target of 1 or more
+    is refused by the design as infeasible: it needs infinitely many stages)."""
+    for side, goals in (targets or {}).items():
+        if side not in ("raffinate", "extract") or not isinstance(goals, Mapping):
+            continue
+        for key in ("purity", "recovery"):
+            if key not in goals:
+                continue
+            v = goals[key]
+            ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+            if not ok:
+                raise ValueError(f"targets.{side}.{key}: expected a fraction in (0, 1), got {v!r}")
 
 
 def _check_keys(mapping: Mapping[str, Any], comps: set[str], field: str) -> None:
