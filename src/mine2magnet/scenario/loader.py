@@ -20,7 +20,7 @@ from mine2magnet.errors import InputError
 from mine2magnet.scenario.build import build_model
 from mine2magnet.scenario.economics import Economics
 from mine2magnet.scenario.merge import merge
-from mine2magnet.scenario.schema import OverrideDef, OverridesFile, ScenarioFile, validate
+from mine2magnet.scenario.schema import OverrideDef, OverridesFile, ScenarioFile, check_values, validate
 
 OVERRIDES_FILE = "overrides.yaml"
 
@@ -183,6 +183,7 @@ def load_scenario(
             )
         data = merge(data, known[name].set, file=label)
     validate(ScenarioFile, {k: v for k, v in data.items()}, file=label)
+    check_values(data, file=label)
     ds = dataset if dataset is not None else load_dataset()
     model, table, economics = build_model(data, ds, file=label)
     return Scenario(spec.name, spec.description, label, list(overrides), data, model, table, economics)

@@ -6,10 +6,14 @@ not here, so that defaults, units and documentation live in one place.
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mine2magnet.elements import ELEMENTS
 from mine2magnet.errors import InputError
 
 #: Earliest and latest year a scenario may refer to.
@@ -73,10 +77,17 @@ class ScenarioFile(_Strict):
         "before this one's first year are this scenario's opening stocks (a calibrated history)",
     )
 
-    @field_validator("years")
+    @field_validator("years", mode="before")
     @classmethod
-    def _years(cls, v: list[int] | None) -> list[int] | None:
-        if v is not None and (len(v) != 2 or v[0] > v[1]):
+    def _years(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        if not isinstance(v, list) or len(v) != 2:
+            raise ValueError("expected [first, last] with first <= last")
+        for year in v:
+            if isinstance(year, bool) or not isinstance(year, int) or not YEAR_MIN <= year <= YEAR_MAX:
+                raise ValueError(f"expected whole years in {YEAR_MIN}-{YEAR_MAX}, got {year!r}")
+        if v[0] > v[1]:
             raise ValueError("expected [first, last] with first <= last")
         return v
 
@@ -216,3 +227,117 @@ def scenario_json_schema() -> dict[str, Any]:
     schema = ScenarioFile.model_json_schema()
     schema["title"] = "mine2magnet scenario"
     return schema
+
+
+# ---------------------------------------------------------------------------------------------- values
+
+#: Largest magnitude of a number written in a scenario, in whatever unit it is written (a world-scale flow is
+#: below 1e7 t/yr, a plant's capex below 1e11 USD): larger numbers are typing errors or overflow probes.
+MAX_MAGNITUDE = 1e12
+#: Smallest non-zero magnitude (below it a value is an underflow probe, not a quantity).
+MIN_MAGNITUDE = 1e-12
+#: Tolerance on the sum of an inline composition (fractions of TREO), absolute.
+COMPOSITION_TOLERANCE = 0.01
+#: Attributes holding a calendar year (checked against [YEAR_MIN, YEAR_MAX]); ``end_year`` may also be 9999.
+YEAR_FIELDS = ("start_year", "decision_year", "tax_holiday_until", "end_year", "first_year", "year", "start")
+_NUMBER_HEAD = re.compile(r"^\s*([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)(\s|$)")
+_ELEMENT_KEYED = ("oxide", "magnet_bom", "composition")
+
+
+def _leaves(data: Any, where: str) -> Iterator[tuple[str, Any, Any]]:
+    """(field path, key, value) of every node below `data`, iteratively."""
+    stack: list[tuple[str, Any, Any]] = [(where, None, data)]
+    while stack:
+        path, key, value = stack.pop()
+        yield path, key, value
+        if isinstance(value, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), k, v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", key, v) for i, v in enumerate(value))
+
+
+def _number(value: Any) -> float | None:
+    """The number a scenario value holds: a number, or the number of a quantity ("12 kt/yr")."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        m = _NUMBER_HEAD.match(value)
+        return float(m.group(1)) if m else None
+    return None
+
+
+def _is_year(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_values(data: dict[str, Any], *, file: str | None) -> None:
+    """Physical ranges of a merged scenario's numbers (raises InputError naming the file and the field).
+
+    - every number (or a quantity's number) in facilities, trade links, prices, policies, economics and
+      settings is finite, non-negative (capacities, resources, residue factors, prices, costs, volumes,
+      rates and lead times cannot be negative) and below :data:`MAX_MAGNITUDE` in magnitude; a non-zero
+      number is at least :data:`MIN_MAGNITUDE`;
+    - years (keys of year series, and start/decision/tax-holiday years) are in [YEAR_MIN, YEAR_MAX];
+    - keys of oxide prices, the magnet bill of materials and inline compositions are element symbols, and
+      an inline composition of plain numbers sums to 1 within :data:`COMPOSITION_TOLERANCE`.
+
+    Values taken from the dataset (``{ref: ...}``) are checked where the dataset is read.
+    """
+    for section in ("facilities", "trade_links", "prices", "policies", "economics", "settings"):
+        for where, key, value in _leaves(data.get(section), section):
+            if isinstance(value, dict):
+                _check_keys(value, key, where, file)
+                continue
+            if key in ("ref", "source", "note", "kind", "unit", "name", "description"):
+                continue
+            number = _number(value)
+            if number is None:
+                continue
+            if not math.isfinite(number):
+                raise InputError(f"expected a finite number, got {value!r}", file=file, field=where)
+            if key in YEAR_FIELDS and _is_year(value):
+                if not (YEAR_MIN <= value <= YEAR_MAX or (key == "end_year" and value == 9999)):
+                    raise InputError(
+                        f"year out of range: {value} (expected {YEAR_MIN}-{YEAR_MAX})", file=file, field=where
+                    )
+                continue
+            if number < 0:
+                raise InputError(
+                    f"expected a quantity >= 0, got {value!r} (capacities, resources, residues, prices, "
+                    "costs, volumes, rates and times cannot be negative)",
+                    file=file,
+                    field=where,
+                )
+            if abs(number) > MAX_MAGNITUDE or 0 < abs(number) < MIN_MAGNITUDE:
+                raise InputError(
+                    f"{value!r} is outside the accepted magnitudes {MIN_MAGNITUDE:g}-{MAX_MAGNITUDE:g} "
+                    "(in the unit written)",
+                    file=file,
+                    field=where,
+                )
+
+
+def _check_keys(mapping: dict[Any, Any], key: Any, where: str, file: str | None) -> None:
+    """Year keys within the window; element keys known; an inline composition sums to 1."""
+    for k in mapping:
+        if _is_year(k) and not YEAR_MIN <= k <= YEAR_MAX:
+            raise InputError(
+                f"year out of range: {k} (expected {YEAR_MIN}-{YEAR_MAX})", file=file, field=where
+            )
+    if key not in _ELEMENT_KEYED or "ref" in mapping or "value" in mapping:
+        return
+    unknown = sorted(str(k) for k in mapping if k not in ELEMENTS)
+    if unknown:
+        raise InputError(f"unknown element symbol(s) {unknown}", file=file, field=where)
+    if key == "composition":
+        numbers = [_number(v) for v in mapping.values()]
+        if numbers and all(n is not None for n in numbers):
+            total = math.fsum(n for n in numbers if n is not None)
+            if abs(total - 1.0) > COMPOSITION_TOLERANCE:
+                raise InputError(
+                    f"fractions sum to {total:.6g}, expected 1 (within {COMPOSITION_TOLERANCE:g})",
+                    file=file,
+                    field=where,
+                )
