@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from mine2magnet.cli import main
-from mine2magnet.report.quantities import format_value
+from mine2magnet.report.briefing import amount
 from mine2magnet.store import ResultsStore
 
 COMPARED = "malaysia-china-refinery,china-export-halt,malaysia-no-ban"
@@ -172,7 +172,7 @@ def test_briefing_numbers_equal_the_summary(report, summaries):
         check = n["check"]
         expected = _recompute(check, summaries)
         assert math.isclose(check["value"], expected, rel_tol=1e-9, abs_tol=1e-9), (check, expected)
-        assert format_value(expected, check["unit"]) in n["text"], (n["text"], expected)
+        assert amount(expected, check["unit"]) in n["text"], (n["text"], expected)
     # the feed question names the new refinery, not the lowest of all refineries
     feed = next(n for n in numbers if n["check"]["kpi"] == "feed_sufficiency")
     assert (

@@ -70,6 +70,16 @@ class Context:
         return next(i for i, v in enumerate(self.views) if v is view)
 
 
+def amount(value: float, unit: str) -> str:
+    """A briefing number: tonnes to three significant digits (``7.98 Mt``, ``79,000 t``), else as
+    :func:`~mine2magnet.report.quantities.format_value` writes it."""
+    if unit in {"t", "t REO"} and math.isfinite(value) and abs(value) >= 1_000:
+        scaled, suffix = (value / 1e6, "Mt") if abs(value) >= 1e6 else (value, unit)
+        rounded = float(f"{scaled:.3g}")
+        return f"{rounded:,.0f} {suffix}" if abs(rounded) >= 100 else f"{rounded:.3g} {suffix}"
+    return format_value(value, unit)
+
+
 def _span(years: Sequence[int]) -> str:
     years = sorted(years)
     if not years:
@@ -316,7 +326,10 @@ def magnets(ctx: Context) -> Answer | None:
     low = min(v for s in series.values() for v in s.values())
     worst = min(series, key=lambda e: min(series[e].values()))
     worst_year = min(series[worst], key=lambda y: series[worst][y])
-    number = f"{format_value(low, unit)} at least ({worst} in {worst_year})"
+    if low >= 0.999:
+        number = f"{format_value(low, unit)} of needs met at home, every year"
+    else:
+        number = f"{format_value(low, unit)} at the lowest ({worst}, {worst_year})"
     facilities = view.table("facilities")
     magnet_plants = {
         str(f)
@@ -403,23 +416,25 @@ def residue(ctx: Context) -> Answer | None:
     produced_bq = sum(v for y in years for *_, v in _facility_rows(view, "residue_produced_bq", y, country))
     legacy = max(held_t - produced, 0.0)
     where = f" in {country}" if country else ""
-    number = f"{format_value(held_t, 't')}, {format_value(held_bq, 'Bq')}"
+    number = f"{amount(held_t, 't')}, {format_value(held_bq, 'Bq')}"
     sentence = (
-        f"Residue held{where} at the end of {last}: {format_value(legacy, 't')} were already there when "
+        f"Residue held{where} at the end of {last}: {amount(legacy, 't')} were already there when "
         f"{first} began (the legacy pile, {format_value(max(held_bq - produced_bq, 0.0), 'Bq')}) and "
-        f"{format_value(produced, 't')} ({format_value(produced_bq, 'Bq')}) are added over {_span(years)}"
+        f"{amount(produced, 't')} ({format_value(produced_bq, 'Bq')}) are added over {_span(years)}"
     )
     by_fac: dict[str, float] = {}
     for f, _, v in held:
         by_fac[f] = by_fac.get(f, 0.0) + v
     sentence += "; by plant: " + ", ".join(
-        f"{f} {format_value(v, 't')}" for f, v in sorted(by_fac.items(), key=lambda kv: -kv[1])[:3]
+        f"{f} {amount(v, 't')}" for f, v in sorted(by_fac.items(), key=lambda kv: -kv[1])[:3]
     )
     new = next((v for v in ctx.views[1:] if set(_country_of(v)) - set(_country_of(view))), None)
     if new is not None:
         extra = sum(v for *_, v in _facility_rows(new, "residue_accumulated_t", last, country)) - held_t
         if abs(extra) > 0:
-            sentence += f"; {new.label} holds {_signed(extra, 't')} more by {last}"
+            sentence += (
+                f"; {new.label} holds {('+' if extra >= 0 else '−') + amount(abs(extra), 't')} more by {last}"
+            )
     sentence += ". Activity in Bq is the residues' thorium and uranium series as modelled (see Assumptions)."
     keys = [f"{f}:{d}" for f, d, _ in held]
     held_by_year = {
@@ -510,13 +525,19 @@ def export_halt(ctx: Context) -> Answer | None:
     else:
         sentence = f"In {halt.label} all modelled demand is still supplied"
         years_text = _span(halt.years)
-    ss = [
-        v
+    ss = {
+        (e, y): v
         for e in _subjects(halt, "magnet_self_sufficiency")
-        for v in _series(halt, "magnet_self_sufficiency", e).values()
-    ]
+        for y, v in _series(halt, "magnet_self_sufficiency", e).items()
+    }
     if ss:
-        sentence += f"; the magnet plants' lowest share met at home is {format_value(min(ss), 'fraction')}"
+        (element, when), least = min(ss.items(), key=lambda kv: (kv[1], kv[0][1]))
+        sentence += (
+            f"; the magnet plants' needs met at home fall to {format_value(least, 'fraction')} ({element}, "
+            f"{when})"
+            if least < 0.999
+            else "; the magnet plants' needs are still met at home"
+        )
     sentence += "."
     lines = [
         Line(ctx.ref.label, base, unit, run=0, kpi=kpi, subject="all elements"),
@@ -526,7 +547,7 @@ def export_halt(ctx: Context) -> Answer | None:
     return Answer(
         "export_halt",
         "How exposed is the chain to a Chinese export halt?",
-        f"{format_value(total, unit)} unmet",
+        f"{amount(total, unit)} unmet",
         years_text,
         sentence,
         _range_text(ctx, "export_halt", kpi, unit),
@@ -569,7 +590,7 @@ def recycling(ctx: Context) -> Answer | None:
     return Answer(
         "recycling",
         "What does recycling add?",
-        f"{format_value(total, unit)} over {_span(years)}",
+        f"{amount(total, unit)} over {_span(years)}",
         _span(years),
         sentence,
         _range_text(ctx, "recycling", kpi, unit),
