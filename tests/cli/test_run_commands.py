@@ -59,7 +59,7 @@ def test_run_writes_report_store_and_summary(fake_api, tmp_path):
     first = CliRunner().invoke(main, ["run", "demo", "--out", str(out), "-q"])
     assert first.exit_code == 0, first.output
     assert "report:" in first.output and str(out / "report.html") in first.output
-    assert (out / "report.html").stat().st_size > 1_000_000
+    assert (out / "report.html").stat().st_size > 10_000  # the report itself is tested in tests/report
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "demo" and summary["years"] == [2024, 2025, 2026]
     for key in (

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 import tempfile
@@ -91,6 +92,12 @@ def default_out(label: str) -> Path:
             field="scenario",
         )
     return Path("out") / label
+
+
+def clean_path(path: Path) -> Path:
+    """``path`` with ``.`` and ``..`` resolved as written (``sub/../x`` -> ``x``), so that creating it never
+    creates a folder the path only passes through; spaces and non-ASCII characters are kept as they are."""
+    return Path(os.path.normpath(path))
 
 
 class PlainProgress:
@@ -421,8 +428,8 @@ def run_command(
     all_overrides = [*inline, *split_overrides(overrides)]
     label = _label(name, all_overrides)
     others = comparison_specs(compare_with, label)
-    out = out if out is not None else default_out(label)
-    store = ResultsStore(store_path if store_path is not None else out / "results.duckdb")
+    out = clean_path(out) if out is not None else default_out(label)
+    store = ResultsStore(clean_path(store_path) if store_path is not None else out / "results.duckdb")
     report = out / "report.html"
     with progress_display(enabled=not quiet) as progress:
         main_run = run_store_and_keep(name, all_overrides, store, keep=keep, progress=progress)
@@ -561,7 +568,8 @@ def compare_command(
     from mine2magnet.report.run_view import distinct_labels
     from mine2magnet.store import ResultsStore, to_json_safe
 
-    store = ResultsStore(store_path or out / "results.duckdb")
+    out = clean_path(out)
+    store = ResultsStore(clean_path(store_path) if store_path else out / "results.duckdb")
     with progress_display(enabled=not quiet) as progress:
         stored = [_resolve(spec, store, keep, progress) for spec in runs]
         views = distinct_labels([run_view(s) for s in stored])
@@ -633,6 +641,7 @@ DEFAULT_STORE = Path("out/malaysia-base/results.duckdb")
 def _existing_store(store_path: Path) -> ResultsStore:
     from mine2magnet.store import ResultsStore
 
+    store_path = clean_path(store_path)
     if not store_path.is_file():
         raise InputError("no results store here (run `mine2magnet run` first)", file=str(store_path))
     return ResultsStore(store_path)
@@ -737,7 +746,7 @@ def export_command(run_id: str, store_path: Path, fmt: str, out: Path | None, as
             file=str(store_path),
             field="run_id",
         )
-    out = out if out is not None else store_path.parent / fmt / run_id
+    out = clean_path(out) if out is not None else store.path.parent / fmt / run_id
     written = store.export(run_id, out, fmt)
     if as_json:
         files = {name: str(path) for name, path in written.items()}
