@@ -363,7 +363,7 @@ def solve_market(market: MarketYear) -> MarketSolution:
 def _solve_quietly(m) -> tuple[str, str]:
     for name in ("linopy", "linopy.model", "linopy.io", "linopy.solvers", "linopy.constants"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    status, termination = m.solve(solver_name="highs", output_flag=False)
+    status, termination = m.solve(solver_name="highs", io_api="direct", output_flag=False)
     return str(status), str(termination)
 
 
