@@ -82,19 +82,26 @@ class KpiTable:
             return None
         return sum(v for v, _ in values), values[0][1]
 
+    @cached_property
+    def _by_subject_index(self) -> dict[tuple[str, int], list[tuple[str, float, str]]]:
+        """:meth:`by_subject` of every (kpi, year), computed in one grouping."""
+        valid = self.subjects.dropna(subset=["value"])
+        if valid.empty:
+            return {}
+        summed = valid.groupby(["kpi", "year", "subject", "unit"], sort=False, dropna=False)["value"].sum()
+        out: dict[tuple[str, int], list[tuple[str, float, str]]] = {}
+        for (kpi, year, subject, unit), value in summed.items():
+            out.setdefault((str(kpi), int(year)), []).append((str(subject), float(value), str(unit)))
+        for key, rows in out.items():
+            if len({s for s, _, _ in rows}) > 1:
+                rows = [r for r in rows if r[0] != TOTAL]
+            # largest first; ties keep the subjects' alphabetical order (as a stable sort of the grouping)
+            out[key] = sorted(sorted(rows, key=lambda r: (r[0], r[2])), key=lambda r: -abs(r[1]))
+        return out
+
     def by_subject(self, kpi: str, year: int) -> list[tuple[str, float, str]]:
         """``[(subject, value, unit)]`` of one KPI in one year, largest first (totals excluded when split)."""
-        rows = self._groups.get((kpi, int(year)))
-        if rows is None:
-            return []
-        if rows["subject"].nunique() > 1:
-            rows = rows[rows["subject"] != TOTAL]
-        rows = rows.groupby(["subject", "unit"], as_index=False)["value"].sum()
-        rows = rows.sort_values("value", ascending=False, key=lambda s: s.abs())
-        return [
-            (s, float(v), str(u))
-            for s, v, u in zip(rows["subject"], rows["value"], rows["unit"], strict=True)
-        ]
+        return list(self._by_subject_index.get((kpi, int(year)), []))
 
 
 def kpi_totals(kpis: pd.DataFrame) -> pd.DataFrame:
