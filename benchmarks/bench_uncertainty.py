@@ -1,0 +1,126 @@
+"""Benchmark: uncertainty studies of a scenario — draws per second by backend and workers, memory as draws
+grow (issue 13).
+
+Usage: .venv/bin/python benchmarks/bench_uncertainty.py [SCENARIO] [--draws N] [--workers 1,2]
+       [--backends inline,pool,dask] [--memory N1,N2]
+
+For each backend and worker count: wall and CPU seconds of a Latin-hypercube study of N draws (the first
+draws of each worker include its start and the refinery flowsheet runs) and draws/s. --memory runs studies
+of ishigami with N1, N2 ... draws through the store and reports the peak RSS of this process, to show the
+engine's memory stays flat. Prints the machine and the load average: figures measured while other work runs
+on the machine are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from machine import cpu_model, load
+from mine2magnet.analysis.uncertainty import FunctionModel, ishigami, ishigami_inputs, run_study
+from mine2magnet.analysis.uncertainty.study import run_scenario_study
+
+
+def _rss_mb() -> tuple[float, float]:
+    """Peak RSS of this process and of its finished children (MB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, kids
+
+
+def speed(scenario: str, draws: int, backend: str, workers: int) -> dict[str, float]:
+    """Seconds and draws/s of one study (into a temporary folder)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        c0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        result = run_scenario_study(
+            scenario, draws=draws, workers=workers, backend=backend, out=Path(tmp) / "study", claims=True
+        )
+        wall = time.perf_counter() - t0
+        c1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime for a, b in zip(c0, c1, strict=True))
+    return {"draws": result.draws["ok"], "wall": wall, "cpu": cpu, "rate": result.draws["ok"] / wall}
+
+
+def memory(draws: int) -> dict[str, float]:
+    """Peak RSS after an ishigami study of `draws` draws through a store on disk."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        run_study(FunctionModel(ishigami), ishigami_inputs(), method="mc", draws=draws, out=Path(tmp) / "s")
+        wall = time.perf_counter() - t0
+    own, _ = _rss_mb()
+    return {"draws": draws, "wall": wall, "rss_mb": own}
+
+
+def track(scenario: str, draws: int, workers: int) -> list[tuple[int, float, float]]:
+    """A study of `draws` draws on a `workers`-process pool, sampling (draws done, seconds, total RSS MB of
+    this process and its workers) about 20 times: memory flat as draws grow."""
+    import psutil
+
+    me = psutil.Process()
+    samples: list[tuple[int, float, float]] = []
+    t0 = time.perf_counter()
+    step = max(1, draws // 20)
+
+    def rss() -> float:
+        total = me.memory_info().rss
+        for child in me.children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # a worker that just ended
+                total += child.memory_info().rss
+        return total / 2**20
+
+    def progress(done: int, total: int) -> None:
+        if not samples or done - samples[-1][0] >= step or done == total:
+            samples.append((done, time.perf_counter() - t0, rss()))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_scenario_study(scenario, draws=draws, workers=workers, out=Path(tmp) / "study", progress=progress)
+    return samples
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("scenario", nargs="?", default="malaysia-base")
+    p.add_argument("--draws", type=int, default=24, help="draws per worker [24]")
+    p.add_argument("--workers", default="1,2")
+    p.add_argument("--backends", default="inline,pool")
+    p.add_argument("--memory", default="", help="ishigami study sizes for the memory check, e.g. 1000,10000")
+    p.add_argument(
+        "--track", type=int, default=0, help="a scenario study of N draws on --workers' largest pool"
+    )
+    args = p.parse_args()
+    print(f"machine: {cpu_model()}, {platform.python_version()}, load average {load()}")
+    print(f"command: {' '.join(sys.argv)}")
+    for backend in [b for b in args.backends.split(",") if b]:
+        for workers in [int(w) for w in args.workers.split(",") if w]:
+            if backend == "inline" and workers > 1:
+                continue
+            n = args.draws * workers
+            got = speed(args.scenario, n, backend, workers)
+            print(
+                f"{args.scenario} {backend:6s} workers {workers}: {got['draws']} draws "
+                f"in {got['wall']:.1f} s "
+                f"wall, {got['cpu']:.1f} s CPU -> {got['rate']:.2f} draws/s "
+                f"({got['cpu'] / max(got['draws'], 1):.2f} s CPU per draw); load {load()}"
+            )
+            own, kids = _rss_mb()
+            print(f"  peak RSS so far: this process {own:.0f} MB, largest worker {kids:.0f} MB")
+    if args.track:
+        workers = max(int(w) for w in args.workers.split(",") if w)
+        samples = track(args.scenario, args.track, workers)
+        for done, seconds, mb in samples:
+            print(f"track: {done:6d} draws {seconds:8.1f} s {done / seconds:6.2f} draws/s RSS {mb:7.0f} MB")
+        print(f"track done; load {load()}")
+    for n in [int(x) for x in args.memory.split(",") if x]:
+        got = memory(n)
+        print(f"ishigami store check: {n} draws in {got['wall']:.1f} s, peak RSS {got['rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
