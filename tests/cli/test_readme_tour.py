@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from mine2magnet.cli import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-SLOW = {"run", "compare", "backtest", "claims"}
+SLOW = {"run", "compare", "backtest", "claims", "runs", "export"}  # runs, export: need a stored run
 
 
 def tour_lines() -> list[list[str]]:
