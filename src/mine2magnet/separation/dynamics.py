@@ -66,6 +66,7 @@ from mine2magnet.separation.simulate import (
     _volume_profile,
     simulate,
     stage_efficiency,
+    stage_entrainment,
 )
 from mine2magnet.separation.spec import (
     EVENT_STREAMS,
@@ -138,6 +139,10 @@ class _Chain:
     bisulfate_ka: float = 10.0**-1.99
     phi_total: float = 1.0
     h_fixed: np.ndarray | None = None  # (n,) [H+] without a proton balance, mol/L
+    #: (n,) L of aqueous carried per L of organic leaving each stage (up), constant-distribution only
+    entrained_aqueous: np.ndarray | None = None
+    #: (n,) L of organic carried per L of aqueous leaving each stage (down)
+    entrained_organic: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -194,6 +199,7 @@ def _constant_chains(spec: CascadeSpec, model: ConstantDistributionModel) -> lis
             "main", sections[:N], Va, Vo, vorg, metal_in, np.asarray(org_in, float), np.zeros((N, 0)), eff, D
         )
     ]
+    _entrain(spec, chains[0])
     if p > 0:
         strip = spec.strip
         if strip is None or strip.volume_flow is None:
@@ -206,7 +212,16 @@ def _constant_chains(spec: CascadeSpec, model: ConstantDistributionModel) -> lis
         chains.append(
             _strip_chain(spec, p, strip.volume_flow, float(Vo[-1]), float(Vo[-1]), s_in, np.tile(Ds, (p, 1)))
         )
+        _entrain(spec, chains[-1])
     return chains
+
+
+def _entrain(spec: CascadeSpec, chain: _Chain) -> None:
+    """Set the chain's entrained volume fractions per stage (left None when nothing is entrained)."""
+    if not spec.entrainment.any:
+        return
+    ea, eo = stage_entrainment(spec, chain.sections)
+    chain.entrained_aqueous, chain.entrained_organic = ea, eo
 
 
 def _strip_chain(
@@ -844,6 +859,8 @@ class _Block:
     s_bp: np.ndarray  # (n, C) bypass stream
     s_ac: np.ndarray  # (n, cells, C + X)
     s_oc: np.ndarray  # (n, cells, C)
+    s_ea: np.ndarray  # (n, C) or (n, 0) aqueous entrained up with the organic (straight to the next mixer)
+    s_eo: np.ndarray  # (n, C) or (n, 0) organic entrained down with the aqueous
 
 
 class _CascadeOde:
@@ -903,8 +920,9 @@ class _CascadeOde:
             n, X = ch.n, ch.X
             P = self.mixers[g].P
             nb = P - C - X  # bypass columns (0 or C)
+            ne = C if ch.entrained_aqueous is not None else 0  # entrained streams (0 or C each)
             B = P + self.n_sa * (C + X) + self.n_so * C
-            Q = (C + X) + C + nb + self.n_sa * (C + X) + self.n_so * C
+            Q = (C + X) + C + nb + self.n_sa * (C + X) + self.n_so * C + 2 * ne
             base = state + np.arange(n)[:, None] * B
             sbase = stream + np.arange(n)[:, None] * Q
             local = base + np.arange(P)
@@ -916,6 +934,9 @@ class _CascadeOde:
             off = 2 * C + X + nb
             s_ac = (sbase + off + np.arange(self.n_sa * (C + X))).reshape(n, self.n_sa, C + X)
             s_oc = (sbase + off + self.n_sa * (C + X) + np.arange(self.n_so * C)).reshape(n, self.n_so, C)
+            off_e = off + self.n_sa * (C + X) + self.n_so * C
+            s_ea = sbase + off_e + np.arange(ne)
+            s_eo = sbase + off_e + ne + np.arange(ne)
             self.blocks.append(
                 _Block(
                     g,
@@ -931,6 +952,8 @@ class _CascadeOde:
                     s_bp,
                     s_ac,
                     s_oc,
+                    s_ea,
+                    s_eo,
                 )
             )
             state += n * B
@@ -947,6 +970,9 @@ class _CascadeOde:
                 if self.n_so
                 else [blk.s_org[-1], *([blk.s_bp[-1]] if blk.s_bp.shape[1] else [])]
             )
+            if blk.s_ea.shape[1]:  # what the outlets entrain leaves with them
+                self.outlet_streams[aq_name].append(blk.s_eo[0])
+                self.outlet_streams[org_name].append(blk.s_ea[-1])
         self.terminal = (
             ("raffinate", "loaded_organic")
             if len(self.chains) == 1
@@ -1039,6 +1065,22 @@ class _CascadeOde:
                 else:
                     route(blk.s_oc[:, cell], blk.oc[:, cell], *org_dests)
                 linear(blk.s_oc[:, cell], blk.oc[:, cell], Vo / self.cell_org)
+            if blk.s_ea.shape[1]:
+                # entrainment (constant D, ideal stages): the aqueous the organic carries up, at the mixer's
+                # aqueous concentration c = m (1 - w) / V_aq, goes straight to the next mixer (or out with
+                # the loaded organic); the organic the aqueous carries down, at y = m w / V_org, to the
+                # mixer below (or out with the raffinate)
+                mix_c = self.mixers[g]
+                assert isinstance(mix_c, _ConstantMixers)
+                ea = np.asarray(ch.entrained_aqueous, float)[:, None]
+                eo = np.asarray(ch.entrained_organic, float)[:, None]
+                linear(blk.s_ea, blk.m, ea * Vo * (1.0 - mix_c.w) / self.Vaq[g][:, None])
+                linear(blk.s_eo, blk.m, eo * Va * mix_c.w / mix_c.Vc[:, None])
+                route(blk.s_ea, blk.m, (nxt_m, 1.0))
+                down = np.full((n, C), -1, dtype=np.int64)
+                down[1:] = blk.m[:-1]
+                down[0] = self.cum[aq_out]
+                route(blk.s_eo, blk.m, (down, 1.0))
             # inflows from outside
             np.add.at(e, blk.m.ravel(), ch.metal_in.ravel())
             if X:
@@ -1571,10 +1613,20 @@ def simulate_dynamic(spec: CascadeSpec | Mapping[str, Any] | str | Path) -> Dyna
         )
     if spec.stages is None:
         raise InputError("a dynamic run needs the number of stages", file=file, field="stages")
-    try:
-        _no_entrainment(spec, "the dynamic mixer-settler model")
-    except InputError as exc:
-        raise InputError(str(exc).split(f"{exc.field}: ", 1)[-1], file=file, field=exc.field) from None
+    if spec.entrainment.any and not isinstance(spec.model, ConstantDistributionModel):
+        try:
+            _no_entrainment(spec, f"the {spec.model.type} model")
+        except InputError as exc:
+            raise InputError(str(exc).split(f"{exc.field}: ", 1)[-1], file=file, field=exc.field) from None
+    if spec.entrainment.any and (
+        spec.efficiency.kinetic
+        or any(spec.efficiency.of(sec) != 1.0 for sec in ("extraction", "scrub", "strip"))
+    ):
+        raise InputError(
+            "a dynamic run takes entrainment with ideal stages only (no Murphree bypass beside it yet)",
+            file=file,
+            field="entrainment",
+        )
     specs = _event_specs(spec, file)
     phases = []
     for i, s in enumerate(specs):
