@@ -137,7 +137,8 @@ def test_headlines_speak_plain_words():
     # the index names its stage; separation (one plant, one country) is 1 by construction and left out
     assert items["hhi"].number == "mining 0.50" and "above 0.25" in items["hhi"].sentence
     assert (
-        "HHI by country" in items["hhi"].title
+        "HHI" in items["hhi"].title
+        and "by country" in items["hhi"].sentence
         and "Left out of the headline: separation" in items["hhi"].sentence
     )
     assert items["unmet_demand_t"].number == "600 t"

@@ -612,14 +612,19 @@ def claims(ctx: Context) -> Answer | None:
         ys = sorted({c.claim.period.end.year for c in ctx.claims})
         years = _span(ys)
         off = sorted(
-            (c for c in checked if c.holds is False and c.model and c.claim.value),
+            (
+                c
+                for c in checked
+                if c.holds is False and c.model and c.claim.value and c.low is not None and c.high is not None
+            ),
             key=lambda c: -abs(math.log(abs(c.claim.value) / abs(c.model))) if c.model else 0,
         )
         if off:
             c = off[0]
             parts.append(
                 f"Furthest off: “{c.claim.claim}” ({c.claim.claimant or c.claim.source.title}, "
-                f"{c.claim.period.end.year}): model {c.model:,.3g} (range {c.low:,.3g}–{c.high:,.3g}) "
+                f"{c.claim.period.end.year}): model {c.model:,.3g} {c.claim.unit} "
+                f"(range {c.low:,.3g}–{c.high:,.3g}) "
                 f"against {c.claim.value:,.3g} {c.claim.unit}."
             )
     if ctx.backtest is not None:

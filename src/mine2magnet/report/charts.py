@@ -239,13 +239,14 @@ RENDER_JS = r"""
   }
 
   function draw(div) {
-    if (div.dataset.drawn) return Promise.resolve();
+    if (div.dataset.drawn) return div.m2mDrawing || Promise.resolve();
     div.dataset.drawn = "pending";
     var c = byId[div.dataset.chart];
     var f = c.kind === "figure" ? c.figure : lineFigure(c);
-    return window.Plotly.newPlot(div, f.data, f.layout, { displaylogo: false, responsive: true })
+    var config = { displaylogo: false, responsive: true };
+    return (div.m2mDrawing = window.Plotly.newPlot(div, f.data, f.layout, config)
       .then(function () { div.dataset.drawn = "1"; m2m.drawn.push(c.id); })
-      .catch(function (e) { div.dataset.drawn = "error"; m2m.errors.push(String(e)); console.error(e); });
+      .catch(function (e) { div.dataset.drawn = "error"; m2m.errors.push(String(e)); console.error(e); }));
   }
 
   function visible(div) {
@@ -278,6 +279,12 @@ RENDER_JS = r"""
     Promise.all(first.map(draw)).then(function () {
       m2m.firstScreen = performance.now();
       document.body.dataset.firstScreen = "1";
+      // then the rest of the briefing, one chart at a time, so a fast scroll finds them drawn
+      var rest = Array.prototype.slice.call(document.querySelectorAll("#briefing div.chart"));
+      rest.reduce(function (p, d) {
+        return p.then(function () { return new Promise(function (ok) { setTimeout(ok, 0); }); })
+          .then(function () { return draw(d); });
+      }, Promise.resolve());
     });
     var seen = new IntersectionObserver(function (entries) {
       entries.forEach(function (e) { if (e.isIntersecting) draw(e.target); });

@@ -303,7 +303,7 @@ def _hhi(view: RunView, year: int) -> Headline | None:
             f" Left out of the headline: {names}, modelled in one country only, so its index is "
             f"{scale} by construction and says nothing about the world market."
         )
-    title = "Supply concentration (HHI by country, most concentrated stage)"
+    title = "Supply concentration (HHI)"
     if not informative:
         return Headline("hhi", title, "n/a (one country per stage modelled)", sentence)
     top = max(informative, key=lambda p: p[1])
