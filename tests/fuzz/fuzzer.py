@@ -61,10 +61,10 @@ DEFECTS = ("refused-unclear", "insane", "traceback", "hang", "memory", "warning"
 FEED_FLOWSHEET = {
     "kalgoorlie-mrec": "lynas-malaysia",
     "mt-weld-concentrate": "lynas-malaysia",
-    "segh-mt-weld": "lynas-malaysia",
+    "segh-mt-weld": "hre-circuit",
     "malaysia-ionic-clay-mrec": "ionic-clay-refinery",
     "malaysia-ionic-clay-liquor": "ionic-clay-refinery",
-    "segh-malaysia-ionic-clay": "ionic-clay-refinery",
+    "segh-malaysia-ionic-clay": "hre-circuit",
 }
 
 
@@ -590,7 +590,9 @@ def _classify(
     if code == 0:
         return Outcome(name, seed, mutation, "accepted", "", seconds)
     message = lines[-1] if lines else ""
-    file_named = report.get("file", "") in message or Path(report.get("file", "")).name in message
+    file = Path(report.get("file", "/nonexistent"))
+    # the mutated file, or another file of the mutant's folder (a data file citing a deleted source)
+    file_named = str(file.parent) in message or file.name in message
     one_line = len(lines) == 1
     kind = "refused" if one_line and file_named else "refused-unclear"
     return Outcome(name, seed, mutation, kind, message[:300], seconds)

@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from mine2magnet.data.reader import read_mapping
 from mine2magnet.elements import ELEMENTS, RARE_EARTHS, Composition
@@ -38,6 +38,12 @@ FEEDS_DIR = Path(__file__).parent / "feeds"
 FeedForm = Literal["concentrate", "mrec", "leach-liquor", "chloride-liquor"]
 
 
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    return value
+
+
 class DistributionSubset(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     from_: str = Field(alias="from", description="dataset composition key")
@@ -47,7 +53,7 @@ class DistributionSubset(BaseModel):
 class FeedFile(BaseModel):
     """Schema of a feed file."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str
     title: str = ""
     form: FeedForm
@@ -63,7 +69,8 @@ class FeedFile(BaseModel):
     th_ppm: str | None = None
     u_ppm: str | None = None
     th_ppm_of_reo: str | None = None
-    phosphate_per_re: float = Field(default=0.0, ge=0.0)
+    #: mol P per mol RE (monazite REPO4 is 1; bounded at 10, far above any phosphate-bearing concentrate)
+    phosphate_per_re: Annotated[float, BeforeValidator(_not_bool), Field(default=0.0, ge=0.0, le=10.0)]
     extra_p2o5_fraction: str | None = None
     note: str = ""
 

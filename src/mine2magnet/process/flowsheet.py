@@ -8,11 +8,21 @@ source and kind (see :class:`mine2magnet.process.parameters.ParameterSet`). See 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mine2magnet.data.reader import read_mapping
+from mine2magnet.elements import ELEMENTS
 from mine2magnet.errors import InputError
 from mine2magnet.process.separation_train import CutSpec
 
@@ -25,7 +35,28 @@ FeedForm = Literal["concentrate", "mrec", "leach-liquor", "chloride-liquor"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    return value
+
+
+#: a target purity or recovery of a cut: a fraction in (0, 1]
+Target = Annotated[float, BeforeValidator(_not_bool), Field(gt=0.0, le=1.0)]
+#: a separation factor relative to the least extractable element (published 1-1e5; accepted 1e-6-1e6)
+Factor = Annotated[float, BeforeValidator(_not_bool), Field(ge=1e-6, le=1e6)]
+
+
+def _element(symbol: str) -> str:
+    if symbol not in ELEMENTS:
+        raise ValueError(f"unknown element symbol {symbol!r}")
+    return symbol
+
+
+Element = Annotated[str, AfterValidator(_element)]
 
 
 class Capacity(_Strict):
@@ -37,12 +68,24 @@ class CutEntry(_Strict):
     id: str
     cut: str = Field(description="'Light|Heavy', e.g. 'Nd|Sm'")
     feed: str = Field(description="'train' or '<cut id>.raffinate' / '<cut id>.extract'")
-    targets: dict[Literal["raffinate", "extract"], dict[Literal["purity", "recovery"], float]]
+    targets: dict[Literal["raffinate", "extract"], dict[Literal["purity", "recovery"], Target]]
     raffinate: str = Field(description="product name or cut id")
     extract: str = Field(description="product name or cut id")
     optional: bool = Field(
         default=False, description="skip the cut (no SX) when one side is absent from its feed"
     )
+
+    @field_validator("cut")
+    @classmethod
+    def _two_elements(cls, v: str) -> str:
+        sides = [x.strip() for x in v.split("|")]
+        if len(sides) != 2:
+            raise ValueError(f"expected 'Light|Heavy' (e.g. 'Nd|Sm'), got {v!r}")
+        for side in sides:
+            _element(side)
+        if sides[0] == sides[1]:
+            raise ValueError(f"a cut is between two different elements, got {v!r}")
+        return v
 
 
 class UnitEntry(_Strict):
@@ -50,7 +93,7 @@ class UnitEntry(_Strict):
     residue: str | None = Field(default=None, description="purification: name of its residue (default WLP)")
     capacity: Capacity | None = None
     extractant: str | None = Field(default=None, description="separation-train: extractant parameter set")
-    separation_factors: dict[str, float] | None = Field(
+    separation_factors: dict[Element, Factor] | None = Field(
         default=None,
         description="separation-train: beta relative to the least extractable (if no extractant)",
     )
@@ -67,7 +110,7 @@ class PriceEntry(_Strict):
 
 
 class ProductEntry(_Strict):
-    elements: list[str] = Field(description="elements that count towards the product's purity")
+    elements: list[Element] = Field(description="elements that count towards the product's purity")
     min_purity: float | None = Field(default=None, gt=0.0, le=1.0)
     purity_source: str | None = None
     min_recovery: float | None = Field(
