@@ -127,3 +127,48 @@ def test_convergence_reports_draws_needed() -> None:
     # the standard error of the mean of N(0, 2) is sqrt(2 / n); the spread P95-P5 is 2 x 1.645 x sqrt(2)
     needed = (1.96 * math.sqrt(2.0) / (0.01 * 2 * 1.645 * math.sqrt(2.0))) ** 2
     assert c["draws_needed"]["mean"] == pytest.approx(needed, rel=0.35)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 6), st.integers(2, 60), st.integers(0, 2**31 - 1))
+def test_latin_hypercube_has_one_draw_per_stratum_and_is_reproducible(d: int, n: int, seed: int) -> None:
+    inputs = [Input(f"x{i}", Uniform(0, 1)) for i in range(d)]
+    a = draw_sample(inputs, "lhs", n, seed)
+    b = draw_sample(inputs, "lhs", n, seed)
+    np.testing.assert_array_equal(a.values, b.values)
+    for j in range(d):
+        strata = np.floor(a.unit[:, j] * n).astype(int)
+        assert sorted(strata.tolist()) == list(range(n))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.sampled_from(["mc", "lhs"]),
+    st.integers(1, 40),
+    st.integers(0, 1000),
+    st.floats(-0.9, 0.9),
+)
+def test_every_value_lies_in_its_distribution_support(method: str, n: int, seed: int, rho: float) -> None:
+    inputs = [
+        Input("u", Uniform(-2.0, 3.0)),
+        Input("t", Triangular(1.0, 1.5, 4.0)),
+        Input("n", Normal(0.0, 1.0, low=-1.0, high=2.0)),
+        Input("y", Discrete.integers(2027, 2030)),
+        Input("l", LogNormal(10.0, 0.5)),
+    ]
+    s = draw_sample(inputs, method, n, seed, correlations=[Correlation("u", "l", rho)] if rho else [])
+    v = s.values
+    assert np.all((v[:, 0] >= -2.0) & (v[:, 0] <= 3.0))
+    assert np.all((v[:, 1] >= 1.0) & (v[:, 1] <= 4.0))
+    assert np.all((v[:, 2] >= -1.0) & (v[:, 2] <= 2.0))
+    assert set(v[:, 3].tolist()) <= {0.0, 1.0, 2.0, 3.0}  # option indices of 2027..2030
+    assert np.all(v[:, 4] > 0)
+
+
+def test_design_sizes_follow_saltelli_and_morris() -> None:
+    from mine2magnet.analysis.uncertainty.sampling import design_size
+
+    assert design_size("sobol", 1000, 3) == (128, 640)  # N (D + 2), N the largest power of two
+    assert design_size("morris", 100, 3) == (25, 100)  # r (D + 1)
+    with pytest.raises(InputError, match="at least 20 draws"):
+        design_size("sobol", 19, 3)

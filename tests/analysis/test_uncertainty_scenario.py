@@ -149,3 +149,33 @@ def test_headline_ranges_for_the_report(tmp_path: Path) -> None:
             assert p5 <= p50 <= p95, (kpi, year)
             assert all(math.isfinite(x) for x in (p5, p50, p95))
     assert "feed_sufficiency:Lynas Malaysia" in got["ranges"]
+
+
+def test_a_scenario_file_overrides_the_declarations(tmp_path: Path) -> None:
+    path = tmp_path / "study-scenario.yaml"
+    path.write_text(
+        "name: study-scenario\n"
+        "description: malaysia-base with its own uncertainty declarations\n"
+        "base: malaysia-base\n"
+        "settings:\n"
+        "  uncertainty:\n"
+        "    distributions:\n"
+        "      - {key: chain.cost.cracking, distribution: normal, sd: 500, low: 1500, high: 6000,\n"
+        "         note: test}\n"
+        "      - {key: chain.royalty.malaysia_ree, distribution: fixed, note: held for this study}\n"
+        "    exclude: [economics.io.]\n",
+        encoding="utf-8",
+    )
+    _, si = scenario_study(str(path))
+    by_name = {i.name: i for i in si.inputs}
+    cracking = by_name["chain.cost.cracking"].distribution
+    assert cracking.to_dict() == {
+        "distribution": "normal",
+        "mean": 3000.0,
+        "sd": 500.0,
+        "low": 1500.0,
+        "high": 6000.0,
+    }
+    assert "chain.royalty.malaysia_ree" not in by_name
+    assert not any(n.startswith("economics.io.") for n in by_name)
+    assert any(x["key"] == "chain.royalty.malaysia_ree" for x in si.left_out)
