@@ -232,10 +232,16 @@ def value_added_by_country_figure(view: RunView, year: int) -> Figure | None:
     grouped = table.groupby(["type", "country"], as_index=False)["value_added_usd"].sum()
     stages = sorted(grouped["type"].unique(), key=lambda t: (stage_rank(t), t))
     traces = []
-    for country, group in grouped.groupby("country", sort=True):
+    for i, (country, group) in enumerate(grouped.groupby("country", sort=True)):
         group = group.set_index("type").reindex(stages)
         traces.append(
-            {"type": "bar", "x": stages, "y": _floats(group["value_added_usd"]), "name": country or "unknown"}
+            {
+                "type": "bar",
+                "x": stages,
+                "y": _floats(group["value_added_usd"]),
+                "name": country or "unknown",
+                "marker": {"color": series_colour(i)},
+            }
         )
     layout = _layout(
         f"Value added by stage and country in {year} (USD; value out − value in, from the flows)",
