@@ -699,7 +699,9 @@ def load_spec(
     try:
         return CascadeSpec.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # a union (e.g. `extractant: name | parameters`) reports each branch: name the branch the input took
+        err = next((e for e in errors if "str" not in e["loc"] or e["type"] != "string_type"), errors[0])
         field = _field_path(tuple(err["loc"]))
         msg = err["msg"].removeprefix("Value error, ")
         head, sep, tail = msg.partition(": ")
