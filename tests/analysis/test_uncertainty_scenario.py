@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from mine2magnet.analysis.uncertainty import Discrete, Triangular, Uniform
 from mine2magnet.analysis.uncertainty.answers import write_headline_json
 from mine2magnet.analysis.uncertainty.declarations import (
+    DistributionSpec,
+    declared_distribution,
     load_declarations,
     parse_declarations,
     scenario_inputs,
@@ -72,13 +74,16 @@ def test_derived_price_correlations_match_a_hand_computation(base) -> None:
     assert rho[("price.Dy2O3.2025", "price.Tb4O7.2025")] == pytest.approx(min(expected, 0.9))
 
 
-def test_declarations_are_validated_with_the_field_named() -> None:
+def test_declarations_are_validated_with_the_field_named(base) -> None:
     with pytest.raises(InputError, match=r"correlations\.0.*rho or derived_from"):
         parse_declarations({"correlations": [{"first": "a", "second": "b", "note": "x"}]}, "study.yaml")
     with pytest.raises(InputError, match=r"study\.yaml.*distributions\.0\.distribution"):
         parse_declarations(
             {"distributions": [{"key": "a", "distribution": "beta", "note": "x"}]}, "study.yaml"
         )
+    spec = DistributionSpec(key="chain.cost.cracking", distribution="normal", note="no sd")
+    with pytest.raises(InputError, match=r"my\.yaml.*distributions\[chain\.cost\.cracking\].*give sd"):
+        declared_distribution(spec, base[0], "my.yaml")
 
 
 def test_a_draw_at_the_preferred_values_gives_the_plain_run(base) -> None:

@@ -127,10 +127,12 @@ class Declarations:
     correlations: dict[tuple[str, str], CorrelationSpec] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    where: dict[str, str] = field(default_factory=dict)  # key of a declared distribution -> its file
 
     def add(self, spec: DeclarationsFile, label: str) -> None:
         """Merge `spec` (from `label`) over what is declared."""
         self.distributions.update({d.key: d for d in spec.distributions})
+        self.where.update({d.key: label for d in spec.distributions})
         self.choices.update({c.name: c for c in spec.choices})
         self.correlations.update({tuple(sorted((c.first, c.second))): c for c in spec.correlations})
         self.exclude.extend(spec.exclude)
@@ -332,8 +334,7 @@ def scenario_inputs(
             continue
         spec = declarations.distributions.get(key)
         if spec is not None:
-            label = next((f for f in declarations.files if f), "declarations")
-            dist = declared_distribution(spec, dataset, label)
+            dist = declared_distribution(spec, dataset, declarations.where.get(key, "declarations"))
             if dist is None:
                 left_out.append({"key": key, "why": f"declared fixed: {spec.note}"})
                 continue
