@@ -638,13 +638,18 @@ def scenarios_command(as_json: bool, wide: bool) -> None:
 DEFAULT_STORE = Path("out/malaysia-base/results.duckdb")
 
 
-def _existing_store(store_path: Path) -> ResultsStore:
-    from mine2magnet.store import ResultsStore
-
+def _store_file(store_path: Path) -> Path:
+    """``store_path`` (normalised) if a results store is there; a one-line error otherwise."""
     store_path = clean_path(store_path)
     if not store_path.is_file():
         raise InputError("no results store here (run `mine2magnet run` first)", file=str(store_path))
-    return ResultsStore(store_path)
+    return store_path
+
+
+def _existing_store(store_path: Path) -> ResultsStore:
+    from mine2magnet.store import ResultsStore
+
+    return ResultsStore(_store_file(store_path))
 
 
 @click.command("runs", short_help="List the runs in a results store.")
@@ -665,12 +670,13 @@ def runs_command(store_path: Path, as_json: bool, wide: bool) -> None:
     the run was made by the code as it is now; --wide adds the seed, the code version and the error of a
     failed run on one line per run, --json gives every field.
     """
-    from mine2magnet.store import code_version, to_json_safe
+    from mine2magnet.store import catalogue_json, code_version, read_catalogue
 
-    catalogue = _existing_store(store_path).runs()
+    store_path = _store_file(store_path)
+    catalogue = read_catalogue(store_path)
     if as_json:
-        records = catalogue.drop(columns=["years"]).to_dict("records")
-        click.echo(json.dumps(to_json_safe(records), indent=2, ensure_ascii=False))
+        records = [{k: v for k, v in r.items() if k != "years"} for r in catalogue_json(catalogue)]
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False, allow_nan=False))
         return
     now = code_version()
     console = stdout_console(wide)
@@ -687,15 +693,14 @@ def runs_command(store_path: Path, as_json: bool, wide: bool) -> None:
             grid.add_column(column)
     else:
         grid.add_column("code", no_wrap=True)
-    for rec in catalogue.to_dict("records"):
+    for rec in catalogue:
         started = rec["started_utc"]
         status = rec["status"] if rec["status"] == "complete" else f"[red]{rec['status']}[/red]"
         when = f"{started:%Y-%m-%d %H:%M}" if hasattr(started, "strftime") else ""
         row = [rec["run_id"], rec["label"] if wide else breakable(rec["label"], 20), status, when]
         if wide:
-            seed = rec["seed"]
             row += [
-                "" if seed is None or seed != seed else str(int(seed)),
+                "" if rec["seed"] is None else str(rec["seed"]),
                 str(rec["code_version"]),
                 " ".join(str(rec["error"] or "").split()),
             ]
