@@ -184,3 +184,19 @@ def test_briefing_numbers_equal_the_summary(report, summaries):
     )
     assert all(re.match(r"^(end of )?\d{4}(–\d{4})?$", y) for y in years), years
     print("briefing:", *(n["text"] for n in numbers), sep="\n  ", file=sys.stderr)
+
+
+def test_backtest_page_draws_its_chart(real_run, open_page):
+    """The backtest page of the run: the report's partial plotly.js, not the full 4.8 MB one."""
+    path = real_run / "backtest.html"
+    assert path.stat().st_size < 1_000_000
+    opened = open_page(path)
+    opened.page.wait_for_function("document.body.dataset.firstScreen === '1'", timeout=30_000)
+    opened.page.evaluate("window.m2m.drawAll()")
+    opened.page.wait_for_function("document.querySelector('div.chart').dataset.drawn === '1'", timeout=30_000)
+    charts = opened.audit()
+    opened.screenshot("backtest-page")
+    assert opened.errors == [] and len(charts) == 1
+    assert sum(t["points"] for t in charts[0]["traces"]) > 0
+    for entry in charts[0]["legend"]:
+        assert entry["swatch"] == entry["trace"], entry

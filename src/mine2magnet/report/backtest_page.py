@@ -1,7 +1,7 @@
 """The backtest in HTML: a sentence, a chart of model/published against the declared tolerance, the table.
 
 ``backtest_section(bt)`` is a block for the main report; ``write_backtest_page(bt, path)`` writes it as a page
-of its own (plotly.js inlined, so it opens offline).
+of its own (the report's partial plotly.js inlined, so it opens offline).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.offline import get_plotlyjs
 
 from mine2magnet.analysis import Backtest, Comparison
 from mine2magnet.report.style import STYLE
@@ -147,13 +146,22 @@ def backtest_section(bt: Backtest, chart: str | None = None) -> str:
 
 
 def write_backtest_page(bt: Backtest, path: str | Path) -> Path:
-    """Write the backtest as a self-contained HTML page (written to a temporary file, then moved)."""
+    """Write the backtest as a self-contained HTML page (written to a temporary file, then moved): its chart
+    drawn by the report's page script from the report's partial plotly.js bundle, inlined."""
+    import json
+
+    from mine2magnet.report.charts import ChartBook, page_scripts
+
     target = Path(path)
+    book = ChartBook(runs=[bt.scenario], years=[int(bt.years[0]), int(bt.years[1])])
+    figure = json.loads(pio.to_json(ratio_figure(bt), validate=False))
+    figure.get("layout", {}).pop("template", None)
     html = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>mine2magnet backtest — {escape(bt.scenario)}</title><style>{STYLE}"
-        "tr.status-fail td{background:#fdecea} tr.status-known-miss td{background:#fff4e5}</style>"
-        f"<script>{get_plotlyjs()}</script></head><body><main>{backtest_section(bt)}</main></body></html>"
+        "tr.status-fail td{background:#fdecea} tr.status-known-miss td{background:#fff4e5}</style></head>"
+        f"<body><main>{backtest_section(bt, chart=book.figure(figure))}</main>"
+        f"{page_scripts(book)}</body></html>"
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
