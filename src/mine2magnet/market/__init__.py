@@ -5,6 +5,8 @@ end of life; ``definition``: a market scenario read from YAML with its sourced d
 sequence (``run_market``) and the ``prices`` table.
 """
 
+from mine2magnet.market.cohorts import InUseStock, Lifetime
+from mine2magnet.market.definition import MarketDefinition, list_market_scenarios, load_market
 from mine2magnet.market.equilibrium import (
     Converter,
     DemandBlock,
@@ -15,14 +17,23 @@ from mine2magnet.market.equilibrium import (
     SupplyStep,
     solve_market,
 )
+from mine2magnet.market.run import PRICE_COLUMNS, MarketRun, run_market
 
 __all__ = [
+    "PRICE_COLUMNS",
     "Converter",
     "DemandBlock",
     "ExportCap",
+    "InUseStock",
+    "Lifetime",
+    "MarketDefinition",
+    "MarketRun",
     "MarketSolution",
     "MarketYear",
     "Route",
     "SupplyStep",
+    "list_market_scenarios",
+    "load_market",
+    "run_market",
     "solve_market",
 ]

@@ -339,7 +339,7 @@ def run_definition(
 
         prices = sol.prices.rename(columns={"region": "market"})
         prices["element"] = prices["product"].map(element_of)
-        tables["prices"].append(prices[[*PRICE_COLUMNS, "product"]])
+        tables["prices"].append(prices[PRICE_COLUMNS])
         for k in ("consumption", "production", "conversion", "trade", "cap_rent"):
             tables[k].append(getattr(sol, k))
         for name, reg, p, floor in floors:
@@ -413,12 +413,12 @@ def run_definition(
         solver=pd.DataFrame(solver_rows),
         provenance=pd.DataFrame(definition.provenance).drop_duplicates(subset=["field", "data_key"]),
     )
-    run.exposure = exposure_sentences(run, s.regions, s.base_year)
+    run.exposure = exposure_sentences(run, s.regions, element_of)
     return run
 
 
-def exposure_sentences(run: MarketRun, regions: list[str], base_year: int) -> list[str]:
-    """One sentence per region on the final demand product(s): unmet share at worst, price change, imports."""
+def exposure_sentences(run: MarketRun, regions: list[str], element_of: dict[str, str]) -> list[str]:
+    """One sentence per region and final product: what it buys, from China, unmet at worst, prices."""
     out = []
     cons = run.consumption
     if cons.empty:
@@ -431,18 +431,18 @@ def exposure_sentences(run: MarketRun, regions: list[str], base_year: int) -> li
                 continue
             share = (cr.unmet_t / cr.reference_t.where(cr.reference_t > 0)).fillna(0.0)
             worst = int(share.idxmax())
-            path = (
-                run.prices[(run.prices.market == reg) & (run.prices["product"] == p)]
-                .set_index("year")
-                .usd_per_kg
-            )
+            path = run.price_path(reg, element_of[p])
             first = path.index.min()
             peak_year = int(path.idxmax())
-            imports = run.trade[(run.trade.destination == reg) & (run.trade["product"] == p)]
-            from_china = imports[imports.origin == "China"].groupby("year").t.sum()
+            if run.trade.empty:
+                from_china = pd.Series(dtype=float)
+            else:
+                imports = run.trade[(run.trade.destination == reg) & (run.trade["product"] == p)]
+                from_china = imports[imports.origin == "China"].groupby("year").t.sum()
             dep = (from_china / cr.t.where(cr.t > 0)).reindex(cr.index).fillna(0.0)
+            origin = "" if reg == "China" else f" ({dep.iloc[-1]:.0%} from China)"
             out.append(
-                f"{reg}, {p}: buys {cr.t.iloc[-1]:,.0f} t in {cr.index[-1]} ({dep.iloc[-1]:.0%} from China); "
+                f"{reg}, {p}: buys {cr.t.iloc[-1]:,.0f} t in {cr.index[-1]}{origin}; "
                 f"at worst {share.max():.0%} of its reference demand unmet ({worst}); "
                 f"price {path.loc[first]:,.1f} USD/kg in {first}, peak {path.max():,.1f} in {peak_year}."
             )
