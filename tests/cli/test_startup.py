@@ -59,6 +59,16 @@ def test_help_and_version_import_no_heavy_library(args):
     assert elapsed < 5.0  # ~0.1-0.4 s unloaded; the bound only catches the old 3 s start under load
 
 
+def test_runs_lists_a_store_without_pandas(tmp_path):
+    from mine2magnet.store import ResultsStore
+    from store.sample_chain import sample_result
+
+    store = tmp_path / "results.duckdb"
+    ResultsStore(store).save(sample_result("demo"))
+    heavy, _ = _heavy_imports(["runs", "--store", str(store)])
+    assert heavy == []
+
+
 def test_help_lists_every_command_without_importing_them():
     result = subprocess.run(
         [sys.executable, "-c", "import sys; from mine2magnet.cli import main; main(['--help'])"],
