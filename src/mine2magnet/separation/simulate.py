@@ -615,7 +615,17 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
     n, m, p = spec.stages.extraction, spec.stages.scrub, spec.stages.strip
     N = n + m
     sections = _sections(spec)
-    _no_entrainment(spec, f"the {spec.model.type} model")
+    ea, eo = stage_entrainment(spec, sections)
+    entrains = bool(ea.any() or eo.any())
+    if entrains and any(
+        stream is not None and getattr(stream, "sulfate", None)
+        for stream in (spec.feed, spec.scrub, spec.strip)
+    ):
+        raise InputError(
+            "entrainment is not modelled with sulfate speciation yet (the entrained aqueous would carry the "
+            "sulfate between sections)",
+            field="entrainment",
+        )
     charge = np.array([spec.charge(c) for c in comps], dtype=float)
     dmodel, proton, base_per_l = _distribution_model(spec, charge)
     f = _feed_vector(spec)
@@ -658,6 +668,8 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
                 dmodel,
                 proton,
                 efficiency=eta if (eta != 1.0).any() else None,
+                entrained_aqueous=ea[:N] if entrains else None,
+                entrained_organic=eo[:N] if entrains else None,
             ),
             spec,
             "main",
@@ -669,7 +681,10 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
     org = Vo[:, None] * main.y
     ph = -np.log10(main.h)
     loading = 1.0 - main.phi if dmodel.capacity is not None else None
-    outlets = {"raffinate": aq[0].copy(), "loaded_organic": org[-1].copy()}
+    # the outlets carry what they entrain: organic in the raffinate, aqueous (and its acid) in the organic
+    raff_ent = eo[0] * Va[0] * main.y[0]
+    loaded_ent = ea[N - 1] * Vo[-1] * main.c[-1]
+    outlets = {"raffinate": aq[0] + raff_ent, "loaded_organic": org[-1] + loaded_ent}
     outlet_ph = {"raffinate": float(ph[0])}
     terminal = ["raffinate", "loaded_organic"]
     inlet = org_in + scrub_in
@@ -687,11 +702,15 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
         s_acid = np.zeros(p)
         s_acid[-1] = _acid(strip, "strip.pH", True) * vs
         s_eta = stage_efficiency(spec, ("strip",) * p, np.full(p, vs), np.full(p, Vo[-1]))
+        s_feed = np.zeros((p, C))
+        # the aqueous the loaded organic entrains joins the first strip stage, with its metal and acid
+        s_feed[0] = loaded_ent
+        s_acid[0] += ea[N - 1] * Vo[-1] * float(main.h[-1])
         sp = StagewiseProblem(
             np.full(p, vs),
             np.full(p, Vo[-1]),
             float(Vo[-1]),
-            np.zeros((p, C)),
+            s_feed,
             np.zeros((p, C)),
             strip_in,
             org[-1].copy(),
@@ -701,10 +720,12 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
             dmodel,
             proton,
             efficiency=s_eta if (s_eta != 1.0).any() else None,
+            entrained_aqueous=ea[N:] if entrains else None,
+            entrained_organic=eo[N:] if entrains else None,
         )
         # metal the loaded organic carries below NEGLIGIBLE of the cascade's inflow is nil (below the float
         # range of the strip's concentrations it could not be balanced): it is not stripped
-        strip_present = (org[-1] + strip_in) > NEGLIGIBLE * float((f + inlet).sum())
+        strip_present = (org[-1] + strip_in + loaded_ent) > NEGLIGIBLE * float((f + inlet).sum())
         strip_pb = with_aqueous_chemistry(sp, spec, "strip")
         if strip_present.any():
             sol = _solve_present(
@@ -719,8 +740,8 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
         ph = np.concatenate([ph, -np.log10(sol.h)])
         if loading is not None:
             loading = np.concatenate([loading, 1.0 - sol.phi])
-        outlets["strip_liquor"] = s_aq[0].copy()
-        outlets["stripped_organic"] = s_org[-1].copy()
+        outlets["strip_liquor"] = s_aq[0] + eo[N] * vs * sol.y[0]
+        outlets["stripped_organic"] = s_org[-1] + ea[-1] * Vo[-1] * sol.c[-1]
         outlet_ph["strip_liquor"] = float(-np.log10(sol.h[0]))
         terminal = ["raffinate", "strip_liquor", "stripped_organic"]
         inlet = inlet + strip_in
@@ -733,7 +754,7 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
         raise ConvergenceError(
             f"balance not closed (metal {mbe:.2e}, protons {proton_error:.2e})", residual=mbe
         )
-    released = float((charge * (org[N - 1] - org_in - feed_org.sum(0))).sum())
+    released = float((charge * (org[N - 1] + raff_ent - org_in - feed_org.sum(0))).sum())
     reagents = {
         "acid_mol_h": acid_total,
         "base_mol_h": float(base_in.sum()),

@@ -54,7 +54,11 @@ import numpy as np
 from scipy.linalg import lapack
 
 from mine2magnet.errors import ConvergenceError, InputError
-from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal, solve_cascade_chains
+from mine2magnet.separation.block_tridiagonal import (
+    solve_block_tridiagonal,
+    solve_cascade_chains,
+    solve_tridiagonal,
+)
 from mine2magnet.separation.distribution import EmpiricalPh, MassAction
 from mine2magnet.separation.spec import (
     BISULFATE_PKA,
@@ -131,6 +135,17 @@ class StagewiseProblem:
     extra_extractant: float = 0.0
     #: (N,) organic-phase Murphree efficiency of each stage, 0 < E <= 1; None (or all 1): ideal stages
     efficiency: np.ndarray | None = None
+    #: (N,) L of aqueous carried up per L of organic leaving each stage (entrainment; ideal stages only)
+    entrained_aqueous: np.ndarray | None = None
+    #: (N,) L of organic carried down per L of aqueous leaving each stage
+    entrained_organic: np.ndarray | None = None
+
+    @property
+    def entrains(self) -> bool:
+        """Whether any stage entrains one phase in the other."""
+        return self.entrained_aqueous is not None and bool(
+            np.any(self.entrained_aqueous > 0) or np.any(np.asarray(self.entrained_organic) > 0)
+        )
 
 
 def free_proton(total: np.ndarray, sulfate: np.ndarray, ka: float) -> tuple[np.ndarray, np.ndarray]:
@@ -232,15 +247,15 @@ class _System:
         # anion equivalents per L of the aqueous leaving each stage (fixed by the inlets)
         inflow = pb.acid_in - pb.base_in + (pb.feed_aq * z).sum(1)
         inflow[-1] += float((pb.aq_inlet * z).sum())
-        self.Q = np.cumsum(inflow[::-1])[::-1] / pb.Va
+        self.Q = self.aqueous_profile(inflow)
         # total sulfate in the aqueous leaving each stage (it does not extract), mol/L
         self.sulfate = None
         if pb.sulfate_in is not None and np.any(pb.sulfate_in > 0):
             if not pb.bisulfate_ka > 0:
                 raise InputError("the bisulfate dissociation constant must be positive", field="bisulfate_ka")
-            self.sulfate = np.cumsum(pb.sulfate_in[::-1])[::-1] / pb.Va
+            self.sulfate = self.aqueous_profile(pb.sulfate_in)
         # [H+] from mixing the acid inlets alone (used without a proton balance, and for the start)
-        self.h_mix = self.free(np.maximum(np.cumsum(pb.acid_in[::-1])[::-1] / pb.Va, 1e-14))[0]
+        self.h_mix = self.free(np.maximum(self.aqueous_profile(pb.acid_in), 1e-14))[0]
         # free-extractant balance: phi + sum nu y / T = phi_total (1, or more if the inlet metal comes on top)
         self.phi_total = 1.0 + (pb.extra_extractant if self.cap is not None else 0.0)
         if self.phi_total <= 0:
@@ -248,6 +263,19 @@ class _System:
         total = self.feed.sum() + pb.aq_inlet.sum() + pb.org_inlet.sum()
         # metal rows whose throughput is below this (mol/h) are physically nil (see NEGLIGIBLE)
         self.floor = NEGLIGIBLE * float(total)
+
+    def aqueous_profile(self, inflow: np.ndarray) -> np.ndarray:
+        """Concentration (per L) in the aqueous leaving each stage of a species that stays in the aqueous
+        (anion equivalents, sulfate, acid), from what enters each stage (per h). Down the aqueous flow it
+        accumulates, Va_k q_k = sum_{j >= k} inflow_j; with entrainment the aqueous the organic carries up
+        recirculates: (Va_k + ea_k Vo_k) q_k - Va_k+1 q_k+1 - ea_k-1 Vo_k-1 q_k-1 = inflow_k (tridiagonal)."""
+        pb = self.pb
+        if not pb.entrains:
+            return np.cumsum(inflow[::-1])[::-1] / pb.Va
+        up = np.asarray(pb.entrained_aqueous, float) * pb.Vo
+        lower = np.concatenate([[0.0], -up[:-1]])
+        upper = np.concatenate([-pb.Va[1:], [0.0]])
+        return solve_tridiagonal(lower, pb.Va + up, upper, np.asarray(inflow, float))
 
     def free(self, total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Free [H+] and d[H+]/d(total acidity) per stage (sulfate speciation, if any)."""
@@ -308,11 +336,22 @@ class _System:
         diag[:, ic, ic] += aq
         lower[1:, :C, :C] = -dog[:-1]
         upper[:-1, ic, ic] = -aq[1:]
+        if pb.entrains:  # the entrained outflows (same derivatives as their phases) and inflows
+            ent_up, ent_dn = _entrained(pb, c, y)
+            dent = ent_dn[:, :, None] * (dog / np.where(og > 0, og, 1.0)[:, :, None])
+            diag[:, :C, :C] += dent
+            diag[:, ic, ic] += ent_up
+            lower[1:, ic, ic] -= ent_up[:-1]
+            upper[:-1, :C, :C] -= dent[1:]
         if self.cap is not None:
             nu, T = self.cap
             og_dphi = og * dphi
             diag[:, ic, C] = og_dphi
             lower[1:, ic, C] = -og_dphi[:-1]
+            if pb.entrains:
+                dn_dphi = ent_dn * dphi
+                diag[:, ic, C] += dn_dphi
+                upper[:-1, ic, C] = -dn_dphi[1:]
             ny = nu * y / T
             diag[:, C, :C] = ny if G is None else ny + np.einsum("ni,nij->nj", ny, G)
             diag[:, C, C] = np.exp(ln_phi) + (ny * dphi).sum(1)
@@ -326,6 +365,23 @@ class _System:
         """
         pb = self.pb
         lnd, _, _ = pb.model.log_d(ln_h, ln_phi)
+        if pb.entrains:  # the linear cascade with entrainment (block elimination, pivoting)
+            from mine2magnet.separation.linear_cascade import solve_linear_cascade
+
+            C = self.C
+            a, _o = solve_linear_cascade(
+                np.exp(np.minimum(lnd, LN_D_MAX)).T,
+                np.broadcast_to(pb.Va, (C, self.N)),
+                np.broadcast_to(pb.Vo, (C, self.N)),
+                self.feed.T,
+                pb.aq_inlet,
+                pb.org_inlet,
+                1.0,
+                pb.vo_in,
+                np.broadcast_to(np.asarray(pb.entrained_aqueous, float), (C, self.N)),
+                np.broadcast_to(np.asarray(pb.entrained_organic, float), (C, self.N)),
+            )
+            return np.maximum(a.T / pb.Va[:, None], math.exp(LN_C_MIN))
         # (C, N) extraction factors, capped at e^LN_D_MAX so the elimination cannot overflow (a larger D
         # changes no flow: the stage's aqueous is then below e^-LN_D_MAX of its organic)
         E = (np.exp(np.minimum(lnd, LN_D_MAX)) * (pb.Vo / pb.Va)[:, None]).T
@@ -578,6 +634,13 @@ class _LocalExtractantSystem(_System):
         upper = np.zeros((N, C, C))
         lower[1:] = -dog[:-1]
         upper[:-1, ic, ic] = -aq[1:]
+        if pb.entrains:
+            ent_up, ent_dn = _entrained(pb, c, y)
+            dent = ent_dn[:, :, None] * (np.eye(C) + G)
+            diag += dent
+            diag[:, ic, ic] += ent_up
+            lower[1:, ic, ic] -= ent_up[:-1]
+            upper[:-1] -= dent[1:]
         return r, s, (lower, diag, upper)
 
 
@@ -594,7 +657,23 @@ def _metal_balances(
     aq_next = np.vstack([aq[1:], pb.aq_inlet[None]])
     r = aq + og - aq_next - og_prev - feed
     s = aq + og + aq_next + og_prev + feed
+    if pb.entrains:
+        up, dn = _entrained(pb, c, y)
+        r = r + up + dn
+        r[1:] -= up[:-1]
+        r[:-1] -= dn[1:]
+        s = s + up + dn
+        s[1:] += up[:-1]
+        s[:-1] += dn[1:]
     return y, aq, og, r, s
+
+
+def _entrained(pb: StagewiseProblem, c: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Metal each stage sends up in the aqueous its organic entrains, and down in the organic its aqueous
+    entrains (N, C), mol/h."""
+    ea = np.asarray(pb.entrained_aqueous, float)[:, None]
+    eo = np.asarray(pb.entrained_organic, float)[:, None]
+    return ea * pb.Vo[:, None] * c, eo * pb.Va[:, None] * y
 
 
 @lru_cache(maxsize=32)
@@ -1144,6 +1223,12 @@ def solve_stagewise(pb: StagewiseProblem, initial: np.ndarray | None = None) -> 
             raise InputError(
                 "the Murphree efficiency must be one number per stage, 0 < E <= 1", field="efficiency"
             )
+    if pb.entrains and pb.efficiency is not None and np.any(np.asarray(pb.efficiency) != 1.0):
+        raise InputError(
+            "entrainment is modelled with ideal stages in the physical models (not with a Murphree "
+            "efficiency < 1 yet)",
+            field="entrainment",
+        )
     system = _system(pb)
     if system.neutral and (system.Q <= 0).any():
         raise InputError(
@@ -1167,14 +1252,21 @@ def solve_stagewise(pb: StagewiseProblem, initial: np.ndarray | None = None) -> 
     c, ln_h, ln_phi = system.split(x)
     y = system.organic(x)
     metal_in = system.feed.sum(0) + pb.aq_inlet + pb.org_inlet
-    metal_out = pb.Va[0] * c[0] + pb.Vo[-1] * y[-1]
+    up, dn = _entrained(pb, c, y) if pb.entrains else (np.zeros_like(c), np.zeros_like(c))
+    metal_out = pb.Va[0] * c[0] + dn[0] + pb.Vo[-1] * y[-1] + up[-1]
     mbe = float(np.abs(metal_in - metal_out).sum() / metal_in.sum())
     h = np.exp(ln_h)
     if system.neutral:
-        extracted = (pb.charge * (pb.Vo[-1] * y[-1] - pb.org_inlet - pb.feed_org.sum(0))).sum()
+        # metal carried into the organic phase (its outlet and what the raffinate entrains) released z H+
+        organic_out = pb.Vo[-1] * y[-1] + dn[0]
+        extracted = (pb.charge * (organic_out - pb.org_inlet - pb.feed_org.sum(0))).sum()
         h_in = pb.acid_in.sum() - pb.base_in.sum() + extracted
         scale = pb.acid_in.sum() + pb.base_in.sum() + abs(extracted)
-        pbe = float(abs(h_in - pb.Va[0] * system.total_acid(h)[0]) / max(scale, 1e-300))
+        acid = system.total_acid(h)
+        acid_out = pb.Va[0] * acid[0]
+        if pb.entrains:  # the aqueous the loaded organic entrains carries its acid out
+            acid_out += float(np.asarray(pb.entrained_aqueous)[-1] * pb.Vo[-1] * acid[-1])
+        pbe = float(abs(h_in - acid_out) / max(scale, 1e-300))
     else:
         pbe = 0.0
     phi = np.exp(ln_phi) / system.phi_total  # all the extractant is phi_total x T
