@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mine2magnet.chain.series import YearSeries
 from mine2magnet.elements import element
@@ -46,3 +46,12 @@ class PriceDeck:
             reo = self.magnet_reo_per_t()
             return self.magnet_usd_per_t.at(year) / reo if reo > 0 else 0.0
         return self.oxide_price(el, year) * self.payability.get(commodity, 0.0)
+
+    def with_oxide_prices(self, usd_per_kg: Mapping[str, Mapping[int, float]]) -> PriceDeck:
+        """A copy whose separated-oxide prices of the named elements are replaced, USD/kg by year (e.g. the
+        prices a ``mine2magnet.market`` run gives: ``MarketRun.oxide_prices(market)``); other elements keep
+        their deck. Held flat before the first and after the last year given."""
+        oxide = dict(self.oxide)
+        for el, points in usd_per_kg.items():
+            oxide[el] = YearSeries({int(y): float(v) * 1000.0 for y, v in points.items()})
+        return replace(self, oxide=oxide)
