@@ -171,3 +171,18 @@ def test_a_sourced_tiny_market_clears_at_its_reference_point(tmp_path):
     # (a kink: HiGHS' QP stops a few t short of it, 2e-5 of the quantity, 2e-4 of the price)
     assert run.price_path("A", "NdPr").loc[2030] == pytest.approx(ds.value("price.NdPr_oxide.2024"), rel=1e-3)
     assert run.consumption.t.sum() == pytest.approx(ds.value("market.supply.china.ndpr_oxide.2024"), rel=1e-4)
+
+
+def test_chain_price_deck_takes_market_prices(embargo):
+    from mine2magnet.chain.prices import PriceDeck
+    from mine2magnet.chain.series import YearSeries
+
+    run, _ = embargo
+    deck = PriceDeck(oxide={"Nd": YearSeries.constant(60_000.0), "La": YearSeries.constant(1_000.0)})
+    fed = deck.with_oxide_prices(run.oxide_prices("Europe"))
+    for year in (2009, 2011, 2016):
+        expected = run.price_path("Europe", "NdPr").loc[year] * 1000.0  # USD/kg -> USD/t
+        assert fed.oxide_price("Nd", year) == pytest.approx(expected)
+        assert fed.oxide_price("Pr", year) == pytest.approx(expected)
+    assert fed.oxide_price("La", 2011) == 1_000.0  # elements the market does not price keep the deck
+    assert deck.oxide_price("Nd", 2011) == 60_000.0  # the original deck is unchanged

@@ -67,6 +67,19 @@ class MarketRun:
         sel = p[(p.market == market) & (p.element == element)]
         return sel.set_index("year").usd_per_kg
 
+    def oxide_prices(self, market: str) -> dict[str, dict[int, float]]:
+        """USD/kg of each separated oxide in `market` by year, by element symbol, for the chain's price deck
+        (``PriceDeck.with_oxide_prices``): NdPr gives both Nd and Pr; magnets (NdFeB) are left out."""
+        out: dict[str, dict[int, float]] = {}
+        for element in sorted(set(self.prices.element)):
+            symbols = {"NdPr": ["Nd", "Pr"]}.get(element, [element])
+            if element == "NdFeB":
+                continue
+            path = self.price_path(market, element)
+            for symbol in symbols:
+                out[symbol] = {int(y): float(v) for y, v in path.items()}
+        return out
+
     def summary(self) -> dict[str, Any]:
         """Key figures: years, solver statuses and worst residuals, solve time, and the exposure sentences."""
         s = self.solver
