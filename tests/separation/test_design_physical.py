@@ -230,8 +230,9 @@ def test_cut_the_model_cannot_make_is_a_clear_error():
     [
         ({"scrub": None}, "scrub.acid"),
         ({"feed": {"phase": "aqueous", "flow": {"Pr": 0.125, "Nd": 0.375}, "pH": 2.0}}, "feed.volume_flow"),
-        # a plant's efficiency is designed now (test_design_plant.py); entrainment only with constant D
-        ({"entrainment": {"scrub": {"organic_in_aqueous": 0.01}}}, "entrainment"),
+        # a plant's efficiency is designed now (test_design_plant.py); entrainment beside an efficiency
+        # only with constant D
+        ({"entrainment": {"scrub": {"organic_in_aqueous": 0.01}}, "efficiency": 0.9}, "entrainment"),
     ],
 )
 def test_physical_spec_problems_name_the_field(change, field):
