@@ -15,6 +15,14 @@
     const ys = t.y || t.x || [];
     return Array.prototype.filter.call(ys, (v) => v !== null && v !== undefined && !Number.isNaN(v)).length;
   };
+  // whether a line's values are all the same (a chart of such lines carries no information)
+  const flat = (t) => {
+    if (t.type !== "scatter" && t.type !== "bar") return null;
+    const ys = Array.prototype.filter.call(t.y || [], (v) => typeof v === "number" && Number.isFinite(v));
+    if (!ys.length) return true;
+    const lo = Math.min(...ys), hi = Math.max(...ys);
+    return hi - lo <= 1e-9 * Math.max(1, Math.abs(lo), Math.abs(hi));
+  };
   const colourOf = (t) => {
     if (t.type === "bar") return norm(t.marker && t.marker.color);
     if (t.type === "scatter") {
@@ -39,7 +47,9 @@
       index: i,
       id: gd.dataset.chart || gd.id,
       title: (gd._fullLayout && gd._fullLayout.title && gd._fullLayout.title.text) || "",
-      traces: full.map((t) => ({ type: t.type, name: t.name, colour: colourOf(t), points: points(t), visible: t.visible })),
+      traces: full.map((t) => ({
+        type: t.type, name: t.name, colour: colourOf(t), points: points(t), visible: t.visible, flat: flat(t),
+      })),
       legend: legend,
       xticks: ticks(".xaxislayer-above .xtick text, .xaxislayer-above .x2tick text"),
       yticks: ticks(".yaxislayer-above .ytick text"),

@@ -61,6 +61,7 @@ def report(real_run, browser):
         "Array.from(document.querySelectorAll('details')).every(d => !d.open)"
     )
     opened.first_heading = page.evaluate("document.querySelector('main section.q h2').textContent")
+    opened.start_height = page.evaluate("document.body.scrollHeight")
     opened.screenshot("report-first-screen")
     page.evaluate("window.m2m.drawAll()")
     total = page.evaluate("document.querySelectorAll('div.chart').length")
@@ -90,6 +91,7 @@ def test_report_size_and_first_screen(real_run, report):
     # the first screen is the briefing, not a wall of charts; the details wait in closed sections
     assert report.first_heading.startswith("Can ")
     assert report.closed_at_start
+    assert report.start_height < 8 * 900  # the briefing: a few screens (the old page: 73,000 px, 52 screens)
 
 
 def test_every_chart_draws_with_data_and_legend_colours(report):
@@ -98,6 +100,9 @@ def test_every_chart_draws_with_data_and_legend_colours(report):
     for chart in report.charts:
         assert chart["traces"], chart["title"]
         assert any(t["points"] > 0 for t in chart["traces"]), f"empty chart: {chart['title']}"
+        if chart["xtype"] == "linear" and chart["traces"][0]["type"] in ("scatter", "bar"):
+            # a chart of flat lines only says one number per line: the page says it in a sentence instead
+            assert not all(t["flat"] for t in chart["traces"]), f"flat chart: {chart['title']}"
         for entry in chart["legend"]:
             if entry["trace"] is not None:
                 assert entry["swatch"] == entry["trace"], (chart["title"], entry)

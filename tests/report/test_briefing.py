@@ -194,3 +194,21 @@ def test_feed_headline_names_every_refinery_and_its_period(two_runs):
     assert "lowest" not in feed.title.lower()
     assert "New refinery 70–100 % (2025–2026)" in feed.period
     assert "Starting later: New refinery from 2025" in feed.sentence
+
+
+def test_headline_kpis_are_charted_once_across_runs_not_once_per_run(two_runs):
+    """The old page repeated ~24 KPI charts per scenario; with several runs the headline KPIs are drawn in
+    the comparison only (one line per run), each run's section keeping its other series."""
+    html = render_report(two_runs, conflicts=())
+    block = re.search(r"<script type='application/json' id='m2m-data'>(.*?)</script>", html, flags=re.S)
+    charts = json.loads(block.group(1))["charts"]
+    titles = [c.get("title", "") for c in charts]
+    feed = [t for t in titles if "(feed_sufficiency)" in t]
+    assert feed == [
+        "refinery feed by scenario — Lynas Malaysia (feed_sufficiency)",
+        "refinery feed by scenario — New refinery (feed_sufficiency)",
+    ]
+    # each series is stored once however many charts draw it
+    series = json.loads(block.group(1))["series"]
+    keys = [(s["r"], s["k"], s["s"], s["u"]) for s in series]
+    assert len(keys) == len(set(keys))
