@@ -122,13 +122,14 @@ def run_study(
         finished = store.finished()
         todo = [d for d in range(sample.draws) if d not in finished]
         line = ProgressLine(sample.draws, len(finished)) if progress is True else None
+        done = [len(finished)]
 
         def on_done(outcomes: list[DrawOutcome]) -> None:
-            store.append(outcomes)
+            done[0] += store.append(outcomes)
             if line is not None:
                 line.update(len(outcomes))
             elif callable(progress):
-                progress(len(store.finished()), sample.draws)
+                progress(done[0], sample.draws)
 
         chunk = int(getattr(model, "draws_per_chunk", 1))
         if todo:
