@@ -230,9 +230,20 @@ def test_cut_the_model_cannot_make_is_a_clear_error():
     [
         ({"scrub": None}, "scrub.acid"),
         ({"feed": {"phase": "aqueous", "flow": {"Pr": 0.125, "Nd": 0.375}, "pH": 2.0}}, "feed.volume_flow"),
-        # a plant's efficiency is designed now (test_design_plant.py); entrainment beside an efficiency
-        # only with constant D
-        ({"entrainment": {"scrub": {"organic_in_aqueous": 0.01}}, "efficiency": 0.9}, "entrainment"),
+        # a plant's efficiency and entrainment are designed now (test_design_plant.py); not with sulfate
+        (
+            {
+                "entrainment": {"scrub": {"organic_in_aqueous": 0.01}},
+                "feed": {
+                    "phase": "aqueous",
+                    "volume_flow": 1.0,
+                    "concentration": {"Pr": 0.125, "Nd": 0.375},
+                    "pH": 2.0,
+                    "sulfate": 0.1,
+                },
+            },
+            "entrainment",
+        ),
     ],
 )
 def test_physical_spec_problems_name_the_field(change, field):

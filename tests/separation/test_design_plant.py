@@ -117,5 +117,11 @@ def test_bad_plant_and_ratio_inputs(base):
     with pytest.raises(InputError, match="efficiency"):
         design({**lsf, "efficiency": 0.9})
     ma = yaml.safe_load((EXAMPLES / "prnd_mass_action_design.yaml").read_text())
-    with pytest.raises(InputError, match="entrainment"):
-        design({**ma, "entrainment": {"scrub": {"aqueous_in_organic": 0.01}}, "efficiency": 0.9})
+    with pytest.raises(InputError, match="entrainment"):  # not with sulfate speciation
+        design(
+            {
+                **ma,
+                "entrainment": {"scrub": {"aqueous_in_organic": 0.01}},
+                "feed": {**ma["feed"], "sulfate": 0.1},
+            }
+        )

@@ -214,8 +214,21 @@ def test_kinetic_efficiency_in_a_physical_model() -> None:
     np.testing.assert_allclose(kinetic.aqueous, fixed.aqueous, rtol=1e-10)
     ideal = simulate({k: v for k, v in spec.items() if k != "efficiency"})
     assert kinetic.outlets["raffinate"].sum() > ideal.outlets["raffinate"].sum()
-    with pytest.raises(InputError, match=r"entrainment: .*ideal stages"):  # not beside Murphree stages
-        simulate({**spec, "entrainment": {"extraction": {"organic_in_aqueous": 0.01}}})
+    # with entrainment beside the kinetic Murphree stages: the same cascade as the linear solver's at the
+    # result's distribution ratios (no proton balance here: D follows the acid's own profile)
+    from mine2magnet.separation.linear_cascade import solve_linear_cascade
+
+    ent = {"extraction": {"aqueous_in_organic": 0.01, "organic_in_aqueous": 0.02}}
+    fixed_ph = {**spec, "model": {**spec["model"], "proton_balance": False}, "entrainment": ent}
+    r = simulate(fixed_ph)
+    D = np.array([[10.0 ** (3.0 * ph + b) for ph in r.pH] for b in (-3.2, -3.0)])
+    feed = np.zeros((2, 6))
+    feed[:, -1] = 0.01
+    a, o = solve_linear_cascade(D, 1.0, 1.0, feed, np.zeros(2), np.zeros(2), e, None, 0.01, 0.02)
+    np.testing.assert_allclose(r.aqueous, a.T, rtol=1e-9)
+    np.testing.assert_allclose(r.organic, o.T, rtol=1e-9)
+    with_balance = simulate({**spec, "entrainment": ent})  # the proton balance on: conserved, converged
+    assert with_balance.mass_balance_error <= 1e-9
 
 
 def test_bad_efficiency_input_is_one_line() -> None:

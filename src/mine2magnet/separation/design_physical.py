@@ -679,18 +679,14 @@ def _check_physical(cascade: CascadeSpec, file: str | None) -> None:
             file=file,
             field="feed.volume_flow",
         )
-    if cascade.entrainment.any and not isinstance(model, ConstantDistributionModel):
-        if cascade.efficiency != Efficiency():
-            raise InputError(
-                f"the {model.type} model takes entrainment with ideal stages only (not beside a stage "
-                "efficiency yet: constant-distribution takes both)",
-                file=file,
-                field="entrainment",
-            )
-        if any(getattr(st, "sulfate", None) for st in (cascade.feed, cascade.scrub)):
-            raise InputError(
-                "entrainment is not modelled with sulfate speciation yet", file=file, field="entrainment"
-            )
+    if (
+        cascade.entrainment.any
+        and not isinstance(model, ConstantDistributionModel)
+        and any(getattr(st, "sulfate", None) for st in (cascade.feed, cascade.scrub))
+    ):
+        raise InputError(
+            "entrainment is not modelled with sulfate speciation yet", file=file, field="entrainment"
+        )
     if cascade.organic is not None and cascade.organic.concentration:
         raise InputError("design takes a metal-free organic inlet", file=file, field="organic.concentration")
     if cascade.scrub is not None and cascade.scrub.concentration:

@@ -452,6 +452,8 @@ class _MurphreeSystem(_System):
         within P of the diagonal, so LAPACK's banded LU (``dgbsv``, partial pivoting) works on half the
         bandwidth of a general block-tridiagonal matrix (about 4x fewer operations).
         """
+        if self.pb.entrains:  # the entrained organic couples stage k to ln y of stage k+1: full blocks
+            return super().solve_step(lower, diag, upper, rhs)
         N, P = rhs.shape
         idx_ab, take_l, take_u, kl = _murphree_band(N, P)
         n = N * P
@@ -504,6 +506,14 @@ class _MurphreeSystem(_System):
         s = np.empty((N, P))
         r[:, :C] = aq + og - aq_next - og_prev - self.feed
         s[:, :C] = aq + og + aq_next + og_prev + self.feed
+        if pb.entrains:
+            up, dn = _entrained(pb, c, y)
+            r[:, :C] += up + dn
+            r[1:, :C] -= up[:-1]
+            r[:-1, :C] -= dn[1:]
+            s[:, :C] += up + dn
+            s[1:, :C] += up[:-1]
+            s[:-1, :C] += dn[1:]
         r[:, C : 2 * C] = og - keep - move
         s[:, C : 2 * C] = og + keep + move
         if self.cap is not None:
@@ -530,6 +540,11 @@ class _MurphreeSystem(_System):
         diag[:, ic, iy] = og
         lower[1:, ic, iy] = -og[:-1]
         upper[:-1, ic, ic] = -aq[1:]
+        if pb.entrains:  # entrained aqueous up (in ln c), entrained organic down (in ln y)
+            diag[:, ic, ic] += up
+            diag[:, ic, iy] += dn
+            lower[1:, ic, ic] = -up[:-1]
+            upper[:-1, ic, iy] = -dn[1:]
         # Murphree rows
         diag[:, iy, iy] = og
         lower[1:, iy, iy] = -keep[1:]
@@ -552,6 +567,22 @@ class _MurphreeSystem(_System):
         """
         pb, N, C = self.pb, self.N, self.C
         lnd, _, _ = pb.model.log_d(ln_h, ln_phi)
+        if pb.entrains:
+            from mine2magnet.separation.linear_cascade import solve_linear_cascade
+
+            a, _o = solve_linear_cascade(
+                np.exp(np.minimum(lnd, 700.0)).T,
+                np.broadcast_to(pb.Va, (C, N)),
+                np.broadcast_to(pb.Vo, (C, N)),
+                self.feed.T,
+                pb.aq_inlet,
+                pb.org_inlet,
+                np.broadcast_to(self.eta, (C, N)),
+                pb.vo_in,
+                np.broadcast_to(np.asarray(pb.entrained_aqueous, float), (C, N)),
+                np.broadcast_to(np.asarray(pb.entrained_organic, float), (C, N)),
+            )
+            return np.maximum(a.T / pb.Va[:, None], math.exp(LN_C_MIN))
         n = 2 * N * C
         vo_prev = np.concatenate([[pb.vo_in], pb.Vo[:-1]])
         ab = np.zeros((7, C, N, 2))  # LAPACK band rows (2 kl + ku + 1 = 7) x (component, stage, a/o) columns
@@ -1223,12 +1254,6 @@ def solve_stagewise(pb: StagewiseProblem, initial: np.ndarray | None = None) -> 
             raise InputError(
                 "the Murphree efficiency must be one number per stage, 0 < E <= 1", field="efficiency"
             )
-    if pb.entrains and pb.efficiency is not None and np.any(np.asarray(pb.efficiency) != 1.0):
-        raise InputError(
-            "entrainment is modelled with ideal stages in the physical models (not with a Murphree "
-            "efficiency < 1 yet)",
-            field="entrainment",
-        )
     system = _system(pb)
     if system.neutral and (system.Q <= 0).any():
         raise InputError(
