@@ -58,9 +58,10 @@ def memory(draws: int) -> dict[str, float]:
     return {"draws": draws, "wall": wall, "rss_mb": own}
 
 
-def track(scenario: str, draws: int, workers: int) -> list[tuple[int, float, float]]:
+def track(scenario: str, draws: int, workers: int, engine: bool = False) -> list[tuple[int, float, float]]:
     """A study of `draws` draws on a `workers`-process pool, sampling (draws done, seconds, total RSS MB of
-    this process and its workers) about 20 times: memory flat as draws grow."""
+    this process and its workers) about 20 times: memory flat as draws grow. `engine`: ishigami in chunks of
+    4 draws instead of the scenario (the store, the pool and the bookkeeping alone, at many draws)."""
     import psutil
 
     me = psutil.Process()
@@ -80,7 +81,12 @@ def track(scenario: str, draws: int, workers: int) -> list[tuple[int, float, flo
             samples.append((done, time.perf_counter() - t0, rss()))
 
     with tempfile.TemporaryDirectory() as tmp:
-        run_scenario_study(scenario, draws=draws, workers=workers, out=Path(tmp) / "study", progress=progress)
+        out = Path(tmp) / "study"
+        if engine:
+            model = FunctionModel(ishigami, draws_per_chunk=4)
+            run_study(model, ishigami_inputs(), draws=draws, workers=workers, out=out, progress=progress)
+        else:
+            run_scenario_study(scenario, draws=draws, workers=workers, out=out, progress=progress)
     return samples
 
 
@@ -91,9 +97,8 @@ def main() -> None:
     p.add_argument("--workers", default="1,2")
     p.add_argument("--backends", default="inline,pool")
     p.add_argument("--memory", default="", help="ishigami study sizes for the memory check, e.g. 1000,10000")
-    p.add_argument(
-        "--track", type=int, default=0, help="a scenario study of N draws on --workers' largest pool"
-    )
+    p.add_argument("--track", type=int, default=0, help="a scenario study of N draws on the largest pool")
+    p.add_argument("--track-engine", type=int, default=0, help="the same with ishigami (engine memory)")
     args = p.parse_args()
     print(f"machine: {cpu_model()}, {platform.python_version()}, load average {load()}")
     print(f"command: {' '.join(sys.argv)}")
@@ -111,11 +116,14 @@ def main() -> None:
             )
             own, kids = _rss_mb()
             print(f"  peak RSS so far: this process {own:.0f} MB, largest worker {kids:.0f} MB")
-    if args.track:
-        workers = max(int(w) for w in args.workers.split(",") if w)
-        samples = track(args.scenario, args.track, workers)
-        for done, seconds, mb in samples:
-            print(f"track: {done:6d} draws {seconds:8.1f} s {done / seconds:6.2f} draws/s RSS {mb:7.0f} MB")
+    workers = max(int(w) for w in args.workers.split(",") if w)
+    for n, engine in ((args.track, False), (args.track_engine, True)):
+        if not n:
+            continue
+        what = "ishigami" if engine else args.scenario
+        for done, seconds, mb in track(args.scenario, n, workers, engine):
+            rate = done / seconds
+            print(f"track {what}: {done:6d} draws {seconds:8.1f} s {rate:7.2f} draws/s RSS {mb:5.0f} MB")
         print(f"track done; load {load()}")
     for n in [int(x) for x in args.memory.split(",") if x]:
         got = memory(n)
