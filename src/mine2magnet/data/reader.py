@@ -27,7 +27,9 @@ import json
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -382,3 +384,49 @@ def read_mapping(
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise InputError(f"expected {what} at the top level, got {got}", file=where)
     return data
+
+
+# ---------------------------------------------------------------------------------------------- solving
+
+#: messages of library errors that mean "the numbers of the input broke the computation"
+_NUMERIC_MESSAGES = ("math domain error", "must have different signs", "math range error", "overflow")
+
+
+@contextmanager
+def input_computation(label: str, *, field: str | None = None) -> Iterator[list[str]]:
+    """Run a computation on an input so that its numeric failures name the input instead of a traceback.
+
+    Inside the block: ``ArithmeticError`` (ZeroDivisionError, OverflowError, FloatingPointError),
+    ``RecursionError``, a ``KeyError`` (an unknown name reaching a table) and the ValueErrors of ``math``
+    and SciPy's root finders ("math domain error", "f(a) and f(b) must have different signs") become one
+    :class:`~mine2magnet.errors.InputError` naming `label` (and `field`). NumPy floating-point warnings
+    (overflow, invalid value, division by zero) are not printed: they are collected, one line each, in the
+    list the block receives, for the caller to report (e.g. in a result's notes).
+
+    Usage: ``with input_computation("spec.yaml") as warned: result = simulate(spec)``.
+    """
+    warned: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            yield warned
+        except (ArithmeticError, RecursionError) as exc:
+            raise InputError(_failure(exc), file=label, field=field) from exc
+        except KeyError as exc:
+            message = f"unknown name {exc.args[0]!r} reached the computation"
+            raise InputError(message, file=label, field=field) from exc
+        except ValueError as exc:
+            if isinstance(exc, InputError) or not any(m in str(exc) for m in _NUMERIC_MESSAGES):
+                raise
+            raise InputError(_failure(exc), file=label, field=field) from exc
+        finally:
+            for w in caught:
+                if issubclass(w.category, RuntimeWarning):
+                    warned.append(f"{w.category.__name__}: {w.message}")
+                else:  # other warnings keep their usual route
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _failure(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"the computation failed on this input ({type(exc).__name__}: {text}); check its numbers"
