@@ -172,3 +172,14 @@ def test_design_sizes_follow_saltelli_and_morris() -> None:
     assert design_size("morris", 100, 3) == (25, 100)  # r (D + 1)
     with pytest.raises(InputError, match="at least 20 draws"):
         design_size("sobol", 19, 3)
+
+
+def _constant(inputs: dict) -> dict:
+    return {"y": 3.0}
+
+
+def test_constant_output_is_settled_and_has_no_sobol_indices() -> None:
+    result = run_study(FunctionModel(_constant), [Input("x1", Uniform(0, 1))], method="sobol", draws=64)
+    assert result.convergence("y")["draws_needed"]["p50"] == result.draws["ok"]
+    with pytest.raises(InputError, match="does not vary"):
+        result.sobol("y")

@@ -417,7 +417,8 @@ class StudyResult:
         needed = {}
         for s in ("mean", "p5", "p50", "p95"):
             se = last[f"se_{s}"]
-            needed[s] = math.ceil(y.size * (z * se / target) ** 2) if target and se > 0 else int(y.size)
+            settled = not (math.isfinite(target) and se > 0)  # a constant output: any draw will do
+            needed[s] = int(y.size) if settled else math.ceil(y.size * (z * se / target) ** 2)
         return {
             "output": output if isinstance(output, str) else output.text(),
             "precision": precision,
