@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtr
 
 from mine2magnet.errors import InputError
 
@@ -66,9 +66,9 @@ class Lifetime:
         a = np.asarray(age, dtype=float)
         if self.kind == "weibull":
             out = 1.0 - np.exp(-((np.clip(a, 0, None) / self.scale) ** self.shape))
-        elif self.kind == "normal":
-            d = stats.norm(self.mean, self.sd)
-            out = (d.cdf(a) - d.cdf(0.0)) / (1.0 - d.cdf(0.0))
+        elif self.kind == "normal":  # truncated at age 0
+            at_zero = ndtr((0.0 - self.mean) / self.sd)
+            out = (ndtr((a - self.mean) / self.sd) - at_zero) / (1.0 - at_zero)
         else:
             out = (a >= self.mean).astype(float)
         return np.where(a < 0, 0.0, np.clip(out, 0.0, 1.0))
