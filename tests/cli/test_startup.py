@@ -51,7 +51,19 @@ def test_every_listed_command_exists_with_the_listed_name_and_help():
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["--version"], ["runs", "--help"], ["export", "--help"], ["cascade", "--help"]]
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["runs", "--help"],
+        ["export", "--help"],
+        ["cascade", "--help"],
+        ["claims", "--help"],
+        ["backtest", "--help"],
+        ["refinery", "--help"],
+        ["sources", "--help"],
+        ["data", "--help"],
+    ],
 )
 def test_help_and_version_import_no_heavy_library(args):
     heavy, elapsed = _heavy_imports(args)
@@ -80,6 +92,13 @@ def test_help_lists_every_command_without_importing_them():
     for name, (_, _, help_text) in COMMANDS.items():
         assert f"{name}  " in result.stdout and help_text in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_the_backtest_default_is_the_analysis_layers_history_scenario():
+    from mine2magnet.analysis import HISTORY_SCENARIO
+    from mine2magnet.cli.backtest import HISTORY_SCENARIO as DEFAULT
+
+    assert DEFAULT == HISTORY_SCENARIO
 
 
 def test_an_unknown_command_is_refused_in_one_line():

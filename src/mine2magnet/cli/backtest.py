@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from mine2magnet.analysis import HISTORY_SCENARIO, Backtest, run_backtest
+if TYPE_CHECKING:
+    from mine2magnet.analysis import Backtest
+
+#: The default scenario of `backtest` (``mine2magnet.analysis.HISTORY_SCENARIO``; test_startup keeps them
+#: equal without importing the analysis layer here).
+HISTORY_SCENARIO = "malaysia-history"
 
 
 def _number(x: float | None) -> str:
@@ -48,8 +54,10 @@ def _print(bt: Backtest, console: Console) -> None:
 
 
 def write_backtest(bt: Backtest, out: Path) -> list[Path]:
-    """Write backtest.json, backtest.csv and backtest.html into `out` (each atomically); return the paths."""
+    """Write backtest.json, backtest.csv and backtest.html into `out` (each atomically, under a unique
+    temporary name); return the paths."""
     from mine2magnet.report.backtest_page import write_backtest_page
+    from mine2magnet.store import atomic_write_text
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -57,11 +65,7 @@ def write_backtest(bt: Backtest, out: Path) -> list[Path]:
         ("backtest.json", json.dumps(bt.to_dict(), indent=2, ensure_ascii=False)),
         ("backtest.csv", bt.to_frame().to_csv(index=False)),
     ):
-        target = out / name
-        tmp = target.with_name(f".{name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-        written.append(target)
+        written.append(atomic_write_text(out / name, text))
     written.append(write_backtest_page(bt, out / "backtest.html"))
     return written
 
@@ -81,6 +85,8 @@ def backtest_command(scenario: str, overrides: str, as_json: bool, out: Path | N
     Each observation passes when |model - published| is within the tolerance declared with it; the JSON
     lists {"observations": [{"key", "year", "model", "published", "ratio", "tolerance", "pass"}, ...]}.
     """
+    from mine2magnet.analysis import run_backtest
+
     names = [s for s in overrides.split(",") if s.strip()]
     bt, _ = run_backtest(scenario, names)
     written = write_backtest(bt, out) if out is not None else []

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from mine2magnet.data import load_dataset
-from mine2magnet.economics.claims import ClaimCheck, check_claims
-from mine2magnet.scenario import load_scenario, run_scenario
+if TYPE_CHECKING:
+    from mine2magnet.economics.claims import ClaimCheck
 
 #: The scenario the claims are checked against when none is named.
 DEFAULT_SCENARIO = "malaysia-base"
@@ -22,8 +22,14 @@ def checked_claims(scenario: str = DEFAULT_SCENARIO, overrides: list[str] | None
     A claim about a year before the scenario's first is checked against the history the scenario starts from
     (``start_from``), when it has one.
     """
+    from mine2magnet.data import load_dataset
+    from mine2magnet.economics.claims import check_claims
+    from mine2magnet.scenario import load_scenario, run_scenario, unreachable_facilities
+
     ds = load_dataset()
     sc = load_scenario(scenario, overrides or [])
+    for unreachable in unreachable_facilities(sc.model):
+        click.echo(f"warning: {sc.name}: {unreachable}", err=True)
     result = run_scenario(sc)
     u = ds.value("economics.claim_check.relative_uncertainty", "fraction")
     claims = ds.claims()

@@ -503,7 +503,11 @@ def _print_run(
         click.echo(f"warning: {w['message']}")
 
 
-def _resolve(spec: str, store: ResultsStore, keep: bool, progress: ProgressCallback) -> StoredRun:
+def _resolve(
+    spec: str, store: ResultsStore, keep: bool, progress: ProgressCallback, warnings: list[dict[str, str]]
+) -> StoredRun:
+    """The stored run ``spec`` names, or scenario ``spec`` run and stored (its warnings added to
+    ``warnings``)."""
     if store.has_run(spec):
         return store.get(spec)
     if RUN_ID.match(spec):
@@ -516,7 +520,9 @@ def _resolve(spec: str, store: ResultsStore, keep: bool, progress: ProgressCallb
         name, overrides = parse_spec(spec)
     except InputError as exc:
         raise InputError(f"{spec!r} is neither a run id in {store.path} nor a scenario: {exc}") from None
-    return run_and_store(name, overrides, store, keep=keep, progress=progress)
+    outcome = run_store_and_keep(name, overrides, store, keep=keep, progress=progress)
+    warnings += outcome.warnings
+    return outcome.stored
 
 
 def _cell(value: float, unit: str) -> str:
@@ -571,7 +577,8 @@ def compare_command(
     out = clean_path(out)
     store = ResultsStore(clean_path(store_path) if store_path else out / "results.duckdb")
     with progress_display(enabled=not quiet) as progress:
-        stored = [_resolve(spec, store, keep, progress) for spec in runs]
+        warnings: list[dict[str, str]] = []
+        stored = [_resolve(spec, store, keep, progress, warnings) for spec in runs]
         views = distinct_labels([run_view(s) for s in stored])
         progress("writing the report", 0, 1)
         report = write_report_atomically(views, out / "report.html", year=year)
@@ -592,6 +599,7 @@ def compare_command(
             ],
             "report": str(report),
             "store": str(store.path),
+            "warnings": warnings,
         }
         click.echo(json.dumps(to_json_safe(payload), indent=2, ensure_ascii=False, allow_nan=False))
         return
