@@ -79,6 +79,8 @@ def track(scenario: str, draws: int, workers: int, engine: bool = False) -> list
     def progress(done: int, total: int) -> None:
         if not samples or done - samples[-1][0] >= step or done == total:
             samples.append((done, time.perf_counter() - t0, rss()))
+            d, seconds, mb = samples[-1]
+            print(f"  {d:6d} draws {seconds:8.1f} s RSS {mb:5.0f} MB load {load()}", flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "study"
