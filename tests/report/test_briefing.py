@@ -212,3 +212,15 @@ def test_headline_kpis_are_charted_once_across_runs_not_once_per_run(two_runs):
     series = json.loads(block.group(1))["series"]
     keys = [(s["r"], s["k"], s["s"], s["u"]) for s in series]
     assert len(keys) == len(set(keys))
+
+
+def test_answers_show_the_stated_ranges_of_their_inputs():
+    """Until the uncertainty analysis gives an answer's own range, the ranges its inputs are published or
+    assumed with are shown (the sample states smuggling.share 0.1, 0-0.3, an assumption)."""
+    views = [run_view(sample_result())]
+    items = {a.key: a for a in answers(views, 2026, ChartBook(["s"], [2024, 2025, 2026]))}
+    assert items["smuggling"].inputs == "smuggling.share 0.1 fraction (0–0.3, assumption)"
+    html = render_report([sample_result()], conflicts=())
+    assert "Inputs with a stated range (sources under Assumptions): smuggling.share 0.1 fraction" in html
+    with_range = answers(views, 2026, ChartBook(["s"], [2024, 2025, 2026]), ranges={"smuggling": (1, 2, 3)})
+    assert next(a for a in with_range if a.key == "smuggling").inputs == ""  # its own range replaces them

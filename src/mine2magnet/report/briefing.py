@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 from typing import Any
 
@@ -49,6 +49,7 @@ class Answer:
     range: str = ""
     chart: str = ""
     check: dict[str, Any] | None = field(default=None, compare=False)
+    inputs: str = ""
 
 
 @dataclass
@@ -644,6 +645,60 @@ def claims(ctx: Context) -> Answer | None:
     )
 
 
+#: Per answer, the inputs that drive it (matched in an assumption's ``data_key`` or ``key``): their stated
+#: ranges are shown under the answer until the uncertainty analysis gives the answer's own range.
+DRIVERS: dict[str, tuple[str, ...]] = {
+    "feed": (
+        "chain.isl.accessible_fraction",
+        "chain.isl_new.capacity",
+        "kelantan_mrec.capacity",
+        "isl.ramp_up",
+    ),
+    "value": ("price.NdPr_oxide", "chain.royalty.malaysia_ree", "economics.discount_rate", "payability.mrec"),
+    "magnets": ("magnet.ndfeb.market_bom", "chain.js_link.start_year"),
+    "smuggling": ("chain.smuggling.lost_revenue_rate", "chain.smuggling.enforcement", "smuggling."),
+    "export_halt": ("policy.china.export_licensing.approved_share", "chain.demand.magnet_ree.ex_china"),
+    "recycling": ("chain.magnet.lifetime_mean", "chain.magnet.lifetime_sd"),
+}
+
+
+def _number(value: Any) -> str:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
+
+
+def input_ranges(view: RunView, patterns: Sequence[str], limit: int = 4) -> str:
+    """The stated ranges of the run's inputs matching ``patterns`` (in ``data_key`` or ``key``), e.g.
+    ``chain.isl.accessible_fraction 0.3 fraction (0.1–0.6, assumption)``; one entry per data key."""
+    frame = view.table("assumptions")
+    if frame.empty or not patterns:
+        return ""
+    parts: dict[str, str] = {}
+    for rec in frame.to_dict("records"):
+        low, high = rec.get("range_low"), rec.get("range_high")
+        if low is None or high is None or low != low or high != high:
+            continue
+        name = str(rec.get("data_key") or "") or str(rec.get("key") or "")
+        if name == "nan":
+            name = str(rec.get("key") or "")
+        if name in parts or not any(p in name or p in str(rec.get("key") or "") for p in patterns):
+            continue
+        unit = str(rec.get("unit") or "")
+        unit = "" if unit in {"nan", "dimensionless"} else f" {unit}"
+        kind = str(rec.get("kind") or "")
+        parts[name] = (
+            f"{name} {_number(rec.get('value'))}{unit} ({_number(low)}–{_number(high)}"
+            + (f", {kind}" if kind and kind != "nan" else "")
+            + ")"
+        )
+        if len(parts) >= limit:
+            break
+    return "; ".join(parts.values())
+
+
 QUESTIONS: tuple[Callable[[Context], Answer | None], ...] = (
     feed,
     value,
@@ -667,7 +722,16 @@ def answers(
 ) -> list[Answer]:
     """The seed questions the runs can answer, in order (charts are added to ``book``)."""
     ctx = Context(list(views), int(year), book, backtest, claims_checked, ranges)
-    return [a for q in QUESTIONS if (a := q(ctx)) is not None]
+    out = []
+    for question in QUESTIONS:
+        a = question(ctx)
+        if a is None:
+            continue
+        if a.key in DRIVERS and not a.range:
+            run = next((v for v in ctx.views if a.check and v.label == a.check["run"]), ctx.ref)
+            a = replace(a, inputs=input_ranges(run, DRIVERS[a.key]))
+        out.append(a)
+    return out
 
 
 def briefing_html(items: Sequence[Answer]) -> str:
@@ -691,9 +755,15 @@ def briefing_html(items: Sequence[Answer]) -> str:
             )
         )
         years = f"<div class='years'>{escape(a.years)}</div>" if a.years else ""
+        inputs = (
+            "<p class='inputs muted'>Inputs with a stated range (sources under Assumptions): "
+            f"{escape(a.inputs)}.</p>"
+            if a.inputs
+            else ""
+        )
         out.append(
             f"<section class='q' id='q-{escape(a.key, quote=True)}'><h2>{escape(a.question)}</h2>"
             f"<div class='answer'><div class='number'{check}>{escape(a.number)}</div>{years}{rng}</div>"
-            f"<p class='why'>{escape(a.sentence)}</p>{a.chart}</section>"
+            f"<p class='why'>{escape(a.sentence)}</p>{inputs}{a.chart}</section>"
         )
     return "".join(out)
