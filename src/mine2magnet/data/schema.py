@@ -119,7 +119,7 @@ class _KeyedEntry(BaseModel):
 class ValueEntry(_KeyedEntry):
     """One entry of ``values:``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     key: str
     value: float | str = Field(description="Number in `unit`, or text for a qualitative fact.")
@@ -141,6 +141,14 @@ class ValueEntry(_KeyedEntry):
     @classmethod
     def _same_keys_form(cls, v: list[str]) -> list[str]:
         return [_check_key(k) for k in v]
+
+    @field_validator("range", "year", mode="before")
+    @classmethod
+    def _no_booleans(cls, v: object) -> object:
+        items = v if isinstance(v, list | tuple) else [v]
+        if any(isinstance(x, bool) for x in items):
+            raise ValueError(f"expected numbers, got {v!r} (true/false is not a number)")
+        return v
 
     @field_validator("value", mode="before")
     @classmethod
