@@ -147,3 +147,13 @@ def test_an_unknown_override_is_one_line(tmp_path):
     )
     errors = [line for line in result.stderr.splitlines() if not line.startswith("[")]  # not progress
     assert result.exit_code == 1 and len(errors) == 1 and "no-bann" in errors[0]
+
+
+def test_running_the_same_real_scenario_again_replaces_its_run(refinery_double, short_scenario, tmp_path):
+    # a repeated `make run` must not pile copies: the real scenario's inputs hash the same on every load
+    args = ["compare", str(short_scenario), "--out", str(tmp_path), "--json", "-q"]
+    first = json.loads(CliRunner().invoke(main, args).stdout)["runs"][0]["run_id"]
+    second = json.loads(CliRunner().invoke(main, args).stdout)["runs"][0]["run_id"]
+    assert ResultsStore(tmp_path / "results.duckdb").runs().run_id.tolist() == [second] != [first]
+    kept = json.loads(CliRunner().invoke(main, [*args, "--keep"]).stdout)["runs"][0]["run_id"]
+    assert ResultsStore(tmp_path / "results.duckdb").runs().run_id.tolist() == [second, kept]
