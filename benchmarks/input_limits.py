@@ -74,6 +74,22 @@ def case_lsf(stages: int) -> dict[str, float]:
     return {"seconds": time.perf_counter() - t0, "balance": float(result.mass_balance_error)}
 
 
+def case_physical(stages: int) -> dict[str, float]:
+    """PrOMMiS's 12-component empirical-pH case (proton balance, impurities) stretched to N stages."""
+    import yaml
+
+    from mine2magnet.separation import load_spec, simulate
+
+    here = Path(__file__).resolve().parents[1] / "src" / "mine2magnet" / "separation" / "examples"
+    data = yaml.safe_load((here / "prommis" / "sx_steady_1_1.yaml").read_text("utf-8"))
+    data["stages"] = {"extraction": stages}
+    data["feed"]["stage"] = stages
+    spec = load_spec(data)
+    t0 = time.perf_counter()
+    result = simulate(spec)
+    return {"seconds": time.perf_counter() - t0, "balance": float(result.mass_balance_error)}
+
+
 def _base_scenario() -> dict:
     import yaml
 
@@ -121,7 +137,13 @@ def case_facilities(extra_mines: int, years: int) -> dict[str, float]:
     return out
 
 
-CASES = {"linear": case_linear, "lsf": case_lsf, "horizon": case_horizon, "facilities": case_facilities}
+CASES = {
+    "linear": case_linear,
+    "lsf": case_lsf,
+    "physical": case_physical,
+    "horizon": case_horizon,
+    "facilities": case_facilities,
+}
 
 
 def run_case(kind: str, args: list[int], timeout: float) -> dict[str, object]:
@@ -144,6 +166,9 @@ def main() -> int:
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="the small cases only")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--only", help="comma-separated case kinds (linear, lsf, physical, horizon, facilities)"
+    )
     args = parser.parse_args()
     if args.case:
         kind, *rest = args.case
@@ -155,11 +180,16 @@ def main() -> int:
         f"machine: {cpu_model()}, {os.cpu_count()} cores, load {load()}, {time.strftime('%Y-%m-%d %H:%M %Z')}"
     )
     plan: list[tuple[str, list[int]]] = []
+    if args.only:
+        kinds = set(args.only.split(","))
     stages = [100, 500, 2000] if args.quick else [100, 500, 1000, 2000, 4000]
     plan += [("linear", [n, c]) for c in (2, 8, 15) for n in stages]
     plan += [("lsf", [n]) for n in stages]
+    plan += [("physical", [n]) for n in ((3, 30, 300) if args.quick else (3, 30, 100, 300, 1000, 2000))]
     plan += [("horizon", [h]) for h in ((5, 17) if args.quick else (5, 17, 40, 77))]
     plan += [("facilities", [k, 7]) for k in ((0, 10) if args.quick else (0, 10, 50, 200))]
+    if args.only:
+        plan = [p for p in plan if p[0] in kinds]
     rows = []
     for kind, case_args in plan:
         row = run_case(kind, case_args, args.timeout)
@@ -170,6 +200,7 @@ def main() -> int:
         size = {
             "linear": lambda a: f"{a[0]} stages x {a[1]} components",
             "lsf": lambda a: f"{a[0]} stages x 2 components",
+            "physical": lambda a: f"{a[0]} stages x 12 components",
             "horizon": lambda a: f"{a[0]} years",
             "facilities": lambda a: f"+{a[0]} mines, 7 years",
         }[str(r["kind"])](r["args"])
