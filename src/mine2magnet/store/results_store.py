@@ -399,6 +399,7 @@ class ResultsStore:
             raise InputError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
         out = Path(directory)
         written: dict[str, Path] = {}
+        sheets: dict[str, str] = {}
         with self._connect(write=False) as con:
             row = _run_row(con, self.path, run_id, ", ".join(RUN_COLUMNS) + ", summary, " + _meta_column(con))
             layouts = _run_tables(con, self.path, run_id)
@@ -409,6 +410,7 @@ class ResultsStore:
                 target = out / f"{run_id}.xlsx"
                 atomic_write(target, lambda tmp: _write_workbook(frames, tmp, self.path))
                 written.update(dict.fromkeys(frames, target))
+                sheets = sheet_names(list(frames))
             else:
                 for name, layout in layouts:
                     arrow = con.sql(_select_sql(name, layout), params=[run_id]).to_arrow_table()
@@ -425,6 +427,8 @@ class ResultsStore:
         entry["years"] = json.loads(entry["years"]) if entry["years"] else []
         entry["summary"] = json.loads(entry["summary"])
         entry["tables"] = {name: path.name for name, path in written.items()}
+        if fmt == "xlsx":
+            entry["sheets"] = sheets
         run_json = atomic_write_text(out / "run.json", json.dumps(to_json_safe(entry), indent=2) + "\n")
         written["run"] = run_json
         return written
@@ -464,9 +468,25 @@ def _write_workbook(frames: Mapping[str, pd.DataFrame], path: Path, store: Path)
                 file=str(store),
                 field="--format",
             )
+    sheets = sheet_names(list(frames))
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in frames.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
+            frame.to_excel(writer, sheet_name=sheets[name], index=False)
+
+
+def sheet_names(tables: Sequence[str], limit: int = 31) -> dict[str, str]:
+    """A distinct Excel sheet name for each table: the name cut to ``limit`` characters (Excel's maximum),
+    with ``~2``, ``~3``... in place of its last characters when two names share their first ``limit``."""
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for table in tables:
+        sheet, n = table[:limit], 1
+        while sheet.lower() in used:  # Excel compares sheet names without case
+            n += 1
+            sheet = f"{table[: limit - len(str(n)) - 1]}~{n}"
+        used.add(sheet.lower())
+        names[table] = sheet
+    return names
 
 
 # -- helpers -------------------------------------------------------------------------------------------
