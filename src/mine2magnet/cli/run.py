@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from mine2magnet.cli.tables import breakable, new_table, print_table, stdout_console, wide_option
+from mine2magnet.cli.tables import (
+    breakable,
+    echo_wrapped,
+    new_table,
+    print_table,
+    stdout_console,
+    wide_option,
+)
 from mine2magnet.errors import InputError, Mine2MagnetError
 
 if TYPE_CHECKING:
@@ -611,13 +618,13 @@ def compare_command(
         grid.add_column(breakable(v.label, 12), justify="right", overflow="fold")
     for rec in table.to_dict("records"):
         subject = "" if rec["subject"] == "total" else rec["subject"]
-        kpi = str(rec["kpi"]) if wide else breakable(str(rec["kpi"]).replace("_", " "), 20)
+        kpi = str(rec["kpi"]) if wide else breakable(str(rec["kpi"]), 22)
         grid.add_row(kpi, subject, *(_cell(rec[v.label], rec["unit"]) for v in views))
     print_table(console, grid)
     for label, sentences in what_changes(views, shown).items():
         click.echo(f"{label} against {views[0].label}:")
         for sentence in sentences or ["no headline figure changes"]:
-            click.echo(f"  - {sentence}")
+            echo_wrapped(sentence, console, indent="  - ", hang="    ")
     for v in views:
         click.echo(f"run {v.run_id}: {v.label}")
     click.echo(f"report: {report}")
