@@ -266,53 +266,44 @@ def solve_market(market: MarketYear) -> MarketSolution:
         list(market.routes),
     )
 
-    def incidence(n_items: int, name: str, pairs: list[tuple[int, int, float]]) -> xr.DataArray:
-        m = np.zeros((n_items, len(nodes)))
-        for i, j, v in pairs:
-            m[i, j] += v
-        return xr.DataArray(m, coords={name: np.arange(n_items), "node": node_coord}, dims=[name, "node"])
-
     m = linopy.Model()
-    terms = []
+    rows: list[list[tuple[int, float]]] = [[] for _ in nodes]  # per node: (variable label, coefficient)
     objective = 0
     if supply:
-        lo = xr.DataArray([s.must_run for s in supply], dims="step", coords={"step": np.arange(len(supply))})
-        hi = xr.DataArray([s.capacity for s in supply], dims="step", coords={"step": np.arange(len(supply))})
+        coords = {"step": np.arange(len(supply))}
+        lo = xr.DataArray([s.must_run for s in supply], dims="step", coords=coords)
+        hi = xr.DataArray([s.capacity for s in supply], dims="step", coords=coords)
         x = m.add_variables(lower=lo, upper=hi, name="production")
-        inc = incidence(
-            len(supply), "step", [(i, node_index[(s.region, s.product)], 1.0) for i, s in enumerate(supply)]
-        )
-        terms.append((x * inc).sum("step"))
-        c = xr.DataArray(
-            [s.marginal_cost for s in supply], dims="step", coords={"step": np.arange(len(supply))}
-        )
+        for label, s in zip(x.labels.values, supply, strict=True):
+            rows[node_index[(s.region, s.product)]].append((int(label), 1.0))
+        c = xr.DataArray([s.marginal_cost for s in supply], dims="step", coords=coords)
         objective = objective + (c * x).sum()
         slopes = np.array([s.cost_slope for s in supply])
         if np.any(slopes > 0):
-            sl = xr.DataArray(0.5 * slopes, dims="step", coords={"step": np.arange(len(supply))})
-            objective = objective + (sl * x * x).sum()
+            objective = objective + (xr.DataArray(0.5 * slopes, dims="step", coords=coords) * x * x).sum()
     if conv:
-        hi = xr.DataArray([k.capacity for k in conv], dims="conv", coords={"conv": np.arange(len(conv))})
-        y = m.add_variables(lower=0, upper=hi, name="conversion")
-        pairs = []
-        for i, k in enumerate(conv):
-            pairs.append((i, node_index[(k.region, k.output)], 1.0))
-            pairs += [(i, node_index[(k.region, p)], -a) for p, a in k.inputs.items()]
-        terms.append((y * incidence(len(conv), "conv", pairs)).sum("conv"))
-        c = xr.DataArray([k.cost for k in conv], dims="conv", coords={"conv": np.arange(len(conv))})
-        objective = objective + (c * y).sum()
+        coords = {"conv": np.arange(len(conv))}
+        y = m.add_variables(
+            lower=0,
+            upper=xr.DataArray([k.capacity for k in conv], dims="conv", coords=coords),
+            name="conversion",
+        )
+        for label, k in zip(y.labels.values, conv, strict=True):
+            rows[node_index[(k.region, k.output)]].append((int(label), 1.0))
+            for p, a in k.inputs.items():
+                rows[node_index[(k.region, p)]].append((int(label), -a))
+        objective = objective + (xr.DataArray([k.cost for k in conv], dims="conv", coords=coords) * y).sum()
     f = None
     if routes:
+        coords = {"route": np.arange(len(routes))}
         caps = [r.capacity if r.capacity is not None else np.inf for r in routes]
-        hi = xr.DataArray(caps, dims="route", coords={"route": np.arange(len(routes))})
-        f = m.add_variables(lower=0, upper=hi, name="trade")
-        pairs = []
-        for i, r in enumerate(routes):
-            pairs.append((i, node_index[(r.destination, r.product)], 1.0))
-            pairs.append((i, node_index[(r.origin, r.product)], -1.0))
-        terms.append((f * incidence(len(routes), "route", pairs)).sum("route"))
-        c = xr.DataArray([r.cost for r in routes], dims="route", coords={"route": np.arange(len(routes))})
-        objective = objective + (c * f).sum()
+        f = m.add_variables(lower=0, upper=xr.DataArray(caps, dims="route", coords=coords), name="trade")
+        for label, r in zip(f.labels.values, routes, strict=True):
+            rows[node_index[(r.destination, r.product)]].append((int(label), 1.0))
+            rows[node_index[(r.origin, r.product)]].append((int(label), -1.0))
+        objective = (
+            objective + (xr.DataArray([r.cost for r in routes], dims="route", coords=coords) * f).sum()
+        )
     if demand:
         coords = {"block": np.arange(len(demand))}
         hi = xr.DataArray(
@@ -321,22 +312,28 @@ def solve_market(market: MarketYear) -> MarketSolution:
             coords=coords,
         )
         q = m.add_variables(lower=0, upper=hi, name="consumption")
-        inc = incidence(
-            len(demand), "block", [(i, node_index[(d.region, d.product)], -1.0) for i, d in enumerate(demand)]
-        )
-        terms.append((q * inc).sum("block"))
+        for label, d in zip(q.labels.values, demand, strict=True):
+            rows[node_index[(d.region, d.product)]].append((int(label), -1.0))
         a = xr.DataArray([d.intercept for d in demand], dims="block", coords=coords)
         objective = objective - (a * q).sum()
         b = np.array([d.slope for d in demand])
         if np.any(b > 0):
             objective = objective + (xr.DataArray(0.5 * b, dims="block", coords=coords) * q * q).sum()
-    if not terms:
+    if not any(rows):
         raise InputError("a market needs at least one supply step, converter, route or demand block")
-    net = terms[0]
-    for t in terms[1:]:
-        net = net + t
+    # the balance of every node as one expression built from padded (node, term) arrays of labels
+    width = max(1, *(len(r) for r in rows))
+    labels = np.full((len(nodes), width), -1, dtype=np.int64)
+    coeffs = np.zeros((len(nodes), width))
+    for i, row in enumerate(rows):
+        for j, (label, coef) in enumerate(row):
+            labels[i, j], coeffs[i, j] = label, coef
+    data = xr.Dataset(
+        {"coeffs": (("node", "_term"), coeffs), "vars": (("node", "_term"), labels)},
+        coords={"node": node_coord},
+    )
     # supply - uses >= 0 at every node; the surplus goes to stock at zero value
-    m.add_constraints(net >= 0, name="balance")
+    m.add_constraints(linopy.LinearExpression(data, m) >= 0, name="balance")
     cap_rows = []
     if f is not None and market.export_caps:
         for j, cap in enumerate(market.export_caps):
@@ -368,8 +365,6 @@ def _solve_quietly(m) -> tuple[str, str]:
         solver_name="highs",
         io_api="direct",
         output_flag=False,
-        primal_feasibility_tolerance=1e-9,
-        dual_feasibility_tolerance=1e-9,
     )
     return str(status), str(termination)
 
@@ -381,9 +376,8 @@ def _values(m, name: str) -> np.ndarray:
 def _solution(
     market, m, nodes, supply, conv, routes, demand, cap_rows, status, termination
 ) -> MarketSolution:
-    duals = np.abs(
-        np.asarray(m.constraints["balance"].dual.values, dtype=float)
-    )  # >= 0 with either sign convention
+    # >= 0 with either sign convention; a node no variable touches (an empty row) has no dual: price 0
+    duals = np.nan_to_num(np.abs(np.asarray(m.constraints["balance"].dual.values, dtype=float)))
     prices = pd.DataFrame(
         {
             "year": market.year,
