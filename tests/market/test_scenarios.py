@@ -186,3 +186,58 @@ def test_chain_price_deck_takes_market_prices(embargo):
         assert fed.oxide_price("Pr", year) == pytest.approx(expected)
     assert fed.oxide_price("La", 2011) == 1_000.0  # elements the market does not price keep the deck
     assert deck.oxide_price("Nd", 2011) == 60_000.0  # the original deck is unchanged
+
+
+PILE = """
+stockpiles:
+  - name: reserve
+    region: A
+    product: X
+    opening: {ref: market.stock.nd_in_ndfeb.2007}
+    buy_price: {ref: market.cost.ndpr_oxide.china}
+    buy_rate: {ref: market.supplier.energy_fuels.ndpr_capacity}
+    release_price: {ref: price.NdPr_oxide.floor_us_dod}
+    release_share: {ref: market.substitution.max_rate}
+"""
+
+
+def test_stockpile_releases_in_a_shortage_and_buys_when_cheap(tmp_path):
+    ds = load_dataset()
+    q0 = ds.value("market.supply.china.ndpr_oxide.2024", "t/yr")
+    p0 = ds.value("price.NdPr_oxide.2024", "USD/kg")
+    e = ds.value("market.elasticity.short_run")
+    share = ds.value("market.substitution.max_rate")
+    opening = ds.value("market.stock.nd_in_ndfeb.2007", "t")  # any sourced tonnage will do
+    base = (
+        BASE.replace("SHARE", "{ratio: [{ref: market.freight.oxide}, {ref: market.freight.magnet}]}") + PILE
+    )
+    # shortage: 30 % of the reference demand offered at the reference price; the stockpile sells 10 % of its
+    # stock at the DoD floor price; the price clears on the demand curve: P = P0 (1 + (1 - Q/Q0) / -e)
+    short = base.replace(
+        "capacity: {ref: market.supply.china.ndpr_oxide.2024}, cost: COST",
+        "capacity: {product: [{ref: market.supply.china.ndpr_oxide.2024}, "
+        "{ref: market.hindcast.outside_consumption_share}]}, cost: {ref: price.NdPr_oxide.2024}",
+    )
+    run = run_market(_write(tmp_path, short), years=(2030, 2030))
+    released = share * opening
+    supplied = ds.value("market.hindcast.outside_consumption_share") * q0 + released
+    expected = p0 * (1 + (1 - supplied / q0) / -e)
+    assert run.price_path("A", "NdPr").loc[2030] == pytest.approx(expected, rel=1e-3)
+    row = run.stockpiles.iloc[0]
+    assert row.released_t == pytest.approx(released, rel=1e-6) and row.bought_t == pytest.approx(
+        0.0, abs=1e-3
+    )
+    assert row.level_t == pytest.approx(opening - released, rel=1e-6)
+    # plenty: supply 1.3 x the reference at China's cash cost; the price falls to it, the stockpile buys
+    plenty = base.replace(
+        "capacity: {ref: market.supply.china.ndpr_oxide.2024}, cost: COST",
+        "capacity: {product: [{ref: market.supply.china.ndpr_oxide.2024}, "
+        "{ref: market.ndfeb.china.capacity_factor}]}, cost: {ref: market.hindcast.cost.china}",
+    )
+    run = run_market(_write(tmp_path, plenty), years=(2030, 2030))
+    assert run.price_path("A", "NdPr").loc[2030] == pytest.approx(
+        ds.value("market.hindcast.cost.china"), rel=1e-3
+    )
+    row = run.stockpiles.iloc[0]
+    assert row.bought_t == pytest.approx(ds.value("market.supplier.energy_fuels.ndpr_capacity"), rel=1e-4)
+    assert row.level_t == pytest.approx(opening + row.bought_t, rel=1e-6)

@@ -25,6 +25,8 @@ File layout (``market/scenarios/*.yaml`` for built-ins; see ``docs/market.md``):
     export_caps: [{name, origin, products, destinations, years: [a, b], share: Q | {year: Q}}]
     stocks_in_use: {product, opening: {stock: Q, year, growth: Q}, lifetimes: {<segment>: {...}},
                     collection_rate: Q, recovery_yield: Q, recovered: {<product>: Q}, cost: Q}
+    stockpiles: [{name, region, product, opening: Q, buy_price: Q, buy_rate: Q, release_price: Q,
+                  release_share: Q}]
 """
 
 from __future__ import annotations
@@ -144,6 +146,20 @@ class OpeningStockSpec(_Strict):
     growth: Any = Field(description="Growth of inflows before `year` (fraction/yr), for the age structure")
 
 
+class StockpileSpec(_Strict):
+    """A strategic stockpile and its rule: it buys up to ``buy_rate`` t/yr at prices up to ``buy_price`` and
+    releases up to ``release_share`` of its stock a year at prices from ``release_price``."""
+
+    name: str
+    region: str
+    product: str
+    opening: Any = Field(description="t held at the start of the first year")
+    buy_price: Any = Field(description="USD/kg: it buys when the region's price is at or below this")
+    buy_rate: Any = Field(description="t/yr bought at most")
+    release_price: Any = Field(description="USD/kg: it sells when the region's price is at or above this")
+    release_share: Any = Field(description="Share of the stock it may sell in a year (fraction)")
+
+
 class StocksInUseSpec(_Strict):
     product: str
     opening: OpeningStockSpec
@@ -171,6 +187,7 @@ class MarketFile(_Strict):
     export_tax: list[ExportTaxSpec] = Field(default_factory=list)
     export_caps: list[ExportCapSpec] = Field(default_factory=list)
     stocks_in_use: StocksInUseSpec | None = None
+    stockpiles: list[StockpileSpec] = Field(default_factory=list)
 
     @field_validator("years")
     @classmethod
@@ -329,6 +346,9 @@ class MarketDefinition:
             for p in c.inputs:
                 if p not in products:
                     raise InputError(f"unknown input product {p!r}", file=f, field=f"converters[{i}].inputs")
+        for i, sp in enumerate(s.stockpiles):
+            if sp.region not in regions or sp.product not in products:
+                raise InputError("unknown region or product", file=f, field=f"stockpiles[{i}]")
         for i, cap in enumerate(s.export_caps):
             if cap.origin not in regions or any(p not in products for p in cap.products):
                 raise InputError("unknown origin or product", file=f, field=f"export_caps[{i}]")

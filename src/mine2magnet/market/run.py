@@ -57,6 +57,7 @@ class MarketRun:
     cap_rent: pd.DataFrame
     stocks: pd.DataFrame
     floor_payments: pd.DataFrame
+    stockpiles: pd.DataFrame
     solver: pd.DataFrame
     provenance: pd.DataFrame
     exposure: list[str] = field(default_factory=list)
@@ -111,6 +112,7 @@ class MarketRun:
             "cap_rent",
             "stocks",
             "floor_payments",
+            "stockpiles",
             "solver",
             "provenance",
         ):
@@ -137,6 +139,7 @@ class _State:
     def __init__(self) -> None:
         self.multiplier: dict[tuple[str, str], float] = {}
         self.stocks: dict[tuple[str, str], InUseStock] = {}
+        self.stockpiles: dict[str, float] = {}
 
 
 def run_market(
@@ -233,6 +236,21 @@ def run_definition(
     ]
 
     state = _State()
+    piles = []
+    for i, sp in enumerate(s.stockpiles):
+        where = f"stockpiles[{i}]"
+        piles.append(
+            {
+                "spec": sp,
+                "buy_price": r(sp.buy_price, f"{where}.buy_price", "USD/kg"),
+                "buy_rate": r(sp.buy_rate, f"{where}.buy_rate", "t/yr"),
+                "release_price": r(sp.release_price, f"{where}.release_price", "USD/kg"),
+                "release_share": r(sp.release_share, f"{where}.release_share", "fraction"),
+            }
+        )
+        state.stockpiles[sp.name] = r(sp.opening, f"{where}.opening", "t")
+        if piles[-1]["release_price"] <= piles[-1]["buy_price"]:
+            raise InputError("release_price must exceed buy_price", file=definition.label, field=where)
     siu = s.stocks_in_use
     siu_values: dict[str, Any] = {}
     if siu is not None:
@@ -265,7 +283,7 @@ def run_definition(
     tables: dict[str, list[pd.DataFrame]] = {
         k: [] for k in ("prices", "consumption", "production", "conversion", "trade", "cap_rent")
     }
-    stock_rows, floor_rows, solver_rows = [], [], []
+    stock_rows, floor_rows, solver_rows, pile_rows = [], [], [], []
     for n, year in enumerate(span):
         if progress:
             progress(f"market {year}", n, len(span))
@@ -314,6 +332,30 @@ def run_definition(
                 for p, ratio in siu_values["recovered"].items():
                     if got * ratio > 0:
                         steps.append(SupplyStep(f"recycling {reg}", reg, p, got * ratio, siu_values["cost"]))
+        for pile in piles:  # a stockpile sells from its stock above one price and buys below another
+            sp, level = pile["spec"], state.stockpiles[pile["spec"].name]
+            if level * pile["release_share"] > 0:
+                steps.append(
+                    SupplyStep(
+                        f"stockpile {sp.name}",
+                        sp.region,
+                        sp.product,
+                        level * pile["release_share"],
+                        pile["release_price"],
+                    )
+                )
+            if pile["buy_rate"] > 0:
+                blocks.append(
+                    DemandBlock(
+                        sp.region,
+                        sp.product,
+                        f"stockpile {sp.name}",
+                        pile["buy_rate"],
+                        pile["buy_price"],
+                        0.0,
+                        choke_price=pile["buy_price"],
+                    )
+                )
         convs = []
         for c in converters:
             spec = c["spec"]
@@ -380,6 +422,24 @@ def run_definition(
                 "capped": bool(active),
             }
         )
+        for pile in piles:
+            sp = pile["spec"]
+            sold = float(sol.production[sol.production.supplier == f"stockpile {sp.name}"].t.sum())
+            seg = sol.consumption[sol.consumption.segment == f"stockpile {sp.name}"]
+            bought = float(seg.t.sum())
+            state.stockpiles[sp.name] += bought - sold
+            pile_rows.append(
+                {
+                    "year": year,
+                    "stockpile": sp.name,
+                    "region": sp.region,
+                    "product": sp.product,
+                    "bought_t": bought,
+                    "released_t": sold,
+                    "level_t": state.stockpiles[sp.name],
+                    "price_usd_per_kg": sol.price(sp.region, sp.product),
+                }
+            )
         # substitution follows the year's price in each region, at most max_rate of demand a year
         for p, d in demand.items():
             for reg in d["regions"]:
@@ -423,6 +483,7 @@ def run_definition(
         cap_rent=cat("cap_rent"),
         stocks=pd.DataFrame(stock_rows),
         floor_payments=pd.DataFrame(floor_rows),
+        stockpiles=pd.DataFrame(pile_rows),
         solver=pd.DataFrame(solver_rows),
         provenance=pd.DataFrame(definition.provenance).drop_duplicates(subset=["field", "data_key"]),
     )
@@ -436,6 +497,7 @@ def exposure_sentences(run: MarketRun, regions: list[str], element_of: dict[str,
     cons = run.consumption
     if cons.empty:
         return out
+    cons = cons[~cons.segment.str.startswith("stockpile ")]
     for p in sorted(cons["product"].unique()):
         c = cons[cons["product"] == p]
         for reg in regions:
