@@ -110,6 +110,7 @@ def page(browser):
     errors: list[str] = []
     opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     opened.on("pageerror", lambda e: errors.append(str(e)))
+    opened.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     opened.errors = errors  # type: ignore[attr-defined]
     yield opened
     context.close()

@@ -55,7 +55,7 @@ def _compare(page, run_ids: list[str], year: int) -> dict[tuple[str, str], list[
     page.fill("#compare-runs", ",".join(run_ids))
     page.fill("#compare-year", str(year))
     page.click("#compare-go")
-    page.wait_for_selector("#compare-table tbody tr", timeout=60_000)
+    page.wait_for_selector(f"#compare-table[data-runs='{','.join(run_ids)}'] tbody tr", timeout=60_000)
     rows = {}
     for row in page.locator("#compare-table tbody tr").all():
         cells = row.locator("td").all_inner_texts()
@@ -77,21 +77,23 @@ def test_run_edit_compare_and_add_a_refinery(live_app: LiveApp, page) -> None:
     report = page.frame(url=re.compile(r"report\.html"))
     assert report is not None
     report.wait_for_load_state("load")
-    report.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    report.evaluate("() => window.m2m.drawAll()")  # the report draws charts as they scroll into view
     report.wait_for_function(
         "() => document.querySelectorAll('g.sankey .sankey-node').length > 3", timeout=60_000
     )
     screenshot(page, "01-briefing-with-sankey")
 
-    # 2. change an assumption (more capacity at the Kelantan ionic-clay mine), re-run, compare the two
-    _save_variant(page, "malaysia-base", "kelantan-5k", key="facilities.mines[2].capacity", value="5000")
+    # 2. change an assumption (Mt Weld's 2024 capacity at the low end of its range), re-run, compare the two
+    key = "facilities.mines[0].capacity.2024"
+    _save_variant(page, "malaysia-base", "weld-low", key=key, value="23100")
     screenshot(page, "02-variant-saved")
-    _run_selected(page, "kelantan-5k")
+    _run_selected(page, "weld-low")
     run_ids = page.locator("#jobs tbody tr[data-status=complete] td:first-child").all_inner_texts()
     base_run, variant_run = run_ids[-1], run_ids[0]  # newest first
-    rows = _compare(page, [base_run, variant_run], 2030)
-    base_value, variant_value, _ = rows[("domestic_value_added_usd", "mining")]
-    assert float(variant_value) > float(base_value)
+    rows = _compare(page, [base_run, variant_run], 2024)
+    base_value, variant_value, difference = rows[("domestic_value_added_usd", "separation")]
+    assert float(variant_value) < float(base_value) or float(difference) < 0
+    assert float(difference) < 0  # less concentrate, less separated at Lynas Malaysia in 2024
     screenshot(page, "03-compare")
 
     # 3. add the state-linked refinery from the catalogue (its trade links come with it) and see it fed

@@ -223,9 +223,11 @@ def router(state: AppState) -> APIRouter:
         ids = [r.strip() for r in runs.split(",") if r.strip()]
         if not 1 <= len(ids) <= 20:
             raise InputError("expected 1 to 20 run ids", field="runs")
-        summaries, labels = [], []
+        summaries, labels, run_ids = [], [], []
         for run_id in ids:
             summary = _summary_of(state, check_name(run_id, "runs"))
+            job = state.jobs.get(run_id)
+            run_ids.append(job.run_id if job is not None else run_id)
             summaries.append(summary)
             labels.append(
                 _unique(labels, "+".join([str(summary.get("scenario")), *summary.get("overrides", [])]))
@@ -243,7 +245,7 @@ def router(state: AppState) -> APIRouter:
             )
         return {
             "labels": labels,
-            "run_ids": [s.get("run_id") for s in summaries],
+            "run_ids": run_ids,
             "rows": _clean(table.to_dict("records")),
         }
 

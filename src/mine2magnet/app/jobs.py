@@ -47,6 +47,7 @@ class Job:
     started_utc: str = ""
     finished_utc: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
+    order: int = 0  # submission order in the queue (timestamps tie within a second)
 
     @property
     def run_id(self) -> str | None:
@@ -83,8 +84,8 @@ class JobQueue:
     def submit(self, scenario: str, spec: str) -> Job:
         """Queue a run of ``spec`` (shown as ``scenario``); returns the job at once."""
         job_id = uuid.uuid4().hex[:12]
-        job = Job(job_id, scenario, spec, self.folder / job_id)
         with self._lock:
+            job = Job(job_id, scenario, spec, self.folder / job_id, order=len(self._jobs))
             self._jobs[job_id] = job
         self._pool.submit(self._run, job)
         return job
@@ -95,7 +96,7 @@ class JobQueue:
 
     def all(self) -> list[Job]:
         with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: j.created_utc, reverse=True)
+            return sorted(self._jobs.values(), key=lambda j: j.order, reverse=True)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -110,6 +110,10 @@ def create_app(store: Path = DEFAULT_STORE, workers: int = 2, run_args: tuple[st
     def index() -> FileResponse:
         return FileResponse(_static_dir() / "index.html", media_type="text/html")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:  # the reports shown in frames ask for one; there is none
+        return Response(status_code=204)
+
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
         return FileResponse(_plotly_js(), media_type="text/javascript")

@@ -115,10 +115,10 @@ $('#variant-form').addEventListener('submit', async (event) => {
   $('#variant-status').textContent = 'checking…';
   try {
     const saved = await api('/api/variants', {method: 'POST', body: JSON.stringify(request)});
-    $('#variant-status').textContent = `saved: ${saved.file} — the same from the command line: ${saved.command}`;
-    showUnreachable(saved.unreachable);
     await loadScenarioList(saved.name);
+    showUnreachable(saved.unreachable);
     $('#variant-yaml').textContent = saved.yaml;
+    $('#variant-status').textContent = `saved: ${saved.file} — the same from the command line: ${saved.command}`;
   } catch (err) {
     $('#variant-status').textContent = `refused: ${err.message}`;
   }
@@ -174,12 +174,15 @@ async function compare() {
   const year = $('#compare-year').value;
   const query = `runs=${encodeURIComponent(runs)}${year ? `&year=${year}` : ''}`;
   $('#compare-error').textContent = '';
+  $('#compare-table').removeAttribute('data-runs');
+  $('#compare-table tbody').replaceChildren();
   try {
     const table = await api(`/api/compare?${query}`);
     const columns = table.rows.length ? Object.keys(table.rows[0]) : [];
     $('#compare-table thead').replaceChildren(el('tr', {}, ...columns.map((c) => el('th', {text: c}))));
     $('#compare-table tbody').replaceChildren(...table.rows.map((r) => el('tr', {}, ...columns.map((c) =>
       el('td', {text: typeof r[c] === 'number' ? r[c].toPrecision(4) : (r[c] ?? '–')})))));
+    $('#compare-table').dataset.runs = runs;
     $('#compare-csv').href = `/api/compare?${query}&format=csv`;
     $('#compare-xlsx').href = `/api/compare?${query}&format=xlsx`;
     $('#compare-report').href = `/compare/report.html?runs=${encodeURIComponent(runs)}`;
