@@ -158,3 +158,16 @@ def test_cascade_designer(live_app: LiveApp) -> None:
     assert purity  # the verified design meets its targets (reported per outlet)
     assert designed["figure"]["data"]
     assert refused.status_code == 400 and "error" in refused.json()
+
+
+def test_a_facility_that_can_never_be_fed_is_named(live_app: LiveApp) -> None:
+    clays = ["Kenering ISL", "Kelantan MREC", "New ionic-clay ISL projects"]
+    with live_app.client() as c:
+        saved = c.post(
+            "/api/variants", json={"name": "no-clays", "base": "malaysia-base", "remove_facilities": clays}
+        ).json()
+        shown = c.get("/api/scenarios/no-clays").json()
+    for answer in (saved, shown):
+        never = {u["facility"]: u for u in answer["unreachable"]}
+        assert "Lynas Malaysia ionic-clay line" in never
+        assert "never" in never["Lynas Malaysia ionic-clay line"]["message"]

@@ -24,7 +24,7 @@ from mine2magnet.app.jobs import JobQueue
 from mine2magnet.app.names import check_name
 from mine2magnet.app.variants import VariantRequest, VariantStore, catalogue, facility_names
 from mine2magnet.errors import InputError
-from mine2magnet.scenario import Scenario, list_scenarios, named_overrides
+from mine2magnet.scenario import Scenario, list_scenarios, named_overrides, unreachable_facilities
 from mine2magnet.store import ResultsStore
 
 
@@ -96,15 +96,8 @@ def _policies(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _unreachable(scenario: Scenario) -> list[dict[str, Any]]:
-    """Facilities that can never receive feed (empty when the scenario layer has no such check)."""
-    try:
-        from mine2magnet.scenario import unreachable_facilities  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    return [
-        _clean(vars(u)) if hasattr(u, "__dict__") else _clean(u)
-        for u in unreachable_facilities(scenario.model)
-    ]
+    """Facilities that can never receive feed (``facility``, ``type``, ``reason``, ``message``)."""
+    return [u.to_dict() for u in unreachable_facilities(scenario.model)]
 
 
 def router(state: AppState) -> APIRouter:

@@ -78,7 +78,7 @@ async function loadScenario(name) {
 
 function showUnreachable(list) {
   $('#unreachable').textContent = (list && list.length)
-    ? 'Never fed: ' + list.map((u) => `${u.name || u.facility} (${u.reason || u.why || ''})`).join('; ') : '';
+    ? 'Never fed: ' + list.map((u) => u.message).join('; ') : '';
 }
 
 function renderAssumptions() {
