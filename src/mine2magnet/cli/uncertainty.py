@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -122,22 +123,31 @@ def uncertainty_command(
 
     name = Path(scenario).stem
     folder = out if out is not None else Path("out") / f"{name}-uncertainty"
-    result = run_scenario_study(
-        scenario,
-        draws=draws,
-        method=method,
-        seed=seed,
-        overrides=_split(overrides),
-        inputs_files=list(inputs_files),
-        only=_split(only),
-        end_year=end_year,
-        workers=workers,
-        backend=backend,
-        scheduler=scheduler,
-        out=folder,
-        resume=resume,
-        progress=not quiet,
-    )
+    try:
+        result = run_scenario_study(
+            scenario,
+            draws=draws,
+            method=method,
+            seed=seed,
+            overrides=_split(overrides),
+            inputs_files=list(inputs_files),
+            only=_split(only),
+            end_year=end_year,
+            workers=workers,
+            backend=backend,
+            scheduler=scheduler,
+            out=folder,
+            resume=resume,
+            progress=not quiet,
+        )
+    except KeyboardInterrupt:
+        click.secho(
+            f"interrupted: the finished draws are kept in {folder}; the same command with --resume runs the "
+            "rest",
+            fg="yellow",
+            err=True,
+        )
+        sys.exit(130)
     answers = study_answers(result, conditions or DEFAULT_CONDITIONS, outputs or DEFAULT_OUTPUTS)
     answers["study"]["left_out"] = result.meta.get("left_out", [])
     _write(folder, answers)
