@@ -279,3 +279,22 @@ def test_json_scenarios_express_year_series(tmp_path: Path) -> None:
     from_yaml, from_json = load_scenario(str(yaml_file)), load_scenario(str(json_file))
     assert from_json.data == from_yaml.data
     assert from_json.assumptions.equals(from_yaml.assumptions)
+
+
+def test_a_sourced_value_without_ref_or_value_is_refused(tmp_path: Path) -> None:
+    """A deleted `ref` left {note: ...}, which reached the accounts as a TypeError (found by the fuzzer)."""
+    data = _base()
+    data["economics"]["capex_per_t"]["cracking"] = {"note": "the ref was deleted"}
+    file = _write(tmp_path, data, "scenario.yaml")
+    _refused(lambda: load_scenario(str(file)), str(file), "economics.capex_per_t.cracking", "needs `ref`")
+
+
+def test_a_bad_base_name_names_the_file(tmp_path: Path) -> None:
+    file = _write(tmp_path, {"name": "x", "description": "d", "base": "-3000 t/yr"}, "s.yaml")
+    _refused(lambda: load_scenario(str(file)), f"{file}: base: not a built-in scenario name")
+
+
+def test_a_trace_beside_a_major_component_is_refused_in_physical_models() -> None:
+    data = _example("lace_empirical_ph.yaml")
+    data["feed"]["concentration"]["La"] = 1e-300
+    _refused(lambda: load_spec(data), "cannot be resolved")

@@ -150,7 +150,13 @@ def _resolve_chain(path: Path, seen: tuple[str, ...] = ()) -> tuple[dict[str, An
         if base_path.suffix in (".yaml", ".yml", ".json") and not base_path.is_absolute():
             sibling = path.parent / base_path  # a base file is looked up next to the file naming it first
             base_path = sibling if sibling.exists() else base_path
-        base_data, _, _ = _resolve_chain(_path_of(str(base_path)), (*seen, str(path)))
+        try:
+            base_file = _path_of(str(base_path))
+        except InputError as exc:
+            if exc.file is not None:
+                raise
+            raise InputError(str(exc), file=label, field="base") from None
+        base_data, _, _ = _resolve_chain(base_file, (*seen, str(path)))
         data = merge(base_data, body, file=label)
     else:
         data = body

@@ -86,7 +86,7 @@ class ScenarioFile(_Strict):
             raise ValueError("expected [first, last] with first <= last")
         for year in v:
             if isinstance(year, bool) or not isinstance(year, int) or not YEAR_MIN <= year <= YEAR_MAX:
-                raise ValueError(f"expected whole years in {YEAR_MIN}-{YEAR_MAX}, got {year!r}")
+                raise ValueError(f"year out of range: {year!r} (expected a whole year {YEAR_MIN}-{YEAR_MAX})")
         if v[0] > v[1]:
             raise ValueError("expected [first, last] with first <= last")
         return v
@@ -219,7 +219,7 @@ def validate(model: type[BaseModel], data: Any, *, file: str | None, where: str 
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         field = ".".join(p for p in (where, loc) if p)
-        raise InputError(err["msg"], file=file, field=field or None) from None
+        raise InputError(err["msg"].removeprefix("Value error, "), file=file, field=field or None) from None
 
 
 def scenario_json_schema() -> dict[str, Any]:
@@ -289,6 +289,7 @@ def check_values(data: dict[str, Any], *, file: str | None) -> None:
         for where, key, value in _leaves(data.get(section), section):
             if isinstance(value, dict):
                 _check_keys(value, key, where, file)
+                _check_sourced(value, where, file)
                 continue
             if key in ("ref", "source", "note", "kind", "unit", "name", "description"):
                 continue
@@ -319,12 +320,27 @@ def check_values(data: dict[str, Any], *, file: str | None) -> None:
                 )
 
 
+#: the fields of a sourced value (``scenario/provenance.py``) besides its ``ref`` or ``value``
+_SOURCED_EXTRAS = {"note", "unit", "kind", "source", "range", "scale"}
+
+
+def _check_sourced(mapping: dict[Any, Any], where: str, file: str | None) -> None:
+    """A mapping of sourced-value fields (note, unit, source...) must hold the `ref` or the `value` itself."""
+    keys = set(mapping)
+    if keys and keys <= _SOURCED_EXTRAS | {"year"} and keys & _SOURCED_EXTRAS:
+        raise InputError(
+            f"a sourced value needs `ref` (a data key) or `value`, got only {sorted(str(k) for k in keys)}",
+            file=file,
+            field=where,
+        )
+
+
 def _check_keys(mapping: dict[Any, Any], key: Any, where: str, file: str | None) -> None:
     """Year keys within the window; element keys known; an inline composition sums to 1."""
     for k in mapping:
         if _is_year(k) and not YEAR_MIN <= k <= YEAR_MAX:
             raise InputError(
-                f"year out of range: {k} (expected {YEAR_MIN}-{YEAR_MAX})", file=file, field=where
+                f"year out of range: {k} (expected {YEAR_MIN}-{YEAR_MAX})", file=file, field=f"{where}.{k}"
             )
     if key not in _ELEMENT_KEYED or "ref" in mapping or "value" in mapping:
         return
