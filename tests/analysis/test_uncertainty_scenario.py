@@ -184,3 +184,14 @@ def test_a_scenario_file_overrides_the_declarations(tmp_path: Path) -> None:
     assert "chain.royalty.malaysia_ree" not in by_name
     assert not any(n.startswith("economics.io.") for n in by_name)
     assert any(x["key"] == "chain.royalty.malaysia_ree" for x in si.left_out)
+
+
+def test_conflicting_sources_become_a_discrete_input_and_rounding_does_not(base) -> None:
+    from mine2magnet.analysis.uncertainty.declarations import default_distribution
+
+    ds, _ = base
+    entries = ds.all("production.malaysia.2023")  # USGS' legal output beside The Star's illegal estimate
+    dist, origin = default_distribution(ds, "production.malaysia.2023")
+    assert dist.family == "sources" and sorted(dist.options) == sorted(e.value for e in entries)
+    assert "2 sources" in origin
+    assert default_distribution(ds, "resource.malaysia.perak") is None  # 1.6875 Mt vs 1.69 Mt: rounding

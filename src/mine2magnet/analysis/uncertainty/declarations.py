@@ -5,8 +5,8 @@ Defaults (an entry of the dataset with a stated range ``[low, high]``):
 - a year (a whole number in a key naming a year): every whole year of the range equally likely;
 - an ``assumption``: uniform on the range (the range states ignorance, not a best estimate);
 - a sourced number (measured, reported, estimate, derived): triangular on the range, peaking at the value;
-- an entry without a range whose sources disagree (several numbers for one key): ``sources``, the values of
-  its conflicting sources, equally likely.
+- an entry without a range whose sources disagree (several numbers for one key, apart by more than the
+  dataset's conflict tolerance, 1 %): ``sources``, the values of its conflicting sources, equally likely.
 
 Declarations change that (``data/distributions/*.yaml``, then the scenario's ``settings.uncertainty``, then
 a study's ``--inputs`` file, each overriding the one before by key): another family (uniform, triangular,
@@ -38,7 +38,7 @@ from mine2magnet.analysis.uncertainty.distributions import (
 )
 from mine2magnet.analysis.uncertainty.inputs import COMPOSITION, VALUE, Input
 from mine2magnet.analysis.uncertainty.sampling import Correlation
-from mine2magnet.data import Dataset
+from mine2magnet.data import DEFAULT_RELATIVE_TOLERANCE, Dataset
 from mine2magnet.errors import InputError
 
 #: The package's declarations.
@@ -205,9 +205,15 @@ def default_distribution(dataset: Dataset, key: str) -> tuple[Distribution, str]
         except Exception:  # an entry in a unit that does not convert is not the same quantity
             continue
     distinct = sorted(set(numbers))
-    if len(distinct) > 1:
+    if len(distinct) > 1 and not _agree(distinct):
         return Discrete(tuple(distinct), family="sources"), f"values of its {len(numbers)} sources"
     return None
+
+
+def _agree(values: Sequence[float]) -> bool:
+    """True when the values of several sources agree within the dataset's conflict tolerance (rounding)."""
+    low, high = min(values), max(values)
+    return high - low <= DEFAULT_RELATIVE_TOLERANCE * max(abs(low), abs(high))
 
 
 def declared_distribution(spec: DistributionSpec, dataset: Dataset, label: str) -> Distribution | None:
