@@ -76,8 +76,9 @@ NEWTON_ITERATIONS = 60
 WARM_NEWTON_ITERATIONS = 8
 #: Stage-dynamics (or pseudo-transient) steps allowed from a warm start before the cold path takes over.
 WARM_TRANSIENT_ITERATIONS = 600
-#: Cap of the stage-dynamics attempt that a cold saponified solve makes before the homotopy in the base.
-COLD_TRANSIENT_ITERATIONS = 600
+#: Cap of the stage-dynamics attempt that a cold saponified solve makes before the homotopy in the base
+#: (the same as the later fallback's, which it replaces for these cascades).
+COLD_TRANSIENT_ITERATIONS = 3000
 MAX_LOG_STEP = 2.0
 PTC_MAX_STEP = 20.0
 PTC_ITERATIONS = 400
@@ -1081,20 +1082,23 @@ def _solve_x(system: _System, pb: StagewiseProblem) -> tuple[np.ndarray, bool, i
     iterations, residual)."""
     x0 = _start(system)
     x, ok, iterations, res = _newton(system, x0, NEWTON_ITERATIONS)
+    dynamics_tried = False
     if not ok and pb.base_in.any() and system.cap is not None and not isinstance(system, _MurphreeSystem):
         # a saponified organic: its base sets the pH profile of the whole extraction section, which the
-        # sweeps of the cold start only guess; a capped transient of the stage dynamics from the cold start
-        # reaches that steady state in a few hundred cheap steps (a 60-stage, 12-component P507 cascade:
-        # 0.2 s) where the homotopy in the base crawls (2-4 s), so it is tried first
+        # sweeps of the cold start only guess; the stage dynamics from the cold start reach that steady
+        # state in a few hundred cheap steps (a 60-stage, 12-component P507 cascade: 0.2 s) where the
+        # homotopy in the base crawls (2-4 s), so they are tried first (and not again below: the same
+        # start gives the same transient)
         x, ok, it, res = _dynamics_then_newton(pb, system, x0, COLD_TRANSIENT_ITERATIONS)
         iterations += it
+        dynamics_tried = True
     if not ok and pb.base_in.any():
         x, ok, it, res = _base_continuation(pb, x0)
         iterations += it
     if not ok:
         x, ok, it, res = _pseudo_transient(system, x0, PTC_ITERATIONS, plateau=PTC_PLATEAU)
         iterations += it
-    if not ok and not isinstance(system, _MurphreeSystem):
+    if not ok and not isinstance(system, _MurphreeSystem) and not dynamics_tried:
         if system.cap is not None:  # stage dynamics with phi on its local balance (never overloaded)
             reduced = _LocalExtractantSystem(pb)
             xr, ok, it, res = _stage_dynamics(reduced, reduced.pack(*system.split(x0)), DYNAMICS_ITERATIONS)
