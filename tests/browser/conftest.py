@@ -81,7 +81,7 @@ class OpenedPage:
     def screenshot(self, name: str, *, full_page: bool = False) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=full_page)
+        self.page.screenshot(path=str(path), full_page=full_page, timeout=90_000)
         print(f"screenshot: {path}")
         return path
 

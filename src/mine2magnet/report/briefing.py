@@ -23,6 +23,7 @@ from typing import Any
 
 from mine2magnet.analysis import Backtest
 from mine2magnet.economics.claims import ClaimCheck
+from mine2magnet.elements.palette import series_colour
 from mine2magnet.report.backtest_page import summary_sentence
 from mine2magnet.report.charts import ChartBook, Line
 from mine2magnet.report.claims_section import claims_sentence
@@ -279,7 +280,6 @@ def value(ctx: Context) -> Answer | None:
                     run=ctx.run_index(v),
                     kpi=_value_kpi(v),
                     subject=TOTAL,
-                    colour=None,
                 )
             )
     chart = ctx.book.lines("Value kept at home per year (USD)", _run_colours(ctx, lines), unit, height=300)
@@ -306,8 +306,6 @@ def _signed(x: float, unit: str) -> str:
 
 def _run_colours(ctx: Context, lines: list[Line]) -> list[Line]:
     """Runs keep their colour across the report: the run's index in the series palette."""
-    from mine2magnet.elements.palette import series_colour
-
     for ln in lines:
         ln.colour = series_colour(ln.run)
     return lines
