@@ -224,3 +224,35 @@ def test_answers_show_the_stated_ranges_of_their_inputs():
     assert "Inputs with a stated range (sources under Assumptions): smuggling.share 0.1 fraction" in html
     with_range = answers(views, 2026, ChartBook(["s"], [2024, 2025, 2026]), ranges={"smuggling": (1, 2, 3)})
     assert next(a for a in with_range if a.key == "smuggling").inputs == ""  # its own range replaces them
+
+
+@given(
+    st.dictionaries(
+        st.integers(min_value=2020, max_value=2050),
+        st.floats(min_value=-1e12, max_value=1e12, allow_nan=False),
+        max_size=31,
+    )
+)
+def test_a_series_lands_on_the_shared_years_exactly(values):
+    """Property: whatever years a run reports, its series has one slot per year of the page, the value (to
+    6 significant digits) where the run has one and null elsewhere; drawn only if the line moves."""
+    years = list(range(2020, 2051))
+    book = ChartBook(["a"], years)
+    html = book.lines("x", [Line("x", values, "t")], "t")
+    if not values or _same(values):
+        assert html.startswith("<p class='flat'>")
+        return
+    assert html.startswith("<div class='chart'")
+    (series,) = book.series
+    assert len(series["v"]) == len(years)
+    for year, slot in zip(years, series["v"], strict=True):
+        if year in values:
+            assert slot == pytest.approx(values[year], rel=1e-5, abs=1e-300)
+        else:
+            assert slot is None
+
+
+def _same(values: dict) -> bool:
+    present = list(values.values())
+    low, high = min(present), max(present)
+    return high - low <= 1e-9 * max(1.0, abs(high), abs(low))
