@@ -363,7 +363,11 @@ def test_stiff_twelve_components_sixty_stages_at_efficiency_08(b0):
     _check_definition(res, spec, lambda pH, _load: a * pH + b)
 
 
-def test_loaded_separation_factor_keeps_ideal_stages():
+def test_loaded_separation_factor_murphree_in_simulate_not_in_dynamics():
+    """Xu's model takes Murphree stages in simulate (tests/separation/test_lsf_murphree.py), not yet in
+    the dynamic mixer-settler model."""
+    from mine2magnet.separation import simulate_dynamic
+
     spec = {
         "components": ["Pr", "Nd"],
         "model": {"type": "loaded-separation-factor", "separation_factors": {"Pr": 1.0, "Nd": 1.5}},
@@ -373,8 +377,13 @@ def test_loaded_separation_factor_keeps_ideal_stages():
         "scrub": {"ree_flow": 2.4},
         "efficiency": 0.9,
     }
+    ideal = simulate({k: v for k, v in spec.items() if k != "efficiency"})
+    assert simulate(spec).outlets["loaded_organic"][0] > ideal.outlets["loaded_organic"][0]
+    dyn = {**spec, "organic": {"ree_flow": 3.0, "volume_flow": 10.0}, "dynamics": {"mixer_volume": 1.0}}
+    dyn["feed"] = {**spec["feed"], "volume_flow": 1.0}
+    dyn["scrub"] = {"ree_flow": 2.4, "volume_flow": 1.0}
     with pytest.raises(InputError, match="efficiency"):
-        simulate(spec)
+        simulate_dynamic(dyn)
 
 
 def test_narrow_band_newton_step_equals_the_general_block_solve():

@@ -171,12 +171,11 @@ def _simulate_lsf(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> Casc
     comps = spec.components
     m, p = spec.stages.scrub, spec.stages.strip
     eff = spec.efficiency
-    if eff.extraction != 1.0 or eff.scrub != 1.0 or eff.kinetic:
-        sec = "rate_constant" if eff.kinetic else "extraction" if eff.extraction != 1.0 else "scrub"
+    if eff.kinetic:
         raise InputError(
-            "the loaded-separation-factor model has ideal stages; Murphree efficiency is supported by "
-            "the other models",
-            field=f"efficiency.{sec}",
+            "a kinetic efficiency needs volume flows (mixer residence times): give the loaded-separation-"
+            "factor model a fixed Murphree efficiency per section",
+            field="efficiency.rate_constant",
         )
     _no_entrainment(spec, "the loaded-separation-factor model (it has no volume flows)")
     if spec.organic is None or spec.organic.ree_flow is None:
@@ -196,6 +195,10 @@ def _simulate_lsf(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> Casc
     if solved is None:
         solved = _solve_lsf_general(spec, beta, f, present, S, W)
     aq, org, iterations, residual = solved
+    eta = np.array([eff.of(sec) for sec in _sections(spec)[: len(aq)]])
+    if (eta != 1.0).any():
+        aq, org, it, residual = _lsf_murphree(spec, beta, f, present, S, W, eta, aq, org)
+        iterations += it
     outlets = {"raffinate": aq[0].copy(), "loaded_organic": org[-1].copy()}
     terminal: tuple[str, ...] = ("raffinate", "loaded_organic")
     inlet = None
@@ -283,6 +286,34 @@ def _solve_lsf_general(
     aq[:, present] = sol.aqueous[0]
     org[:, present] = sol.organic[0]
     return aq, org, int(sol.iterations[0]), float(sol.residual[0])
+
+
+def _lsf_murphree(
+    spec: CascadeSpec,
+    beta: np.ndarray,
+    f: np.ndarray,
+    present: np.ndarray,
+    S: float,
+    W: float,
+    eta: np.ndarray,
+    aq: np.ndarray,
+    org: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """The cascade with Murphree stages (organic composition, Xu's totals), from its ideal solution."""
+    from mine2magnet.separation.loaded_separation_factor import stage_totals
+    from mine2magnet.separation.lsf_murphree import solve_lsf_murphree
+
+    N = len(eta)
+    fa = np.zeros((N, int(present.sum())))
+    fo = np.zeros_like(fa)
+    (fa if spec.feed.phase == "aqueous" else fo)[spec.feed.stage - 1] = f[present]
+    _A, O = stage_totals(np.array([S]), np.array([W]), fa[None], fo[None])
+    sol = solve_lsf_murphree(beta[present], fa + fo, O[0], eta, aq[:, present], org[:, present])
+    aq2 = np.zeros_like(aq)
+    org2 = np.zeros_like(org)
+    aq2[:, present] = sol.aqueous
+    org2[:, present] = sol.organic
+    return aq2, org2, sol.iterations, sol.residual
 
 
 def _lsf_strip(spec: CascadeSpec, loaded: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
