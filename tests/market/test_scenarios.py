@@ -31,7 +31,7 @@ def controls():
 
 def test_built_ins_are_listed():
     names = dict(list_market_scenarios())
-    assert {"embargo-2010", "export-controls-2025"} <= set(names)
+    assert {"embargo-2010", "export-controls-2025", "china-export-halt-market"} <= set(names)
     assert all(names[n] for n in ("embargo-2010", "export-controls-2025"))
 
 
@@ -241,3 +241,24 @@ def test_stockpile_releases_in_a_shortage_and_buys_when_cheap(tmp_path):
     row = run.stockpiles.iloc[0]
     assert row.bought_t == pytest.approx(ds.value("market.supplier.energy_fuels.ndpr_capacity"), rel=1e-4)
     assert row.level_t == pytest.approx(opening + row.bought_t, rel=1e-6)
+
+
+def test_export_halt_on_the_market_leaves_buyers_outside_china_short(controls):
+    run = run_market("china-export-halt-market")
+    assert list(run.prices.columns) == PRICE_COLUMNS
+    # the base's years and plants, its own caps: before the halt the two runs agree
+    base, _ = controls
+    for year in (2024, 2025):
+        assert run.price_path("Europe", "NdFeB").loc[year] == pytest.approx(
+            base.price_path("Europe", "NdFeB").loc[year]
+        )
+    assert not (run.trade[(run.trade.origin == "China") & run.trade.year.between(2026, 2028)].t > 1e-6).any()
+    cons = run.consumption.groupby(["year", "region"])[["reference_t", "unmet_t"]].sum()
+    share = cons.unmet_t / cons.reference_t
+    for year in (2026, 2027, 2028):
+        assert share.loc[(year, "China")] < 0.01  # China keeps its own
+        for region in OUTSIDE:
+            assert (
+                share.loc[(year, region)] > 0.5
+            )  # Dy outside China (Lynas' ~100 t) limits the magnets made there
+    assert share.xs(2030, level="year").max() < 0.01  # and the market closes again when exports resume

@@ -13,6 +13,7 @@ Years are plain integers. Every value used is recorded with its source in ``Mark
 File layout (``market/scenarios/*.yaml`` for built-ins; see ``docs/market.md``)::
 
     name, description, years: [first, last], base_year
+    base: <market scenario>                         # optional: start from it, this file's keys replace its
     regions: [China, Malaysia, ...]
     products: {NdPr_oxide: {element: NdPr, reference_price: Q}, ...}
     demand: {<product>: {total: Q, growth: Q, elasticity: {short_run: Q, long_run: Q},
@@ -363,9 +364,25 @@ class MarketDefinition:
                 )
 
 
+def _with_base(raw: dict[str, Any], label: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`raw` on top of its ``base`` (another market scenario): top-level keys of `raw` replace the base's."""
+    base = raw.get("base")
+    if base is None:
+        return raw
+    if not isinstance(base, str) or base in seen:
+        raise InputError("base must name another market scenario, without cycles", file=label, field="base")
+    parent, parent_label = read_market_file(base)
+    merged = dict(_with_base(parent, parent_label, (*seen, base)))
+    merged.update({k: v for k, v in raw.items() if k != "base"})
+    return merged
+
+
 def load_market(name_or_path: str, dataset: Dataset | None = None) -> MarketDefinition:
-    """A built-in market scenario (``embargo-2010``, ``export-controls-2025``) or a market file, validated."""
+    """A built-in market scenario (``embargo-2010``, ``export-controls-2025``...) or a market file, validated.
+
+    A file may start from another with ``base: <name or path>``; its top-level keys replace the base's."""
     raw, label = read_market_file(name_or_path)
+    raw = _with_base(raw, label)
     try:
         spec = MarketFile.model_validate(raw)
     except ValidationError as exc:
