@@ -37,7 +37,7 @@ def test_run_table_and_errors():
 
 def test_capacity_and_list():
     runner = CliRunner()
-    res = runner.invoke(main, ["refinery", "capacity", "hre-circuit", "--target", "Tb oxide=50"])
+    res = runner.invoke(main, ["refinery", "capacity", "hre-circuit", "--target", "Tb oxide=50", "--json"])
     assert res.exit_code == 0, res.output
     assert (
         json.loads(res.output)["products_t_per_yr"]["Tb oxide"] == 50.0

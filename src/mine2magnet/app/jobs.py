@@ -1,10 +1,10 @@
 """Runs started from the web app: queued, executed in background worker processes, watched live.
 
-Each run is the command line's own ``mine2magnet run SPEC --out DIR --store STORE`` in a child process, so a
-run from the browser gives exactly what the same command gives in a terminal (the same report, summary and
-results store), a crash in a run cannot take the server down, and a failed run leaves the store as the command
-line would (intact, the run marked failed). Progress is the child's last line on stderr; a failure keeps the
-one-line error the command prints.
+Each run is the command line's own ``mine2magnet run SPEC --out DIR --store STORE --keep`` in a child
+process, so a run from the browser gives exactly what the same command gives in a terminal (the same report,
+summary and results store), a crash in a run cannot take the server down, and a failed run leaves the store
+as the command line would (intact, the run marked failed). Progress is the child's last line on stderr; a
+failure keeps the one-line error the command prints.
 """
 
 from __future__ import annotations
@@ -103,7 +103,9 @@ class JobQueue:
 
     def command(self, job: Job) -> list[str]:
         """The command line that runs ``job``."""
-        return [*CLI, "run", job.spec, "--out", str(job.out), "--store", str(self.store), *self.extra_args]
+        # --keep: every run asked for here is its own entry (a repeat must not replace a run the page lists)
+        store = ["--store", str(self.store), "--keep"]
+        return [*CLI, "run", job.spec, "--out", str(job.out), *store, *self.extra_args]
 
     def _run(self, job: Job) -> None:
         job.status, job.started_utc = "running", _now()

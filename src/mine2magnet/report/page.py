@@ -36,6 +36,7 @@ from mine2magnet.report.quantities import format_value
 from mine2magnet.report.run_view import ReportableRun, RunView, distinct_labels, run_view
 from mine2magnet.report.sources import assumptions_section, conflicts_section
 from mine2magnet.report.style import STYLE
+from mine2magnet.store.atomic import atomic_write_text
 
 #: KPIs that are bookkeeping, not findings: left out of the charts (they stay in the store and summary).
 NOT_CHARTED = ("mass_balance_error", "myr_per_usd")
@@ -316,8 +317,4 @@ def write_report(
     html = render_report(
         results, year=year, conflicts=conflicts, title=title, backtest=backtest, claims=claims, ranges=ranges
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return atomic_write_text(target, html)
