@@ -114,8 +114,8 @@ def test_bad_plant_and_ratio_inputs(base):
     lsf = yaml.safe_load((EXAMPLES / "prnd_design.yaml").read_text())
     with pytest.raises(InputError, match="phase_ratio"):
         design({**lsf, "phase_ratio": {"max": 5}})
-    with pytest.raises(InputError, match="efficiency"):
-        design({**lsf, "efficiency": 0.9})
+    with pytest.raises(InputError, match="efficiency"):  # kinetic: Xu's model has no volume flows
+        design({**lsf, "efficiency": {"rate_constant": 10.0, "mixer_volume": 1.0}})
     ma = yaml.safe_load((EXAMPLES / "prnd_mass_action_design.yaml").read_text())
     with pytest.raises(InputError, match="entrainment"):  # not with sulfate speciation
         design(
@@ -125,3 +125,31 @@ def test_bad_plant_and_ratio_inputs(base):
                 "feed": {**ma["feed"], "sulfate": 0.1},
             }
         )
+
+
+@pytest.mark.parametrize("E", [0.9, 0.7])
+def test_loaded_separation_factor_plant_follows_the_overall_efficiency_rule(E):
+    """Xu's ideal design of Pr|Nd (beta 1.5, 99.9 % both ways) with Murphree stages: the plant needs the
+    textbook N_ideal / E stages (within 2 %), an independent simulate of it meets the targets, one stage
+    fewer (same split rule) does not."""
+    lsf = yaml.safe_load((EXAMPLES / "prnd_design.yaml").read_text())
+    r = design({**lsf, "efficiency": E})
+    n_ideal = r.stages_extraction + r.stages_scrub
+    p = r.plant
+    assert p["ideal_stages"]["total"] == n_ideal and p["basis"] == "Murphree efficiency"
+    assert abs(p["stages"]["total"] - n_ideal / E) <= 0.02 * n_ideal / E
+    assert p["extra_stages"] == p["stages"]["total"] - n_ideal
+    spec = r.spec.model_dump(exclude_none=True)
+    spec.pop("cut", None)
+    spec.pop("targets", None)
+
+    def sim(n: int, m: int):
+        s = {**spec, "stages": {"extraction": n, "scrub": m}, "feed": {**spec["feed"], "stage": n}}
+        return simulate({**s, "efficiency": E})
+
+    st = p["stages"]
+    assert min(purities(sim(st["extraction"], st["scrub"]))) >= 0.999
+    total = st["total"] - 1
+    n = round(total * r.stages_extraction / n_ideal)
+    assert min(purities(sim(n, total - n))) < 0.999
+    assert "plant" in r.to_dict() and "plant (Murphree efficiency)" in r.summary()

@@ -158,6 +158,14 @@ class DesignResult:
     controlling_section: str
     estimates: dict[str, Any] = field(default_factory=dict)
     search: dict[str, Any] = field(default_factory=dict)
+    #: the plant the ideal design becomes with the spec's stage efficiency (and, for the physical models,
+    #: entrainment): its stages beside the ideal count (None: ideal stages only)
+    plant: dict[str, Any] | None = None
+
+    @property
+    def model_is_lsf(self) -> bool:
+        """Whether the design is of the loaded-separation-factor model itself (not a physical model's)."""
+        return isinstance(self.spec.model, LoadedSeparationFactorModel)
 
     @property
     def reflux(self) -> float:
@@ -193,6 +201,13 @@ class DesignResult:
             p = self.performance[side]
             lines.append(f"{side}: purity {p['purity']:.6f}, recovery {p['recovery']:.6f}")
         lines.append(f"verified by {self.verification['solver']}")
+        if self.plant is not None and self.model_is_lsf:
+            st = self.plant["stages"]
+            lines.append(
+                f"plant ({self.plant['basis']}): {st['extraction']} + {st['scrub']} stages, "
+                f"{self.plant['extra_stages']} more than the ideal "
+                f"{self.stages_extraction + self.stages_scrub}"
+            )
         lines.append("trade-off (S mol/h: extraction + scrub stages):")
         lines.extend(
             f"  {p.organic_ree_flow:10.6g}: {p.extraction:3d} + {p.scrub:3d} = {p.total:3d}"
@@ -226,6 +241,7 @@ class DesignResult:
             "estimates": self.estimates,
             "search": self.search,
             "verified": self.verified.to_dict(),
+            **({"plant": self.plant} if self.plant is not None else {}),
         }
 
 
@@ -713,6 +729,78 @@ def _verify_spec(spec: CascadeSpec, n: int, m: int, feed_stage: int, organic: fl
     }
 
 
+def _lsf_plant(
+    cascade: CascadeSpec, problem: CutProblem, ideal: TradeoffPoint, efficiency: Any, max_stages: int
+) -> dict[str, Any]:
+    """The stages an ideal loaded-separation-factor design needs with Murphree stages of ``efficiency``.
+
+    At the design's flows S and W (the minimum flows do not depend on the stage efficiency), both sections
+    are scaled together, (n, m) = round(t (n0, m0)), t growing by 10 % until a simulation with the plant's
+    stages meets every target, then bisected on the total down to the fewest. Raises InfeasibleError when no
+    cascade of at most ``max_stages`` stages does.
+    """
+    from mine2magnet.separation import simulate
+
+    n0, m0 = ideal.extraction, ideal.scrub
+    t0 = n0 + m0
+    organic_feed = cascade.feed.phase == "organic"
+    cache: dict[int, tuple[bool, Any, dict[str, Any], tuple[int, int]]] = {}
+
+    def trial(total: int) -> tuple[bool, Any, dict[str, Any], tuple[int, int]]:
+        if total not in cache:
+            n = max(1, round(total * n0 / t0))
+            m = max(1, total - n) if m0 > 0 else 0
+            spec = _verify_spec(
+                cascade, n, m, n + 1 if organic_feed else n, ideal.organic_ree_flow, ideal.scrub_ree_flow
+            )
+            spec["efficiency"] = efficiency.model_dump(exclude_none=True)
+            with np.errstate(all="ignore"):
+                result = simulate(load_spec(spec))
+            outlets = result.to_dict()["outlets"]
+            perf = outlet_performance(
+                problem, outlets["raffinate"]["flow"], outlets["loaded_organic"]["flow"]
+            )
+            cache[total] = (not unmet_targets(problem, perf), result, perf, (n, m))
+        return cache[total]
+
+    bad, good = t0 - 1, None
+    total = t0
+    while total <= max_stages:
+        if trial(total)[0]:
+            good = total
+            break
+        bad = total
+        total = max(total + 1, math.ceil(total * 1.1))
+    if good is None:
+        raise InfeasibleError(
+            f"with the plant's Murphree efficiency no cascade of at most {max_stages} stages meets the "
+            f"targets of the cut {cascade.cut} at the ideal design's flows "
+            f"(S = {ideal.organic_ree_flow:.6g}, W = {ideal.scrub_ree_flow:.6g} mol/h; ideal design "
+            f"{n0} + {m0} stages)"
+        )
+    while good - bad > 1:
+        mid = (good + bad) // 2
+        if trial(mid)[0]:
+            good = mid
+        else:
+            bad = mid
+    _ok, result, perf, (n, m) = trial(good)
+    return {
+        "basis": "Murphree efficiency",
+        "stages": {"extraction": n, "scrub": m, "total": n + m},
+        "feed_stage": n + 1 if organic_feed else n,
+        "extra_stages": n + m - t0,
+        "ideal_stages": {"extraction": n0, "scrub": m0, "total": t0},
+        "organic": {"ree_flow": ideal.organic_ree_flow},
+        "scrub": {"ree_flow": ideal.scrub_ree_flow},
+        "efficiency": {"kinetic": False, "extraction": efficiency.extraction, "scrub": efficiency.scrub},
+        "entrainment": None,
+        "performance": perf,
+        "simulations": len(cache),
+        "verified": result.to_dict(),
+    }
+
+
 def design(
     spec: str | Path | Mapping[str, Any] | CascadeSpec,
     *,
@@ -744,13 +832,15 @@ def design(
             flow_ladder=None if flow_ladder is FLOW_LADDER else flow_ladder,
             phase_ratio=phase_ratio or PHASE_RATIO_BOUNDS,
         )
-    if any(cascade.efficiency.of(s) != 1.0 for s in ("extraction", "scrub")) or cascade.efficiency.kinetic:
+    if cascade.efficiency.kinetic:
         raise InputError(
-            "the loaded-separation-factor model has ideal stages: a plant's stage efficiency is designed "
-            "with the physical models (constant-distribution, empirical-ph, mass-action)",
+            "a kinetic efficiency needs volume flows (mixer residence times): give the loaded-separation-"
+            "factor design a fixed Murphree efficiency per section",
             file=file,
             field="efficiency",
         )
+    plant_efficiency = cascade.efficiency
+    cascade = cascade.model_copy(update={"efficiency": type(plant_efficiency)()})
     if cascade.entrainment.any:
         raise InputError(
             "entrainment is designed with the constant-distribution model (the loaded-separation-factor "
@@ -952,6 +1042,11 @@ def design(
         perf = outlet_performance(problem, outlets["raffinate"]["flow"], outlets["loaded_organic"]["flow"])
         missed = unmet_targets(problem, perf)
         if not missed:
+            plant = (
+                _lsf_plant(cascade, problem, best, plant_efficiency, max_stages)
+                if plant_efficiency != type(plant_efficiency)()
+                else None
+            )
             return DesignResult(
                 cut=str(cascade.cut),
                 stages_extraction=best.extraction,
@@ -984,6 +1079,7 @@ def design(
                     "flows_without_design": failures,
                     "impurity_limit": impurity_max,
                 },
+                plant=plant,
             )
         last_problem = "; ".join(missed)
         if attempt == 3:

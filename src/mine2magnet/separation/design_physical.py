@@ -134,8 +134,6 @@ class PhysicalDesignResult(DesignResult):
     effective_separation_factors: dict[str, float] = field(default_factory=dict)
     #: O/A of the chosen design per section and the bounds it was chosen within
     phase_ratio: dict[str, Any] = field(default_factory=dict)
-    #: the plant the ideal design becomes with the spec's stage efficiency and entrainment (None: ideal)
-    plant: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The DesignResult contract with ``organic.volume_flow``, ``scrub.volume_flow`` (L/h), the scrub
@@ -144,8 +142,6 @@ class PhysicalDesignResult(DesignResult):
         d = super().to_dict()
         d["model"] = self.model_type
         d["phase_ratio"] = self.phase_ratio
-        if self.plant is not None:
-            d["plant"] = self.plant
         d["organic"]["volume_flow"] = self.organic_volume_flow
         d["scrub"]["volume_flow"] = self.scrub_volume_flow
         d["scrub"].update(self.scrub_acidity)
