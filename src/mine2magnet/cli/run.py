@@ -499,6 +499,8 @@ def _print_run(
     )
     for item in headlines(view, shown):
         console.print(f"  [bold]{item.title}[/bold] ({shown}): {item.number}", highlight=False)
+        if item.period:  # what the figure does over the run's years, not only in the year shown
+            console.print(f"      over the run: {item.period}", highlight=False, style="dim")
     # plain echo: paths must never be wrapped by the terminal renderer
     if compared:
         click.echo("compared with: " + ", ".join(_label(c.scenario_name, c.overrides) for c in compared))
