@@ -1,14 +1,12 @@
 """Fixtures of the web-app tests: the app served by uvicorn on a free localhost port (a real HTTP server, as a
 user's browser sees it) and a headless Chromium page driven by Playwright.
 
-The browser is Debian's ``chromium`` (``make test`` installs it on CI). Without it the browser tests skip with
-the reason printed, except on CI (``CI=true``), where a missing browser fails them.
+The browser is the suite's (``browser`` in tests/conftest.py: Debian's ``chromium``, skipped with the reason
+printed when missing, failed when missing on CI).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 import time
@@ -22,18 +20,7 @@ import uvicorn
 
 from mine2magnet.app import create_app
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "app"
-ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "browser" / "artifacts" / "app"
 
 
 @dataclass
@@ -81,27 +68,6 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     thread.join(timeout=10)
 
 
-def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """A headless Chromium (Playwright); skipped without one, failed without one on CI."""
-    path = chromium_path()
-    if path is None:
-        message = "no chromium on PATH (Debian package 'chromium'; `make test` installs it on CI)"
-        if ON_CI:
-            pytest.fail(message)
-        print(f"SKIP browser tests: {message}")
-        pytest.skip(message)
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def page(browser):
     """A fresh page whose console errors and page errors are collected in ``page.errors``."""
@@ -117,7 +83,7 @@ def page(browser):
 
 
 def screenshot(page, name: str) -> Path:
-    """Save a screenshot as a test artifact (tests/artifacts/app/NAME.png) and return its path."""
+    """Save a screenshot as a test artifact (tests/browser/artifacts/app/NAME.png) and return its path."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)

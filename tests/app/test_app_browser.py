@@ -1,6 +1,7 @@
 """End to end in a real headless Chromium: open the app, run malaysia-base, see the Sankey render, change an
 assumption, re-run, compare the two; add a refinery from the catalogue and see it fed. Screenshots are saved
-in tests/artifacts/app/; no console error is allowed anywhere (the app's page and the reports it shows)."""
+in tests/browser/artifacts/app/; no console error is allowed anywhere (the app's page and the reports it
+shows)."""
 
 from __future__ import annotations
 

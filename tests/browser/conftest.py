@@ -1,68 +1,18 @@
-"""Headless Chromium for the browser tests (Playwright driving Debian's ``chromium``).
-
-The browser is found at ``$M2M_CHROMIUM``, ``/usr/bin/chromium`` or ``chromium`` on the PATH. When it (or
-Playwright) is missing, the tests skip with the reason printed; on CI (``CI=true``), where ``make test``
-installs Debian's chromium, they fail instead. Screenshots go to ``tests/browser/artifacts/`` (ignored by
-git); each test prints the path of its screenshots.
+"""Pages opened in headless Chromium: the ``browser`` fixture of tests/conftest.py (Playwright driving
+Debian's ``chromium``; skipped with the reason printed when it is missing, failed when it is missing on CI).
+Screenshots go to ``tests/browser/artifacts/`` (ignored by git); each test prints the path of its
+screenshots.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 AUDIT_JS = (Path(__file__).resolve().parent / "audit.js").read_text(encoding="utf-8")
-
-
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _unavailable(reason: str) -> None:
-    if _on_ci():
-        pytest.fail(f"browser tests cannot run on CI: {reason}", pytrace=False)
-    print(f"skipping browser tests: {reason}")
-    pytest.skip(reason)
-
-
-def chromium_path() -> str | None:
-    """The Chromium executable to drive, or None."""
-    for candidate in (os.environ.get("M2M_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """A headless Chromium (Playwright Browser), shared by the session."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _unavailable(f"Playwright for Python is not installed ({exc}); pip install -e '.[dev]'")
-    executable = chromium_path()
-    if executable is None:
-        _unavailable("no chromium found (apt-get install chromium, or set M2M_CHROMIUM)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 class OpenedPage:

@@ -434,6 +434,13 @@ def run_command(
     name, inline = parse_spec(scenario)
     all_overrides = [*inline, *split_overrides(overrides)]
     label = _label(name, all_overrides)
+    if is_market_scenario(name):
+        if all_overrides or compare_with:
+            raise InputError("a market scenario takes no overrides and no --compare", field="scenario")
+        out = clean_path(out) if out is not None else default_out(label)
+        store = ResultsStore(clean_path(store_path) if store_path is not None else out / "results.duckdb")
+        run_market_scenario(name, out, store, keep=keep, as_json=as_json, quiet=quiet)
+        return
     others = comparison_specs(compare_with, label)
     out = clean_path(out) if out is not None else default_out(label)
     store = ResultsStore(clean_path(store_path) if store_path is not None else out / "results.duckdb")
@@ -638,18 +645,69 @@ def compare_command(
 @wide_option
 def scenarios_command(as_json: bool, wide: bool) -> None:
     """List the built-in scenarios with a one-line description."""
-    listed = scenario_api().list_scenarios()
+    from mine2magnet.market.definition import list_market_scenarios
+
+    listed = [(n, d, "chain") for n, d in scenario_api().list_scenarios()]
+    listed += [(n, d, "market") for n, d in list_market_scenarios()]
     if as_json:
-        click.echo(
-            json.dumps([{"name": n, "description": d} for n, d in listed], indent=2, ensure_ascii=False)
-        )
+        rows = [{"name": n, "description": d, "kind": k} for n, d, k in listed]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     grid = new_table(title="Built-in scenarios (run one with: mine2magnet run NAME)")
     grid.add_column("name", no_wrap=True)
+    grid.add_column("kind", no_wrap=True)
     grid.add_column("description")
-    for name, description in listed:
-        grid.add_row(name, description)
+    for name, description, kind in listed:
+        grid.add_row(name, kind, description)
     print_table(stdout_console(wide), grid)
+
+
+def is_market_scenario(spec: str) -> bool:
+    """Whether ``spec`` names a market scenario (``mine2magnet.market``): a built-in market scenario, or a
+    YAML file with the market scenario's sections (``products`` and ``supply``)."""
+    from mine2magnet.market.definition import list_market_scenarios
+
+    if spec in {n for n, _ in list_market_scenarios()}:
+        return True
+    path = Path(spec)
+    if path.suffix not in (".yaml", ".yml") or not path.is_file():
+        return False
+    from mine2magnet.data.reader import read_input
+
+    data = read_input(path)
+    return isinstance(data, dict) and {"products", "supply"} <= set(data)
+
+
+def run_market_scenario(name: str, out: Path, store: Any, *, keep: bool, as_json: bool, quiet: bool) -> None:
+    """``mine2magnet run`` of a market scenario: its tables as CSV, the run (``prices``: year, market,
+    element, usd_per_kg, and the other tables) in the results store, its report and summary."""
+    from mine2magnet.market.run import run_market
+    from mine2magnet.report.market_page import write_market_report
+    from mine2magnet.store import write_summary
+
+    with progress_display(enabled=not quiet) as progress:
+        result = run_market(name, progress=progress)
+        progress("writing the tables", 0, 1)
+        written = result.write(out)
+        progress("saving to the results store", 0, 1)
+        run_id, _ = store.save_replacing(result, replace=not keep)
+        report = write_market_report(result, out / "report.html")
+    summary = {
+        **result.summary(),
+        "kind": "market",
+        "run_id": run_id,
+        "outputs": {"report": str(report), "store": str(store.path), **written},
+    }
+    write_summary(summary, out / "summary.json")
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
+        return
+    click.echo(f"{result.name} — market run {run_id} ({result.years[0]}–{result.years[-1]})")
+    for sentence in result.exposure:
+        click.echo(f"  {sentence}")
+    click.echo(f"report:  {report}")
+    click.echo(f"prices:  {written['prices']}")
+    click.echo(f"store:   {store.path} (run {run_id})")
 
 
 DEFAULT_STORE = Path("out/malaysia-base/results.duckdb")

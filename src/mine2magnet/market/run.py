@@ -62,6 +62,36 @@ class MarketRun:
     provenance: pd.DataFrame
     exposure: list[str] = field(default_factory=list)
 
+    #: The tables of a run, as the results store keeps them (``prices``: year, market, element, usd_per_kg).
+    TABLES = (
+        "prices",
+        "consumption",
+        "production",
+        "conversion",
+        "trade",
+        "cap_rent",
+        "stocks",
+        "floor_payments",
+        "stockpiles",
+        "solver",
+        "provenance",
+    )
+
+    @property
+    def scenario_name(self) -> str:
+        """The scenario's name (what the results store files the run under)."""
+        return self.name
+
+    @property
+    def overrides(self) -> list[str]:
+        """Market scenarios take no named overrides."""
+        return []
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name (the results store saves them as they are)."""
+        return {name: getattr(self, name) for name in self.TABLES}
+
     def price_path(self, market: str, element: str) -> pd.Series:
         """USD/kg of `element` in `market`, by year."""
         p = self.prices
@@ -103,19 +133,7 @@ class MarketRun:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         written = {}
-        for name in (
-            "prices",
-            "consumption",
-            "production",
-            "conversion",
-            "trade",
-            "cap_rent",
-            "stocks",
-            "floor_payments",
-            "stockpiles",
-            "solver",
-            "provenance",
-        ):
+        for name in self.TABLES:
             path = out / f"{name}.csv"
             getattr(self, name).to_csv(path, index=False)
             written[name] = str(path)

@@ -16,6 +16,18 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
+#: Permissions of a written file before the umask (as ``open`` would create it).
+_PERMISSIONS = 0o666
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` would, racing other threads)."""
+    with suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
+
 
 def atomic_write(
     path: str | os.PathLike[str], write: Callable[[Path], object], *, suffix: str = ".tmp"
@@ -33,6 +45,7 @@ def atomic_write(
     tmp = Path(name)
     try:
         write(tmp)
+        os.chmod(tmp, _PERMISSIONS & ~_umask())  # mkstemp makes 0600; a report is read by others too
         os.replace(tmp, target)
     except BaseException:
         with suppress(OSError):
