@@ -195,3 +195,20 @@ def test_conflicting_sources_become_a_discrete_input_and_rounding_does_not(base)
     assert dist.family == "sources" and sorted(dist.options) == sorted(e.value for e in entries)
     assert "2 sources" in origin
     assert default_distribution(ds, "resource.malaysia.perak") is None  # 1.6875 Mt vs 1.69 Mt: rounding
+
+
+def test_flowsheet_runs_are_shared_and_reruns_for_drawn_values_bounded() -> None:
+    from mine2magnet.analysis.uncertainty.flowsheet_runs import MAX_RUNS_KEPT
+    from mine2magnet.analysis.uncertainty.models import _prepared
+
+    model, _ = scenario_study("malaysia-base", end_year=2024, claims=False)
+    runs = _prepared(model).flowsheets
+    first = model(DrawInputs())
+    n0 = runs.runs
+    assert model(DrawInputs()) == first and runs.runs == n0  # nothing a flowsheet reads: no new run
+    labour = {"process.labour.cost_per_person": 20000.0}
+    cheaper = model(DrawInputs(labour))
+    n1 = runs.runs
+    assert n1 > n0 and cheaper != first  # the refinery reads the labour cost: rerun, other results
+    assert model(DrawInputs(labour)) == cheaper and runs.runs == n1  # the same values again: reused
+    assert len(runs._runs) <= MAX_RUNS_KEPT

@@ -31,6 +31,9 @@ from mine2magnet.errors import InputError
 #: File name of the store in a study's output folder.
 STORE_FILE = "uncertainty.duckdb"
 
+#: DuckDB's memory limit for a study's store (its default is 80 % of the machine's memory).
+STORE_MEMORY_LIMIT = "256MB"
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS study (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS sample (draw INTEGER, input VARCHAR, unit DOUBLE, value DOUBLE, option VARCHAR);
@@ -63,6 +66,8 @@ class DrawStore:
             detail = " ".join(str(exc).split())
             raise InputError(f"cannot open the study store {path} ({detail})") from None
         if not read_only:
+            # the file grows with the draws; its buffer pool in this process does not (DuckDB spills past it)
+            self.con.execute(f"SET memory_limit = '{STORE_MEMORY_LIMIT}'")
             self.con.execute(_SCHEMA)
 
     # study --------------------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from typing import Any
 from mine2magnet.chain import PerformanceCache, RefineryPerformance, performance_from_result
 from mine2magnet.data import Dataset
 
-#: Performances kept per process (shared runs and runs for drawn values together).
-MAX_RUNS_KEPT = 256
+#: Runs for drawn values kept per process, least recent dropped (a Monte Carlo draw's values never recur; a
+#: Morris trajectory's or a Sobol' block's do, a few rows apart). Shared runs are always kept.
+MAX_RUNS_KEPT = 32
 
 _RunKey = tuple[str, str, float | None]
 
@@ -33,10 +34,14 @@ class FlowsheetRuns:
         self.dataset = dataset
         self.max_kept = max_kept
         self._runs: OrderedDict[tuple[Any, ...], RefineryPerformance] = OrderedDict()
+        self._shared: dict[_RunKey, RefineryPerformance] = {}
         self._reads: dict[_RunKey, frozenset[str]] = {}
         self.runs = 0  # flowsheet runs made (for tests and benchmarks)
 
     def _keep(self, key: tuple[Any, ...], perf: RefineryPerformance) -> RefineryPerformance:
+        if len(key) == 3:  # a shared run (flowsheet, feed, rate)
+            self._shared[key] = perf
+            return perf
         self._runs[key] = perf
         self._runs.move_to_end(key)
         while len(self._runs) > self.max_kept:
@@ -73,13 +78,12 @@ class FlowsheetRuns:
     ) -> RefineryPerformance:
         """The performance for a draw setting `values` (dataset keys -> numbers)."""
         key: _RunKey = (flowsheet, feed, rate)
-        if key not in self._reads or key not in self._runs:
+        if key not in self._shared:
             perf, self._reads[key] = self._run(key, {})
             self._keep(key, perf)
         drawn = {k: float(v) for k, v in sorted(values.items()) if k in self._reads[key]}
         if not drawn:
-            self._runs.move_to_end(key)
-            return self._runs[key]
+            return self._shared[key]
         variant = (*key, tuple(drawn.items()))
         if variant in self._runs:
             self._runs.move_to_end(variant)
