@@ -448,6 +448,7 @@ def _child(mutant: Mutant, workdir: Path, out_path: Path) -> int:
         target = workdir / f"mutant{mutant.suffix}"
     target.write_bytes(mutant.content)
     report["file"] = str(target)
+    report["workdir"] = str(workdir)
     code = 0
     try:
         if seed.kind in ("cascade", "flowsheet", "feed"):
@@ -592,7 +593,7 @@ def _classify(
     message = lines[-1] if lines else ""
     file = Path(report.get("file", "/nonexistent"))
     # the mutated file, or another file of the mutant's folder (a data file citing a deleted source)
-    file_named = str(file.parent) in message or file.name in message
+    file_named = report.get("workdir", "/nonexistent") in message or file.name in message
     one_line = len(lines) == 1
     kind = "refused" if one_line and file_named else "refused-unclear"
     return Outcome(name, seed, mutation, kind, message[:300], seconds)
