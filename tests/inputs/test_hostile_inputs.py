@@ -298,3 +298,18 @@ def test_a_trace_beside_a_major_component_is_refused_in_physical_models() -> Non
     data = _example("lace_empirical_ph.yaml")
     data["feed"]["concentration"]["La"] = 1e-300
     _refused(lambda: load_spec(data), "cannot be resolved")
+
+
+def test_a_missing_saponification_gives_a_result_or_a_clean_refusal() -> None:
+    """Was a ZeroDivisionError in the design of the P507 Pr|Nd example (issue 17)."""
+    from mine2magnet.errors import Mine2MagnetError
+    from mine2magnet.separation.design import design
+
+    data = _example("prnd_mass_action_design.yaml")
+    del data["model"]["saponification"]
+    try:
+        result = design(data)
+    except Mine2MagnetError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert result.verified.mass_balance_error <= 1e-6
