@@ -37,6 +37,10 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest -q -n auto
 
+## the large fuzz campaign over every shipped input kind (a fast subset runs in `make test`)
+fuzz: install-test
+	$(BIN)/python benchmarks/fuzz_campaign.py
+
 lint: install-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 

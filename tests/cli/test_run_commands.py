@@ -136,7 +136,7 @@ def test_compare_with_a_bad_argument_says_what_it_expected(fake_api, tmp_path):
 
 def test_scenarios_and_runs_listings(fake_api, tmp_path):
     listing = CliRunner().invoke(main, ["scenarios", "--json"])
-    assert json.loads(listing.stdout)[0] == {"name": "demo", "description": "a demo chain"}
+    assert json.loads(listing.stdout)[0] == {"name": "demo", "description": "a demo chain", "kind": "chain"}
     assert "the demo at half scale" in CliRunner().invoke(main, ["scenarios"]).stdout
     missing = CliRunner().invoke(main, ["runs", "--store", str(tmp_path / "none.duckdb")])
     assert missing.exit_code == 1 and "no results store" in missing.stderr

@@ -87,11 +87,6 @@ def test_ci_subset_covers_every_kind_and_refuses_hostile_files(outcomes: list) -
     assert set(DEFECTS) >= set(FAILING)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="separation/design.py reads design specs with its own yaml.safe_load, not data/reader.py: a "
-    "binary design spec is a traceback (UnicodeDecodeError); the fix belongs to the file's owner",
-)
 def test_design_spec_files_go_through_the_shared_reader() -> None:
     seed = next(s for s in seeds(("cascade",)) if s.path.name == "prnd_design.yaml")
     binary = next(m for m in mutants(seed, 17, 0) if m.mutation == "binary")

@@ -131,6 +131,11 @@ class YearSolution:
     balance_error: float
 
 
+#: Wall-time limit of one year's allocation LP in HiGHS (s). A year solves in well under a second; a run
+#: past the limit (a pathological input) ends as a ConvergenceError instead of hanging.
+SOLVER_TIME_LIMIT_S = 120.0
+
+
 def _ports(problem: YearProblem) -> list[tuple[str, str, str]]:
     ports: list[tuple[str, str, str]] = []
     seen = set()
@@ -421,10 +426,13 @@ def solve_year(problem: YearProblem) -> YearSolution:
     m.add_objective(obj)
     logging.getLogger("linopy").setLevel(logging.WARNING)
     with _quiet_stdout():  # HiGHS prints its banner on the C-level stdout even with output_flag off
-        status, condition = m.solve(solver_name="highs", io_api="direct", output_flag=False)
+        status, condition = m.solve(
+            solver_name="highs", io_api="direct", output_flag=False, time_limit=SOLVER_TIME_LIMIT_S
+        )
     if status != "ok" or condition != "optimal":
         raise ConvergenceError(
-            f"allocation of {problem.year}: HiGHS ended with status {status!r} ({condition})"
+            f"allocation of {problem.year}: HiGHS ended with status {status!r} ({condition}); a year solves "
+            f"in well under a second, the limit is {SOLVER_TIME_LIMIT_S:g} s"
         )
     sol_x = np.nan_to_num(np.asarray(x.solution.values, dtype=float), nan=0.0)
 

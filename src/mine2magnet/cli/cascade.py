@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from mine2magnet.cli.computing import computing
 from mine2magnet.cli.tables import new_table, print_table, stdout_console
 from mine2magnet.errors import InputError
 
@@ -27,7 +28,8 @@ def simulate_command(spec: str, as_json: bool, plot_path: str | None) -> None:
     """Simulate the cascade described in SPEC (YAML or JSON) at steady state."""
     from mine2magnet.separation import load_spec, simulate
 
-    result = simulate(load_spec(spec))
+    with computing(spec):
+        result = simulate(load_spec(spec))
     if plot_path:
         from mine2magnet.separation.plot import write_profile_plot
 
@@ -88,7 +90,8 @@ def dynamics_command(spec: str, as_json: bool, plot_path: str | None) -> None:
 
     if plot_path and Path(plot_path).suffix.lower() not in (".html", ".htm", ".png"):
         raise InputError(f"unknown plot format {Path(plot_path).suffix!r}; use .html or .png", field="--plot")
-    result = simulate_dynamic(spec)
+    with computing(spec):
+        result = simulate_dynamic(spec)
     if plot_path:
         from mine2magnet.separation.plot import write_dynamics_plot
 
@@ -146,7 +149,8 @@ def design_command(spec: str, as_json: bool) -> None:
     """Design a cascade for the `cut:` and `targets:` in SPEC (stages and flows)."""
     from mine2magnet.separation.design import design
 
-    result = design(spec)  # design reads the file itself: feed.stage may be absent, objective is allowed
+    with computing(spec):  # design reads the file itself: feed.stage may be absent, objective is allowed
+        result = design(spec)
     payload = result.to_dict()
     if as_json:
         click.echo(json.dumps(payload, indent=2))

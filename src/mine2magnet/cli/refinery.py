@@ -9,6 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from mine2magnet.cli.computing import computing
 from mine2magnet.cli.tables import echo_wrapped, new_table, print_table, stdout_console
 from mine2magnet.errors import InputError
 
@@ -33,7 +34,8 @@ def run_cmd(flowsheet: str, feed: str | None, rate: float | None, as_json: bool,
     from mine2magnet.process import run_flowsheet
     from mine2magnet.process.plant_page import write_page
 
-    result = run_flowsheet(flowsheet, feed, rate)
+    with computing(flowsheet):
+        result = run_flowsheet(flowsheet, feed, rate)
     data = result.to_dict()
     if out:
         folder = Path(out)
@@ -188,9 +190,11 @@ def capacity_cmd(
                 raise InputError(f"expected PRODUCT=T_PER_YR, got {t!r}", field="--target") from None
             if not sep or not name:
                 raise InputError(f"expected PRODUCT=T_PER_YR, got {t!r}", field="--target")
-        data = required_for(flowsheet, wanted, feed)
+        with computing(flowsheet):
+            data = required_for(flowsheet, wanted, feed)
     else:
-        data = limiting_unit(flowsheet, rate, feed)
+        with computing(flowsheet):
+            data = limiting_unit(flowsheet, rate, feed)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return

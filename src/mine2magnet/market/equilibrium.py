@@ -358,6 +358,10 @@ def solve_market(market: MarketYear) -> MarketSolution:
     return _solution(market, m, nodes, supply, conv, routes, demand, cap_rows, status, termination)
 
 
+#: Wall-time limit of one market year's QP in HiGHS (s); the caller raises on a non-optimal end.
+SOLVER_TIME_LIMIT_S = 120.0
+
+
 def _solve_quietly(m) -> tuple[str, str]:
     for name in ("linopy", "linopy.model", "linopy.io", "linopy.solvers", "linopy.constants"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -365,6 +369,7 @@ def _solve_quietly(m) -> tuple[str, str]:
         solver_name="highs",
         io_api="direct",
         output_flag=False,
+        time_limit=SOLVER_TIME_LIMIT_S,  # a year solves in well under a second; past this it is an error
     )
     return str(status), str(termination)
 

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError, parse_error_text
+from mine2magnet.data.reader import read_mapping
+from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError
 from mine2magnet.separation.design_lsf import solve_cut, solve_cuts
 from mine2magnet.separation.design_lsf import stage_totals as cut_stage_totals
 from mine2magnet.separation.design_problem import (
@@ -249,20 +249,12 @@ class DesignResult:
 
 
 def _read_raw(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A design spec as a mapping, and the file it came from: read through the project's one input reader
+    (size, encoding, nesting and alias limits, duplicate keys, finite numbers; ``data.reader``)."""
     if isinstance(source, Mapping):
         return dict(source), None
     path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read the spec ({exc.strerror})", file=str(path)) from None
-    try:
-        data = yaml.safe_load(text)  # YAML is a superset of JSON
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML/JSON: {parse_error_text(exc)}", file=str(path)) from None
-    if not isinstance(data, Mapping):
-        raise InputError("expected a mapping at the top level", file=str(path))
-    return dict(data), str(path)
+    return read_mapping(path, what="a design spec mapping", context="cannot read the spec"), str(path)
 
 
 def parse_objective(raw: Any, file: str | None = None) -> Objective:
