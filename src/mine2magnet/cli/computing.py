@@ -15,7 +15,7 @@ import click
 def computing(label: str) -> Iterator[None]:
     """Run the block as the computation on input ``label`` (a file path or a reference name)."""
     from mine2magnet.data.reader import input_computation  # on first use: `--help` loads no data layer
-    from mine2magnet.errors import InputError
+    from mine2magnet.errors import InfeasibleError, InputError
 
     try:
         with input_computation(label) as warned:
@@ -26,5 +26,9 @@ def computing(label: str) -> Iterator[None]:
         # a refusal raised deep in a solver knows the field, not the file: name the file the command read
         message = str(exc)[len(exc.field) + 2 :] if exc.field else str(exc)
         raise InputError(message, file=label, field=exc.field) from exc
+    except InfeasibleError as exc:
+        if str(exc).startswith(label):
+            raise
+        raise InfeasibleError(f"{label}: {exc}") from exc
     for line in dict.fromkeys(warned):  # each distinct warning once
         click.secho(f"warning: {label}: {line}", fg="yellow", err=True)
