@@ -49,3 +49,13 @@ def test_market_scenarios_are_listed_with_their_kind() -> None:
 def test_market_scenario_takes_no_overrides(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", "embargo-2010+no-ban", "--out", str(tmp_path)])
     assert result.exit_code == 1 and "market scenario takes no overrides" in result.output
+
+
+def test_the_fast_scenario_list_equals_the_layers_lists() -> None:
+    from mine2magnet.cli.run import builtin_scenarios
+    from mine2magnet.market.definition import list_market_scenarios
+    from mine2magnet.scenario import list_scenarios
+
+    chain = [(n, d.splitlines()[0] if d else "") for n, d in list_scenarios()]
+    market = [(n, d.splitlines()[0] if d else "") for n, d in list_market_scenarios()]
+    assert builtin_scenarios() == [(n, d, "chain") for n, d in chain] + [(n, d, "market") for n, d in market]

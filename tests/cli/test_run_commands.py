@@ -134,7 +134,9 @@ def test_compare_with_a_bad_argument_says_what_it_expected(fake_api, tmp_path):
     assert "neither a run id" in result.stderr and result.stderr.strip().count("\n") == 0
 
 
-def test_scenarios_and_runs_listings(fake_api, tmp_path):
+def test_scenarios_and_runs_listings(fake_api, tmp_path, monkeypatch):
+    listed = [("demo", "a demo chain", "chain"), ("demo-small", "the demo at half scale", "chain")]
+    monkeypatch.setattr(run_module, "builtin_scenarios", lambda: listed)
     listing = CliRunner().invoke(main, ["scenarios", "--json"])
     assert json.loads(listing.stdout)[0] == {"name": "demo", "description": "a demo chain", "kind": "chain"}
     assert "the demo at half scale" in CliRunner().invoke(main, ["scenarios"]).stdout

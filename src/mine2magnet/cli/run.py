@@ -12,6 +12,7 @@ tables and report are written beside it (or in a temporary folder) and the comma
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import math
 import os
@@ -640,15 +641,33 @@ def compare_command(
     click.echo(f"store:  {store.path}")
 
 
+def builtin_scenarios() -> list[tuple[str, str, str]]:
+    """``(name, one-line description, kind)`` of every built-in scenario, chain then market, each sorted by
+    name: the packaged scenario files read with PyYAML alone, so ``mine2magnet scenarios`` loads no model
+    library (tests/cli/test_market_run.py checks this equals the scenario and market layers' own lists)."""
+    import yaml
+
+    root = importlib.resources.files("mine2magnet")
+    listed = []
+    for kind, folder in (
+        ("chain", root / "scenario" / "scenarios"),
+        ("market", root / "market" / "scenarios"),
+    ):
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if not entry.name.endswith(".yaml") or entry.name == "overrides.yaml":
+                continue
+            data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+            lines = str(data.get("description") or "").strip().splitlines()
+            listed.append((entry.name[: -len(".yaml")], lines[0] if lines else "", kind))
+    return listed
+
+
 @click.command("scenarios", short_help="List the built-in scenarios.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @wide_option
 def scenarios_command(as_json: bool, wide: bool) -> None:
     """List the built-in scenarios with a one-line description."""
-    from mine2magnet.market.definition import list_market_scenarios
-
-    listed = [(n, d, "chain") for n, d in scenario_api().list_scenarios()]
-    listed += [(n, d, "market") for n, d in list_market_scenarios()]
+    listed = builtin_scenarios()
     if as_json:
         rows = [{"name": n, "description": d, "kind": k} for n, d, k in listed]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
