@@ -17,7 +17,9 @@ from click.testing import CliRunner
 from mine2magnet.cli import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-SLOW = {"run", "compare", "backtest", "claims", "runs", "export"}  # runs, export: need a stored run
+#: Commands checked to parse only: runs and export need a stored run, uncertainty is a study, serve runs until
+#: stopped.
+SLOW = {"run", "compare", "backtest", "claims", "runs", "export", "uncertainty", "serve"}
 
 
 def tour_lines() -> list[list[str]]:
