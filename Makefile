@@ -31,7 +31,7 @@ browser:
 
 ## run the flagship scenario end to end and write its report
 run: install
-	$(BIN)/mine2magnet run malaysia-base --compare all --out $(OUT)
+	$(BIN)/mine2magnet run malaysia-base --compare all --ranges --out $(OUT)
 
 ## run the test suite on every core (fails if a test fails or none ran)
 test: install-test

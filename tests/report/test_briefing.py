@@ -112,7 +112,9 @@ def test_ranges_show_on_the_briefing(tmp_path):
         "Range: USD 10 M – USD 20 M (5th–95th percentile of the uncertainty analysis; median USD 15 M)"
         in html
     )
-    assert html.count("Range: not known yet") >= 1  # the other answers say they have none
+    assert html.count("Range: not in this run's uncertainty sample") >= 1  # the others: not sampled
+    without = render_report([sample_result()], conflicts=())
+    assert "Range: not known yet (no uncertainty analysis for this run" in without
 
 
 def test_ranges_file_is_read_beside_the_report_and_bad_ones_are_one_line(tmp_path):

@@ -315,6 +315,10 @@ def claims_of_run(scenario: Any, result: Any, history: tuple[Any, Any] | None, o
     return checks
 
 
+#: What summary.json keeps of the run's uncertainty sample (the whole of it is OUT/uncertainty.json).
+RANGE_FIELDS = ("briefing", "draws", "seconds", "command", "note")
+
+
 def write_report_atomically(runs: Sequence[Any], report: Path, **options: Any) -> Path:
     """The HTML report of ``runs`` at ``report``, written under a unique temporary name and renamed into
     place, so that two runs writing the same folder never share a temporary file."""
@@ -411,6 +415,14 @@ def keep_option(function: Callable[..., Any]) -> Callable[..., Any]:
     help="When SCENARIO starts from a history (start_from), backtest that history against the published "
     "observations: OUT/backtest.{json,csv,html} and a section of the report.",
 )
+@click.option(
+    "--ranges/--no-ranges",
+    default=False,
+    show_default=True,
+    help="Also run a small uncertainty sample of SCENARIO (12 Latin-hypercube draws, ~10-20 s) and show "
+    "P5-P95 ranges on the briefing's answers: OUT/uncertainty.json (`mine2magnet uncertainty` for a full "
+    "study).",
+)
 def run_command(
     scenario: str,
     overrides: str,
@@ -422,6 +434,7 @@ def run_command(
     keep: bool,
     quiet: bool,
     backtest: bool,
+    ranges: bool,
 ) -> None:
     """Run SCENARIO (a built-in name, NAME+OVERRIDE..., or a YAML file) end to end.
 
@@ -477,13 +490,31 @@ def run_command(
             outputs["claims"] = str(out / "claims.json")
             summary["outputs"] = outputs
             write_summary(summary, out / "summary.json")
+        shown_ranges: dict[str, Any] = {}  # none unless this run computed them (never a stale file's)
+        if ranges:
+            progress("uncertainty sample for the briefing's ranges", 0, 1)
+            from mine2magnet.analysis.uncertainty.answers import write_headline_json
+            from mine2magnet.report.page import load_ranges
+
+            written = write_headline_json(out, name, overrides=all_overrides)
+            shown_ranges = load_ranges(written)
+            outputs["uncertainty"] = str(written)
+            summary["outputs"] = outputs
+            summary["uncertainty"] = {
+                k: v for k, v in json.loads(written.read_text(encoding="utf-8")).items() if k in RANGE_FIELDS
+            }
+            write_summary(summary, out / "summary.json")
         progress("writing the report", 0, 1)
-        write_report_atomically([stored, *compared], report, year=year, backtest=checked, claims=claims)
+        write_report_atomically(
+            [stored, *compared], report, year=year, backtest=checked, claims=claims, ranges=shown_ranges
+        )
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
         click.echo(f"report: {report}", err=True)
         return
     _print_run(main_run, year, compared, checked, claims)
+    if "uncertainty" in summary:
+        click.echo(f"ranges:  {summary['uncertainty']['note']}: {summary['uncertainty']['command']}")
     for replaced in main_run.replaced:
         click.echo(f"replaced: run {replaced} (same scenario, inputs and code; --keep keeps both)")
     click.echo(f"report:  {report}")

@@ -709,6 +709,14 @@ QUESTIONS: tuple[Callable[[Context], Answer | None], ...] = (
 )
 
 
+#: What the briefing says of an answer without a range: no uncertainty sample for the run, or a sample that
+#: does not cover this answer (its KPIs by year are in uncertainty.json).
+_NO_RANGE = {
+    False: "not known yet (no uncertainty analysis for this run; `mine2magnet run --ranges` adds one)",
+    True: "not in this run's uncertainty sample (its KPIs by year are in uncertainty.json)",
+}
+
+
 def answers(
     views: Sequence[RunView],
     year: int,
@@ -732,8 +740,9 @@ def answers(
     return out
 
 
-def briefing_html(items: Sequence[Answer]) -> str:
-    """The answers as one screen each (``<section class='q'>``); the number carries its check as data."""
+def briefing_html(items: Sequence[Answer], *, sampled: bool = False) -> str:
+    """The answers as one screen each (``<section class='q'>``); the number carries its check as data.
+    ``sampled``: the run has an uncertainty sample (an answer without a range is one it does not cover)."""
     if not items:
         return "<p>These runs report none of the figures the briefing answers with.</p>"
     out = []
@@ -746,11 +755,7 @@ def briefing_html(items: Sequence[Answer]) -> str:
         rng = (
             f"<div class='range'>Range: {escape(a.range)}</div>"
             if a.range
-            else (
-                "<div class='range muted'>Range: not known yet (no uncertainty analysis for this run)</div>"
-                if a.check
-                else ""
-            )
+            else (f"<div class='range muted'>Range: {_NO_RANGE[sampled]}</div>" if a.check else "")
         )
         years = f"<div class='years'>{escape(a.years)}</div>" if a.years else ""
         inputs = (

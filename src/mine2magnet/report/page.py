@@ -205,7 +205,7 @@ def render_report(
         "scenario's series, flows, assumptions with their sources, and where sources disagree. Tonnes of "
         "material are tonnes of rare-earth oxide (REO); residues are tonnes of residue.</p>",
         "<div id='briefing'>",
-        briefing_html(briefing),
+        briefing_html(briefing, sampled=bool(ranges)),
         "</div>",
         "<h2 id='details'>Details (open a section)</h2>",
     ]
@@ -263,15 +263,18 @@ def render_report(
 
 
 def load_ranges(path: str | os.PathLike[str]) -> dict[str, Range]:
-    """Ranges for the briefing from an uncertainty file: ``{"ranges": {key: [p5, p50, p95]}}`` or
-    ``{key: {"p5", "p50", "p95"}}``, keys being KPI names or briefing answer keys (``feed``, ``value``...).
+    """Ranges for the briefing from an uncertainty file: ``{"briefing": {key: [p5, p50, p95]}}`` (what
+    ``mine2magnet run --ranges`` writes), ``{"ranges": {key: [p5, p50, p95]}}`` or ``{key: {"p5", "p50",
+    "p95"}}``, keys being KPI names or briefing answer keys (``feed``, ``value``...).
     """
     source = Path(path)
     try:
         raw = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read ranges: {exc}", file=str(source)) from exc
-    raw = raw.get("ranges", raw) if isinstance(raw, dict) else raw
+    # an uncertainty study's file (analysis.uncertainty.answers): the briefing's own ranges under "briefing"
+    if isinstance(raw, dict):
+        raw = raw["briefing"] if "briefing" in raw else raw.get("ranges", raw)
     if not isinstance(raw, dict):
         raise InputError("expected an object of {kpi: [p5, p50, p95]}", file=str(source), field="ranges")
     out: dict[str, Range] = {}

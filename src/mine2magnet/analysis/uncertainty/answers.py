@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mine2magnet.analysis.uncertainty.conditions import Condition, OutputRef
 from mine2magnet.analysis.uncertainty.inputs import COMPOSITION
 from mine2magnet.analysis.uncertainty.results import StudyResult
@@ -160,6 +162,7 @@ def headline_study(
     return {
         "scenario": scenario,
         "ranges": ranges,
+        "briefing": briefing_ranges(result),
         "draws": result.draws,
         "method": "lhs",
         "seed": seed,
@@ -173,6 +176,31 @@ def headline_study(
     }
 
 
+#: The briefing's answers that are sums over the run's years of one KPI's total (report/briefing.py): the
+#: value kept at home and what smuggling costs.
+BRIEFING_SUMS: dict[str, str] = {"value": "national_value_added_usd", "smuggling": "smuggling_loss_usd"}
+
+
+def briefing_ranges(result: Any) -> dict[str, tuple[float, float, float]]:
+    """``{answer key: (p5, p50, p95)}`` of the briefing's period totals: each draw's sum over its years of
+    the KPI's total (the percentiles of a sum, not the sum of percentiles), over the draws that have every
+    year the study has."""
+    out: dict[str, tuple[float, float, float]] = {}
+    for key, kpi in BRIEFING_SUMS.items():
+        rows = result.outputs(kpi)
+        rows = rows[rows["subject"] == "total"]
+        if rows.empty:
+            continue
+        years = rows["year"].nunique()
+        by_draw = rows.groupby("draw")["value"].agg(["sum", "count"])
+        sums = by_draw.loc[by_draw["count"] == years, "sum"].to_numpy(dtype=float)
+        sums = sums[np.isfinite(sums)]
+        if len(sums):
+            p5, p50, p95 = np.percentile(sums, [5, 50, 95])
+            out[key] = (float(p5), float(p50), float(p95))
+    return out
+
+
 def write_headline_json(out: str | Path, scenario: str = "malaysia-base", **kw: Any) -> Path:
     """Run :func:`headline_study` and write it as ``OUT/uncertainty.json`` (years as keys; atomically)."""
     study = headline_study(scenario, **kw)
@@ -180,11 +208,12 @@ def write_headline_json(out: str | Path, scenario: str = "malaysia-base", **kw: 
         {
             **study,
             "ranges": {k: {str(y): list(v) for y, v in by.items()} for k, by in study["ranges"].items()},
+            "briefing": {k: list(v) for k, v in study["briefing"].items()},
         }
     )
     target = Path(out) / "uncertainty.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".uncertainty.json.{os.getpid()}.tmp")
+    tmp = target.with_name(f".uncertainty.json.{os.getpid()}.{time.monotonic_ns()}.tmp")
     tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
     tmp.replace(target)
     return target
