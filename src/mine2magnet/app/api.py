@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mine2magnet.app import compare
 from mine2magnet.app.jobs import JobQueue
 from mine2magnet.app.names import check_name
-from mine2magnet.app.variants import VariantRequest, VariantStore, catalogue, facility_names
+from mine2magnet.app.variants import VariantRequest, VariantStore, catalogue, facility_names, named_items
 from mine2magnet.errors import InputError
 from mine2magnet.scenario import Scenario, list_scenarios, named_overrides, unreachable_facilities
 from mine2magnet.store import ResultsStore
@@ -87,12 +87,7 @@ def _facilities(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _policies(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {"kind": kind, "name": str(item.get("name"))}
-        for kind, items in (data.get("policies") or {}).items()
-        for item in items or []
-        if isinstance(item, Mapping)
-    ]
+    return [{"kind": kind, "name": name} for name, kind in named_items(data, "policies").items()]
 
 
 def _unreachable(scenario: Scenario) -> list[dict[str, Any]]:

@@ -347,24 +347,24 @@ def variant_document(request: VariantRequest, base: Scenario, base_ref: str) -> 
     return document
 
 
-def facility_names(data: Mapping[str, Any]) -> list[str]:
-    """Names of the facilities in scenario data ``data``."""
-    return [
-        str(item.get("name"))
-        for items in (data.get("facilities") or {}).values()
+def named_items(data: Mapping[str, Any], section: str) -> dict[str, str]:
+    """``{name: kind}`` of the named items of ``section`` (``facilities`` or ``policies``) of ``data``."""
+    return {
+        str(item.get("name")): kind
+        for kind, items in (data.get(section) or {}).items()
         for item in items or []
         if isinstance(item, Mapping)
-    ]
+    }
+
+
+def facility_names(data: Mapping[str, Any]) -> list[str]:
+    """Names of the facilities in scenario data ``data``."""
+    return list(named_items(data, "facilities"))
 
 
 def _removals(data: Mapping[str, Any], facilities: Sequence[str], policies: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    present = {
-        str(item.get("name")): kind
-        for kind, items in (data.get("facilities") or {}).items()
-        for item in items or []
-        if isinstance(item, Mapping)
-    }
+    present = named_items(data, "facilities")
     for i, name in enumerate(facilities):
         if name not in present:
             raise InputError(f"no facility {name!r} in the base", field=f"remove_facilities[{i}]")
@@ -373,10 +373,9 @@ def _removals(data: Mapping[str, Any], facilities: Sequence[str], policies: Sequ
             if name in (link.get("source"), link.get("target")):
                 ident = {k: link.get(k) for k in ("source", "target", "commodity")}
                 out.setdefault("trade_links", []).append({**ident, "remove": True})
+    # a removed facility leaves the policies that name it (a ban's exceptions, lists of facilities)
     gone = set(facilities)
-    for kind, items in (
-        data.get("policies") or {}
-    ).items():  # a removed facility leaves the policies naming it
+    for kind, items in (data.get("policies") or {}).items():
         for item in items or []:
             lists = {
                 k: [x for x in v if x not in gone]
@@ -384,15 +383,9 @@ def _removals(data: Mapping[str, Any], facilities: Sequence[str], policies: Sequ
                 if isinstance(v, list) and any(isinstance(x, str) and x in gone for x in v)
             }
             if lists and str(item.get("name")) not in policies:
-                out.setdefault("policies", {}).setdefault(kind, []).append(
-                    {"name": item.get("name"), **lists}
-                )
-    kinds = {
-        str(item.get("name")): kind
-        for kind, items in (data.get("policies") or {}).items()
-        for item in items or []
-        if isinstance(item, Mapping)
-    }
+                edited = {"name": item.get("name"), **lists}
+                out.setdefault("policies", {}).setdefault(kind, []).append(edited)
+    kinds = named_items(data, "policies")
     for i, name in enumerate(policies):
         if name not in kinds:
             raise InputError(f"no policy {name!r} in the base", field=f"remove_policies[{i}]")
