@@ -138,6 +138,13 @@ def _check_balance(result_in: np.ndarray, terminal: list[np.ndarray]) -> float:
 TRAPPED_FACTOR = 1e4
 
 
+def _held(aq: np.ndarray, org: np.ndarray, inflow: np.ndarray) -> float:
+    """The largest stage flow of a component over that component's own inflow (stages x components)."""
+    largest = np.maximum(aq.max(axis=0), org.max(axis=0))
+    has = inflow > 0
+    return float((largest[has] / inflow[has]).max()) if has.any() else 0.0
+
+
 def _trapped(message: str, held: float) -> str:
     """``message``, with the reason when the cascade traps metal: with constant distribution ratios nothing
     bounds the inventory between extraction and scrub, and flows many orders above the inflow cannot be
@@ -145,9 +152,10 @@ def _trapped(message: str, held: float) -> str:
     if held <= TRAPPED_FACTOR:
         return message
     return (
-        f"{message}: metal is trapped between the sections (stage flows reach {held:.1e} times the inflow); "
+        f"{message}: metal is trapped between the sections (a component's stage flows reach {held:.1e} times "
+        "its inflow); "
         "with constant distribution ratios nothing bounds that inventory, where a real organic saturates: "
-        "lower the scrub's or raise the extraction's distribution ratios, or use a loading-limited model "
+        "raise the scrub's or lower the extraction's distribution ratios, or use a loading-limited model "
         "(mass-action, empirical-ph, loaded-separation-factor)"
     )
 
@@ -480,7 +488,7 @@ def _simulate_constant(spec: CascadeSpec, model: ConstantDistributionModel) -> C
         outlets["stripped_organic"] = stripped
         terminal = ["raffinate", "strip_liquor", "stripped_organic"]
         inlet = inlet + strip_in
-    held = float(max(aq.max(), org.max()) / (f + inlet).sum())  # the largest stage flow / the inflow
+    held = _held(aq, org, f + inlet)
     if (aq < -1e-12 * f.sum()).any() or (org < -1e-12 * f.sum()).any():
         raise ConvergenceError(_trapped("negative stage flows in the linear cascade solve", held))
     mbe = _check_balance(f + inlet, [outlets[t] for t in terminal])
