@@ -49,6 +49,8 @@ def _save_variant(
     status = page.inner_text("#variant-status")
     assert status.startswith("saved"), status
     assert page.input_value("#scenario-select") == name
+    if key:  # the edit reached the saved file
+        assert f"value: {float(value)}" in page.inner_text("#variant-yaml")
 
 
 def _compare(page, run_ids: list[str], year: int) -> dict[tuple[str, str], list[str]]:
@@ -60,7 +62,7 @@ def _compare(page, run_ids: list[str], year: int) -> dict[tuple[str, str], list[
     rows = {}
     for row in page.locator("#compare-table tbody tr").all():
         cells = row.locator("td").all_inner_texts()
-        rows[(cells[0], cells[1])] = cells[3:]
+        rows[(cells[0], cells[1])] = [c.replace(",", "") for c in cells[3:]]  # 277,900,000 -> 277900000
     return rows
 
 

@@ -60,6 +60,7 @@ async function loadScenarioList(select) {
 }
 
 async function loadScenario(name) {
+  $('#variant-base').textContent = '';  // set again once loaded: the form is not ready before
   current = await api(`/api/scenarios/${encodeURIComponent(name)}`);
   $('#scenario-desc').textContent = current.description;
   $('#variant-base').textContent = current.name;
@@ -169,6 +170,8 @@ async function refreshRuns() {
 }
 
 // ---------------------------------------------------------------------------------------------- compare
+const number = (x) => x.toLocaleString('en-US', {maximumSignificantDigits: 4});  // 277,900,000; 0.9898
+
 async function compare() {
   const runs = $('#compare-runs').value.replace(/\s+/g, '');
   const year = $('#compare-year').value;
@@ -181,7 +184,7 @@ async function compare() {
     const columns = table.rows.length ? Object.keys(table.rows[0]) : [];
     $('#compare-table thead').replaceChildren(el('tr', {}, ...columns.map((c) => el('th', {text: c}))));
     $('#compare-table tbody').replaceChildren(...table.rows.map((r) => el('tr', {}, ...columns.map((c) =>
-      el('td', {text: typeof r[c] === 'number' ? r[c].toPrecision(4) : (r[c] ?? '–')})))));
+      el('td', {text: typeof r[c] === 'number' ? number(r[c]) : (r[c] ?? '–')})))));
     $('#compare-table').dataset.runs = runs;
     $('#compare-csv').href = `/api/compare?${query}&format=csv`;
     $('#compare-xlsx').href = `/api/compare?${query}&format=xlsx`;
