@@ -201,10 +201,10 @@ def _solve_matrix_lp(
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", SOLVER_TIME_LIMIT_S)
-    with _quiet_stdout():  # HiGHS prints its banner on the C-level stdout even with output_flag off
+    with _quiet_stdout():  # HiGHS prints its banner on the C-level stdout when created, whatever the flags
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", SOLVER_TIME_LIMIT_S)
         h.passModel(lp)
         h.run()
     status = h.getModelStatus()
