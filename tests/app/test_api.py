@@ -167,6 +167,9 @@ def test_a_facility_that_can_never_be_fed_is_named(live_app: LiveApp) -> None:
             "/api/variants", json={"name": "no-clays", "base": "malaysia-base", "remove_facilities": clays}
         ).json()
         shown = c.get("/api/scenarios/no-clays").json()
+        listed = {s["name"]: s for s in c.get("/api/scenarios").json()["scenarios"]}
+    assert listed["no-clays"]["description"] == "A variant of malaysia-base"
+    assert listed["no-clays"]["kind"] == "variant"
     for answer in (saved, shown):
         never = {u["facility"]: u for u in answer["unreachable"]}
         assert "Lynas Malaysia ionic-clay line" in never

@@ -102,14 +102,10 @@ def router(state: AppState) -> APIRouter:
     @api.get("/scenarios", summary="The built-in scenarios and the saved variants")
     def scenarios() -> dict[str, Any]:
         builtins = [{"name": n, "description": d, "kind": "built-in"} for n, d in list_scenarios()]
-        variants = []
-        for name in state.variants.names():
-            try:
-                head = state.variants.text(name).split("\n", 3)
-            except OSError:
-                continue
-            described = next((h.split(":", 1)[1].strip() for h in head if h.startswith("description:")), "")
-            variants.append({"name": name, "description": described, "kind": "variant"})
+        variants = [
+            {"name": name, "description": state.variants.description(name), "kind": "variant"}
+            for name in state.variants.names()
+        ]
         overrides = [{"name": n, "description": o.description} for n, o in sorted(named_overrides().items())]
         return {"scenarios": builtins + variants, "overrides": overrides}
 

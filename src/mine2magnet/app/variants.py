@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mine2magnet.app.names import NAME, check_name, inside
+from mine2magnet.data.reader import read_mapping
 from mine2magnet.errors import InputError
 from mine2magnet.scenario import Scenario, list_scenarios, load_scenario, named_overrides
 from mine2magnet.scenario.loader import OVERRIDES_FILE
@@ -153,6 +154,14 @@ class VariantStore:
 
     def text(self, name: str) -> str:
         return self.path(name).read_text(encoding="utf-8")
+
+    def description(self, name: str) -> str:
+        """The variant's one-line description ('' when its file no longer reads as a scenario mapping)."""
+        try:
+            data = read_mapping(self.path(name))
+        except InputError:
+            return ""
+        return str(data.get("description") or "").strip()
 
     def create(self, request: VariantRequest) -> tuple[Path, Scenario]:
         """Write the variant file for ``request`` after checking that it loads; return its path and scenario.
