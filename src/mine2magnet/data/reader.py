@@ -190,17 +190,21 @@ def _check_tree(root: yaml.Node, label: str, max_depth: int, max_nodes: int) -> 
             )
         if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
             if depth > max_depth:
-                raise InputError(
-                    f"nested deeper than {max_depth} levels at line {node.start_mark.line + 1} "
-                    f"(set {ENV_MAX_DEPTH} to raise the limit)",
-                    file=label,
-                )
+                raise _too_deep(max_depth, node.start_mark.line, label)
             if isinstance(node, yaml.SequenceNode):
                 stack.extend((child, depth + 1) for child in node.value)
             else:
                 for key, value in node.value:
                     stack.append((key, depth + 1))
                     stack.append((value, depth + 1))
+
+
+def _too_deep(max_depth: int, line: int, label: str) -> InputError:
+    """The refusal of a file nested deeper than `max_depth` at (0-based) `line`."""
+    return InputError(
+        f"nested deeper than {max_depth} levels at line {line + 1} (set {ENV_MAX_DEPTH} to raise the limit)",
+        file=label,
+    )
 
 
 def _scan_events(text: str, label: str, max_depth: int, max_nodes: int) -> None:
@@ -216,11 +220,7 @@ def _scan_events(text: str, label: str, max_depth: int, max_nodes: int) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > max_depth:
-                    raise InputError(
-                        f"nested deeper than {max_depth} levels at line {event.start_mark.line + 1} "
-                        f"(set {ENV_MAX_DEPTH} to raise the limit)",
-                        file=label,
-                    )
+                    raise _too_deep(max_depth, event.start_mark.line, label)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
             if isinstance(event, yaml.NodeEvent):

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from mine2magnet.errors import InputError, Mine2MagnetError
 from mine2magnet.store.atomic import atomic_write, atomic_write_text
+from mine2magnet.store.catalogue import CATALOGUE_COLUMNS
 from mine2magnet.store.code_version import code_version
 from mine2magnet.store.json_safe import dumps_summary, to_json_safe
 from mine2magnet.store.lock import store_lock
@@ -49,19 +50,8 @@ from mine2magnet.store.schema import (
 
 SCHEMA_VERSION = "1"
 
-RUN_COLUMNS = (
-    "run_id",
-    "scenario",
-    "overrides",
-    "seed",
-    "status",
-    "started_utc",
-    "finished_utc",
-    "code_version",
-    "years",
-    "mass_balance_error",
-    "error",
-)
+#: The catalogue's columns (one list: ``store.catalogue`` reads them without pandas).
+RUN_COLUMNS = CATALOGUE_COLUMNS
 
 _CATALOGUE_DDL = (
     "CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
