@@ -176,7 +176,7 @@ def product_slate(
     has not started yet (``product_start``) leaves in the mixed products; an element a new circuit separates
     from a date (``separate_from``) leaves the mixed products for its own oxide; an element the refinery may
     reject (``reject_cost``) is left out of separation (to the residue) in the share its price does not
-    pay for.
+    pay for (the price of ``reject_price_lag`` years before, when the decision is taken on a known price).
     """
     a = f.attrs
     outs = {c: np.array([perf.yield_of(c, e) for e in E]) for c in ("oxide", "mixed_oxide", "metal")}
@@ -193,8 +193,13 @@ def product_slate(
             outs["oxide"][i] += moved
         cost = (a.get("reject_cost") or {}).get(el)
         if cost is not None:
-            outs["oxide"][i] *= 1.0 - rejected_share(cost, deck.oxide_price(el, year))
+            outs["oxide"][i] *= 1.0 - rejected_share(cost, deck.oxide_price(el, decision_year(f, year)))
     return outs
+
+
+def decision_year(f: Facility, year: int) -> int:
+    """The year whose price sets a refinery's reject decision for `year` (``reject_price_lag`` years back)."""
+    return year - int(f.attrs.get("reject_price_lag") or 0)
 
 
 def rejection_savings(
@@ -211,7 +216,7 @@ def rejection_savings(
         cost = (f.attrs.get("reject_cost") or {}).get(el)
         if cost is None:
             continue
-        price = deck.oxide_price(el, year)
+        price = deck.oxide_price(el, decision_year(f, year))
         share = rejected_share(cost, price)
         out[i] = perf.yield_of("oxide", el) * share * (max(price, cost[0]) + cost[1]) / 2.0
     return out

@@ -252,7 +252,8 @@ def _rare_earth(symbol: str, file: str | None, field: str) -> None:
 
 
 def _check_product_choices(attrs: dict[str, Any], file: str | None, where: str) -> None:
-    """product_start, separate_from: a year or YYYY-MM per element; reject_cost: rare earths only."""
+    """product_start, separate_from: a year or YYYY-MM per element; reject_cost: rare earths only;
+    reject_price_lag: 0-5 years."""
     dated = [("product_start", el, s) for el, s in (attrs.get("product_start") or {}).items()]
     dated += [("separate_from", el, s) for el, s in (attrs.get("separate_from") or {}).items()]
     for name, el, start in dated:
@@ -264,6 +265,11 @@ def _check_product_choices(attrs: dict[str, Any], file: str | None, where: str) 
             raise InputError(str(exc), file=file, field=field) from None
     for el in attrs.get("reject_cost") or {}:
         _rare_earth(el, file, f"{where}.reject_cost.{el}")
+    lag = attrs.get("reject_price_lag")
+    if lag is not None and not 0 <= lag <= 5:
+        raise InputError(
+            f"expected whole years from 0 to 5, got {lag!r}", file=file, field=f"{where}.reject_price_lag"
+        )
 
 
 def _check_initial_residue(attrs: dict[str, Any], file: str | None, where: str) -> None:
