@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 from machine import cpu_model, load  # noqa: E402
 from mine2magnet.separation import load_spec, simulate, simulate_batch  # noqa: E402
-from mine2magnet.separation.extractants import load_extractant  # noqa: E402
+from mine2magnet.separation.equilibrium.extractants import load_extractant  # noqa: E402
 
 STIFF = ["La", "Ce", "Pr", "Nd", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Y"]
 

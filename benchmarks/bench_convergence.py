@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from machine import cpu_model, load  # noqa: E402
 from mine2magnet.errors import ConvergenceError, InputError  # noqa: E402
 from mine2magnet.separation import simulate  # noqa: E402
-from mine2magnet.separation.extractants import load_extractant  # noqa: E402
+from mine2magnet.separation.equilibrium.extractants import load_extractant  # noqa: E402
 
 #: log10 Kex of Pr used to anchor the sourced separation factors into extraction constants (mol/L basis).
 #: P507: the shipped sourced value; P204 (stronger) and Cyanex 272 (weaker): assumptions for this benchmark.

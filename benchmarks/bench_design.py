@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from mine2magnet.separation import DesignResult, design
-from mine2magnet.separation.extractants import load_extractant
+from mine2magnet.separation.equilibrium.extractants import load_extractant
 
 P507 = load_extractant("P507")
 

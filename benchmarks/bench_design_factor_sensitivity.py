@@ -17,7 +17,7 @@ import sys
 
 os.environ["MINE2MAGNET_CACHE"] = "off"
 
-import mine2magnet.separation.extractants as extractants
+import mine2magnet.separation.equilibrium.extractants as extractants
 from mine2magnet.data import load_dataset
 from mine2magnet.process import run_flowsheet
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from mine2magnet.separation.distribution import EmpiricalPh
-from mine2magnet.separation.stagewise import StagewiseProblem, solve_stagewise
+from mine2magnet.separation.equilibrium.distribution import EmpiricalPh
+from mine2magnet.separation.solvers.steady.stagewise import StagewiseProblem, solve_stagewise
 
 SPEC = Path(__file__).parents[1] / "src/mine2magnet/separation/examples/prommis/sx_steady_1_1.yaml"
 #: PrOMMiS end to end as published in the issue (another run, not measured by this script)
@@ -100,7 +100,8 @@ def end_to_end(stages: int) -> float:
     here = str(Path(__file__).parent)
     code = (
         f"import sys; sys.path.insert(0, {here!r}); import bench_prommis as b; "
-        f"from mine2magnet.separation.stagewise import solve_stagewise; solve_stagewise(b.problem({stages}))"
+        "from mine2magnet.separation.solvers.steady.stagewise import solve_stagewise; "
+        f"solve_stagewise(b.problem({stages}))"
     )
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True)

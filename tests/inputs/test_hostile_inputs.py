@@ -303,7 +303,7 @@ def test_a_trace_beside_a_major_component_is_refused_in_physical_models() -> Non
 def test_a_missing_saponification_gives_a_result_or_a_clean_refusal() -> None:
     """Was a ZeroDivisionError in the design of the P507 Pr|Nd example (issue 17)."""
     from mine2magnet.errors import Mine2MagnetError
-    from mine2magnet.separation.design import design
+    from mine2magnet.separation import design
 
     data = _example("prnd_mass_action_design.yaml")
     del data["model"]["saponification"]

@@ -17,7 +17,7 @@ from mine2magnet.elements import Composition
 from mine2magnet.errors import InfeasibleError
 from mine2magnet.process import limiting_unit, required_for, run_flowsheet
 from mine2magnet.process.parameters import ParameterSet
-from mine2magnet.separation.extractants import load_extractant
+from mine2magnet.separation.equilibrium.extractants import load_extractant
 
 P507 = load_extractant("P507")
 BETAS = P507.separation_factors(list(P507.order))

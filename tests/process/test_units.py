@@ -164,7 +164,7 @@ def test_purification_and_neutralisation_always_balance(re, fe, al, th, p, mg, s
 
 def test_separation_train_balances_and_derives_its_reagents():
     from mine2magnet.process.separation_train import CutSpec, separation_train
-    from mine2magnet.separation.extractants import load_extractant
+    from mine2magnet.separation.equilibrium.extractants import load_extractant
 
     ext = load_extractant("P507")
     betas = ext.separation_factors(list(ext.order))

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from mine2magnet.errors import InputError
 from mine2magnet.separation import simulate, simulate_batch
-from mine2magnet.separation.batch import _lsf_feasible
-from mine2magnet.separation.loaded_separation_factor import stage_totals
+from mine2magnet.separation.solvers.batch import _lsf_feasible
+from mine2magnet.separation.solvers.steady.loaded_separation_factor import stage_totals
 
 LSF = {
     "components": ["Pr", "Nd"],
@@ -124,7 +124,7 @@ def test_closed_form_feasibility_matches_the_stage_totals(S, W, F, n, m, stage_f
 
 def test_two_component_cases_the_scalar_solver_leaves_go_to_the_general_solver(monkeypatch):
     """Wiring of the fallback: a case flagged unconverged by the two-component solver is re-solved."""
-    from mine2magnet.separation import batch as batch_module
+    from mine2magnet.separation.solvers import batch as batch_module
 
     real = batch_module.solve_binary_lsf_batch
 

@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 from test_loaded_separation_factor import reference_lsf
 
 from mine2magnet.separation import simulate, simulate_batch
-from mine2magnet.separation.binary_lsf import (
+from mine2magnet.separation.solvers.steady.binary_lsf import (
     BinaryBatch,
     BinaryCascade,
     solve_binary_lsf,
     solve_binary_lsf_batch,
 )
-from mine2magnet.separation.loaded_separation_factor import solve_lsf, stage_balance_residual
+from mine2magnet.separation.solvers.steady.loaded_separation_factor import solve_lsf, stage_balance_residual
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import mine2magnet.separation.block_tridiagonal as bt
+import mine2magnet.separation.solvers.steady.block_tridiagonal as bt
 
 
 def _system(cases: int, stages: int, size: int, seed: int = 0):

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from mine2magnet.errors import ConvergenceError, InputError
 from mine2magnet.separation import simulate
-from mine2magnet.separation import stagewise as sw
-from mine2magnet.separation.extractants import load_extractant
+from mine2magnet.separation.equilibrium.extractants import load_extractant
+from mine2magnet.separation.solvers.steady import stagewise as sw
 
-simulate_module = importlib.import_module("mine2magnet.separation.simulate")
+simulate_module = importlib.import_module("mine2magnet.separation.solvers.steady.simulate")
 
 ALL17 = ["La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y", "Sc"]
 DIMER = 0.5  # mol/L (HA)2

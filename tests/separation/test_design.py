@@ -23,13 +23,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import mine2magnet.separation as separation
 from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError
 from mine2magnet.separation import design, load_spec, simulate
-from mine2magnet.separation.design_lsf import solve_cut
-from mine2magnet.separation.design_lsf import stage_totals as cut_stage_totals
-from mine2magnet.separation.design_problem import build_problem, outlet_performance
-from mine2magnet.separation.design_theory import fenske_min_stages, minimum_flows_binary
+from mine2magnet.separation.cascade_design.lsf import solve_cut
+from mine2magnet.separation.cascade_design.lsf import stage_totals as cut_stage_totals
+from mine2magnet.separation.cascade_design.problem import build_problem, outlet_performance
+from mine2magnet.separation.cascade_design.theory import fenske_min_stages, minimum_flows_binary
 
 
 def binary_spec(beta=1.5, f_nd=0.75, purity=0.999, phase="aqueous"):
@@ -355,9 +354,7 @@ def test_stage_limit_raises_with_what_is_needed():
 
 
 def test_non_converged_verification_raises(monkeypatch):
-    design_module = sys.modules[
-        "mine2magnet.separation.design"
-    ]  # the package exports a function of that name
+    design_module = sys.modules["mine2magnet.separation.cascade_design.search"]  # the search's module
 
     def no_simulate(spec):
         raise ConvergenceError("forced", residual=1.0, iterations=1)
@@ -370,7 +367,7 @@ def test_non_converged_verification_raises(monkeypatch):
             return dataclasses.replace(sol, converged=False)
         return sol
 
-    monkeypatch.setattr(separation, "simulate", no_simulate)
+    monkeypatch.setattr(design_module, "simulate", no_simulate)
     monkeypatch.setattr(design_module, "solve_cut", failing_after_search)
     with pytest.raises(ConvergenceError, match="did not converge"):
         design(binary_spec())
@@ -421,7 +418,8 @@ def test_fallback_verification_is_reported(monkeypatch):
     def no_simulate(spec):
         raise ConvergenceError("forced", residual=1.0, iterations=1)
 
-    monkeypatch.setattr(separation, "simulate", no_simulate)
+    search = sys.modules["mine2magnet.separation.cascade_design.search"]
+    monkeypatch.setattr(search, "simulate", no_simulate)
     r = design(LREE)
     assert r.verification["solver"].startswith("design_lsf")
     assert "forced" in r.verification["simulate_error"]

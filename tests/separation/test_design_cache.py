@@ -10,8 +10,8 @@ import json
 import pytest
 
 from mine2magnet.errors import InfeasibleError
-from mine2magnet.separation import design_cache
-from mine2magnet.separation.design import design
+from mine2magnet.separation import design
+from mine2magnet.separation.cascade_design import cache as design_cache
 
 SPEC = {
     "components": ["La", "Ce", "Pr", "Nd"],
@@ -36,7 +36,7 @@ def folder(tmp_path, monkeypatch):
 def counted(monkeypatch):
     """Counts the designs actually made (misses)."""
     # the module (the package re-exports a function of the same name)
-    design_module = importlib.import_module("mine2magnet.separation.design")
+    design_module = importlib.import_module("mine2magnet.separation.cascade_design.design")
     calls = []
     original = design_module.design
 

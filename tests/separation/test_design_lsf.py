@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from mine2magnet.errors import ConvergenceError
 from mine2magnet.separation import simulate
-from mine2magnet.separation.design_lsf import solve_cut, solve_cuts, stage_totals
-from mine2magnet.separation.design_stepping import step_stages
-from mine2magnet.separation.lsf_shooting import ShootingCascade, solve_shooting
+from mine2magnet.separation.cascade_design.lsf import solve_cut, solve_cuts, stage_totals
+from mine2magnet.separation.cascade_design.stepping import step_stages
+from mine2magnet.separation.solvers.steady.lsf_shooting import ShootingCascade, solve_shooting
 
 COMPS = ["La", "Ce", "Pr", "Nd", "Sm"]
 BETA = np.array([1.0, 2.0, 4.0, 5.8, 23.2])

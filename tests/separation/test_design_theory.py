@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mine2magnet.errors import InfeasibleError
-from mine2magnet.separation.design_stepping import step_stages
-from mine2magnet.separation.design_theory import (
+from mine2magnet.separation.cascade_design.stepping import step_stages
+from mine2magnet.separation.cascade_design.theory import (
     effective_separation_factor,
     fenske_min_stages,
     fenske_min_stages_keys,
@@ -156,7 +156,7 @@ def test_bad_inputs_raise():
 )
 def test_total_reflux_minimum_reduces_to_fenske(beta, p_a, p_b):
     """The exact multicomponent total-reflux minimum equals Fenske's equation for two components."""
-    from mine2magnet.separation.design_problem import build_problem, total_reflux_stages
+    from mine2magnet.separation.cascade_design.problem import build_problem, total_reflux_stages
 
     p = build_problem(
         ("Pr", "Nd"),
@@ -171,7 +171,7 @@ def test_total_reflux_minimum_reduces_to_fenske(beta, p_a, p_b):
 
 def test_total_reflux_minimum_below_key_pair_fenske_when_non_keys_dominate():
     """Easy non-key components make the multicomponent minimum smaller than the key-pair estimate."""
-    from mine2magnet.separation.design_problem import build_problem, total_reflux_stages
+    from mine2magnet.separation.cascade_design.problem import build_problem, total_reflux_stages
 
     betas = {"Dy": 1.0, "Ho": 1.68, "Y": 2.352, "Er": 3.2928, "Tm": 6.5856, "Yb": 13.1712}
     feed = {"Dy": 0.1, "Ho": 0.001, "Y": 0.01, "Er": 0.0001, "Tm": 0.001, "Yb": 0.5}

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from mine2magnet.errors import InputError
 from mine2magnet.separation import simulate
-from mine2magnet.separation.spec import load_spec
+from mine2magnet.separation.contract.spec import load_spec
 
 
 def two_stage(D: float, Va: float, Vo: float, c_feed: float, **extra: object) -> dict:
@@ -216,7 +216,7 @@ def test_kinetic_efficiency_in_a_physical_model() -> None:
     assert kinetic.outlets["raffinate"].sum() > ideal.outlets["raffinate"].sum()
     # with entrainment beside the kinetic Murphree stages: the same cascade as the linear solver's at the
     # result's distribution ratios (no proton balance here: D follows the acid's own profile)
-    from mine2magnet.separation.linear_cascade import solve_linear_cascade
+    from mine2magnet.separation.solvers.steady.linear_cascade import solve_linear_cascade
 
     ent = {"extraction": {"aqueous_in_organic": 0.01, "organic_in_aqueous": 0.02}}
     fixed_ph = {**spec, "model": {**spec["model"], "proton_balance": False}, "entrainment": ent}
@@ -361,7 +361,7 @@ def test_physical_entrainment_against_the_linear_cascade_at_the_same_distributio
     """empirical-pH without a proton balance: D_k = 10^(a pH_k + b) at the acid's own profile, which with
     entrainment recirculates: (Va + ea Vo) h_k - Va h_k+1 - ea Vo h_k-1 = acid in (checked from the result's
     pH), and the metal then solves the linear cascade with entrainment at those D (a separate solver)."""
-    from mine2magnet.separation.linear_cascade import outlet_streams, solve_linear_cascade
+    from mine2magnet.separation.solvers.steady.linear_cascade import outlet_streams, solve_linear_cascade
 
     coef = {"Pr": (3.0, -4.0), "Nd": (3.0, -3.7)}
     ea, eo, Va, Vo, n = 0.01, 0.02, 1.0, 1.2, 6

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from mine2magnet.data import load_dataset
 from mine2magnet.errors import InputError
-from mine2magnet.separation.extractants import list_extractants, load_extractant
+from mine2magnet.separation.equilibrium.extractants import list_extractants, load_extractant
 
 ACIDIC = ("P507", "P204", "Cyanex272")
 

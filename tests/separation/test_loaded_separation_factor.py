@@ -169,7 +169,7 @@ def test_negative_flow_is_an_input_error():
 
 def test_fifteen_lanthanides_with_shipped_p507_factors():
     """All 15 elements of B2's P507 set (beta spans ~6000 from La to Lu), cold start, 40 stages."""
-    from mine2magnet.separation.extractants import load_extractant
+    from mine2magnet.separation.equilibrium.extractants import load_extractant
 
     ext = load_extractant("P507")
     comps = list(ext.order)

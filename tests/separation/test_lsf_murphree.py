@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 from scipy.optimize import fsolve
 
 from mine2magnet.separation import simulate
-from mine2magnet.separation.loaded_separation_factor import stage_balance_residual, stage_totals
+from mine2magnet.separation.solvers.steady.loaded_separation_factor import (
+    stage_balance_residual,
+    stage_totals,
+)
 
 
 def lsf(n: int, m: int, beta: dict, feed: dict, S: float, W: float, **extra) -> dict:

@@ -388,10 +388,10 @@ def test_loaded_separation_factor_murphree_in_simulate_not_in_dynamics():
 
 def test_narrow_band_newton_step_equals_the_general_block_solve():
     """The Murphree Newton step (band half-width P) equals the general block-tridiagonal solve."""
-    from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal
-    from mine2magnet.separation.simulate import _distribution_model
-    from mine2magnet.separation.spec import load_spec
-    from mine2magnet.separation.stagewise import StagewiseProblem, _MurphreeSystem, _start
+    from mine2magnet.separation.contract.spec import load_spec
+    from mine2magnet.separation.solvers.steady.block_tridiagonal import solve_block_tridiagonal
+    from mine2magnet.separation.solvers.steady.simulate import _distribution_model
+    from mine2magnet.separation.solvers.steady.stagewise import StagewiseProblem, _MurphreeSystem, _start
 
     spec = load_spec(_mass_action())
     charge = np.array([3.0, 3.0])
@@ -441,8 +441,12 @@ def test_prommis_sulfate_free_dosage_cascade_at_murphree_efficiency(name):
 def test_sulfate_stiff_case_at_efficiency_08():
     """The stiff case in 0.5 mol/L sulfate and 0.5 mol/L acid, E = 0.8: every stage's aqueous carries the
     equivalents fed (total acidic protons from the bisulfate equilibrium + 3 x metal left)."""
-    from mine2magnet.separation.distribution import EmpiricalPh
-    from mine2magnet.separation.stagewise import StagewiseProblem, solve_stagewise, total_acidity
+    from mine2magnet.separation.equilibrium.distribution import EmpiricalPh
+    from mine2magnet.separation.solvers.steady.stagewise import (
+        StagewiseProblem,
+        solve_stagewise,
+        total_acidity,
+    )
 
     n, N = len(STIFF), 60
     feed = np.zeros((N, n))
@@ -499,9 +503,9 @@ def test_organic_feed_constant_d_equals_linear_murphree_cascade():
 
 def test_efficiency_homotopy_fallback_reaches_the_direct_solution():
     """The last-resort homotopy in E (ideal solve, then E lowered in steps) lands on the direct solution."""
-    from mine2magnet.separation.simulate import _distribution_model
-    from mine2magnet.separation.spec import load_spec
-    from mine2magnet.separation.stagewise import (
+    from mine2magnet.separation.contract.spec import load_spec
+    from mine2magnet.separation.solvers.steady.simulate import _distribution_model
+    from mine2magnet.separation.solvers.steady.stagewise import (
         StagewiseProblem,
         _efficiency_continuation,
         _MurphreeSystem,

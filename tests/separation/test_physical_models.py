@@ -229,8 +229,8 @@ def test_mass_action_with_shipped_p507_parameters():
 def _sulfate_problem(comps, a, b, conc, acid, sulfate, stages, vo=1.0, pka=1.99):
     """An empirical-ph cascade with an aqueous feed at the last stage carrying acid (total acidic protons,
     mol/L) and sulfate (mol/L); built directly for the stage-wise solver."""
-    from mine2magnet.separation.distribution import EmpiricalPh
-    from mine2magnet.separation.stagewise import StagewiseProblem
+    from mine2magnet.separation.equilibrium.distribution import EmpiricalPh
+    from mine2magnet.separation.solvers.steady.stagewise import StagewiseProblem
 
     C = len(comps)
     feed = np.zeros((stages, C))
@@ -257,7 +257,7 @@ def test_sulfate_stiff_twelve_components_sixty_stages_cold_start():
     cold and closes both balances; every stage's aqueous carries the equivalents fed (total acid + 3 x metal
     fed, the non-extracting anions' charge): total acidic protons [H+] + [HSO4-] (from the free [H+] by the
     equilibrium) + 3 x metal left."""
-    from mine2magnet.separation.stagewise import solve_stagewise, total_acidity
+    from mine2magnet.separation.solvers.steady.stagewise import solve_stagewise, total_acidity
 
     n = len(STIFF)
     pb = _sulfate_problem(STIFF, [3.0] * n, [-1.0 + 0.25 * i for i in range(n)], [0.01] * n, 0.5, 0.5, 60)
@@ -279,7 +279,7 @@ def test_sulfate_stiff_twelve_components_sixty_stages_cold_start():
 def test_sulfate_cascades_close_balances_and_buffer(n, stages, sulfate, acid, vo, seed):
     """Random sulfate cascades close the metal and proton balances; the same total acid with more sulfate
     gives a less acidic raffinate (sulfate takes up protons), hence at least as much extraction (a > 0)."""
-    from mine2magnet.separation.stagewise import StagewiseProblem, solve_stagewise
+    from mine2magnet.separation.solvers.steady.stagewise import StagewiseProblem, solve_stagewise
 
     rng = np.random.default_rng(seed)
     comps = STIFF[:n]
@@ -295,7 +295,7 @@ def test_sulfate_cascades_close_balances_and_buffer(n, stages, sulfate, acid, vo
 
 
 def test_zero_sulfate_is_no_sulfate():
-    from mine2magnet.separation.stagewise import StagewiseProblem, solve_stagewise
+    from mine2magnet.separation.solvers.steady.stagewise import StagewiseProblem, solve_stagewise
 
     pb = _sulfate_problem(["La", "Ce"], [1.2, 1.4], [-2.5, -2.4], [0.05, 0.05], 10**-1.8, 0.0, 6, vo=1.5)
     none = solve_stagewise(StagewiseProblem(**{**pb.__dict__, "sulfate_in": None}))

@@ -33,9 +33,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mine2magnet.separation import load_spec, simulate
-from mine2magnet.separation.distribution import EmpiricalPh
-from mine2magnet.separation.spec import CascadeSpec
-from mine2magnet.separation.stagewise import (
+from mine2magnet.separation.contract.spec import CascadeSpec
+from mine2magnet.separation.equilibrium.distribution import EmpiricalPh
+from mine2magnet.separation.solvers.steady.stagewise import (
     StagewiseProblem,
     free_proton,
     solve_stagewise,

@@ -15,9 +15,10 @@ import pytest
 import yaml
 
 from mine2magnet.errors import InputError
-from mine2magnet.separation import simulate, stagewise
-from mine2magnet.separation.result import CascadeResult
-from mine2magnet.separation.simulate import warm_profile
+from mine2magnet.separation import simulate
+from mine2magnet.separation.contract.result import CascadeResult
+from mine2magnet.separation.solvers.steady import stagewise
+from mine2magnet.separation.solvers.steady.simulate import warm_profile
 
 EXAMPLES = resources.files("mine2magnet.separation") / "examples"
 

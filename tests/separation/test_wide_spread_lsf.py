@@ -21,15 +21,15 @@ import pytest
 
 from mine2magnet.errors import InputError
 from mine2magnet.separation import simulate
-from mine2magnet.separation.extractants import load_extractant
-from mine2magnet.separation.loaded_separation_factor import (
+from mine2magnet.separation.equilibrium.extractants import load_extractant
+from mine2magnet.separation.solvers.steady.loaded_separation_factor import (
     _beta_homotopy,
     _flows_from_log,
     _solve_compositions,
     stage_balance_residual,
     stage_totals,
 )
-from mine2magnet.separation.lsf_shooting import (
+from mine2magnet.separation.solvers.steady.lsf_shooting import (
     ShootingCascade,
     _spread_homotopy,
     shooting_profiles,

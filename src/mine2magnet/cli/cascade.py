@@ -147,7 +147,7 @@ def _print_dynamics_summary(d: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the design as JSON.")
 def design_command(spec: str, as_json: bool) -> None:
     """Design a cascade for the `cut:` and `targets:` in SPEC (stages and flows)."""
-    from mine2magnet.separation.design import design
+    from mine2magnet.separation import design
 
     with computing(spec):  # design reads the file itself: feed.stage may be absent, objective is allowed
         result = design(spec)

@@ -170,7 +170,7 @@ def _betas(fs: Flowsheet, unit_id: str, params: ParameterSet) -> dict[str, float
     if unit.separation_factors is not None:
         return dict(unit.separation_factors)
     try:
-        from mine2magnet.separation.extractants import load_extractant
+        from mine2magnet.separation.equilibrium.extractants import load_extractant
     except ImportError as exc:
         raise InfeasibleError(f"extractant parameter sets are not available ({exc})") from None
     ext = load_extractant(unit.extractant)

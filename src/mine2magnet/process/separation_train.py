@@ -96,7 +96,7 @@ def _resolve_cut(cut: str, full_betas: Mapping[str, float], present: list[str], 
 def _design_cached(spec_json: str) -> dict[str, Any]:
     # the cascade designer behind its persistent cache (mine2magnet.separation.design_cache: a design made
     # by this code for this normalised cut is read back, not redone), imported when a cut is first designed
-    cached_design = importlib.import_module("mine2magnet.separation.design_cache").cached_design
+    cached_design = importlib.import_module("mine2magnet.separation.cascade_design.cache").cached_design
 
     return cached_design(json.loads(spec_json), flow_ladder=REFINERY_FLOW_LADDER)
 

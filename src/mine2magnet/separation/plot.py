@@ -20,8 +20,8 @@ from plotly.subplots import make_subplots
 
 from mine2magnet.elements.palette import element_colour
 from mine2magnet.errors import InputError
-from mine2magnet.separation.dynamics import DynamicResult
-from mine2magnet.separation.result import CascadeResult
+from mine2magnet.separation.contract.result import CascadeResult
+from mine2magnet.separation.solvers.dynamics import DynamicResult
 
 
 def profile_figure(result: CascadeResult) -> go.Figure:

@@ -52,10 +52,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from mine2magnet.errors import ConvergenceError, InputError
-from mine2magnet.separation.distribution import EmpiricalPh, MassAction
-from mine2magnet.separation.loaded_separation_factor import stage_totals
-from mine2magnet.separation.result import CascadeResult
-from mine2magnet.separation.simulate import (
+from mine2magnet.separation.contract.result import CascadeResult
+from mine2magnet.separation.contract.spec import (
+    EVENT_STREAMS,
+    CascadeSpec,
+    ConstantDistributionModel,
+    InitialProfile,
+    LoadedSeparationFactorModel,
+    load_spec,
+)
+from mine2magnet.separation.equilibrium.distribution import EmpiricalPh, MassAction
+from mine2magnet.separation.solvers.steady.loaded_separation_factor import stage_totals
+from mine2magnet.separation.solvers.steady.simulate import (
     _acid,
     _distribution_model,
     _feed_vector,
@@ -68,15 +76,7 @@ from mine2magnet.separation.simulate import (
     stage_efficiency,
     stage_entrainment,
 )
-from mine2magnet.separation.spec import (
-    EVENT_STREAMS,
-    CascadeSpec,
-    ConstantDistributionModel,
-    InitialProfile,
-    LoadedSeparationFactorModel,
-    load_spec,
-)
-from mine2magnet.separation.stagewise import (
+from mine2magnet.separation.solvers.steady.stagewise import (
     StagewiseProblem,
     free_proton,
     total_acidity,

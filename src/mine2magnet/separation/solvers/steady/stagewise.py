@@ -1,9 +1,9 @@
 """The physical cascade solver: concentrations, proton balance and free extractant, stage by stage.
 
-Models ``empirical-ph`` and ``mass-action`` (see :mod:`mine2magnet.separation.distribution`). Per stage k the
-unknowns are ln c_ik (aqueous metal, mol/L), ln [H+]_k (with the proton balance) and ln phi_k (the free
-extractant fraction, when D depends on it). With Va_k, Vo_k the aqueous/organic volume flows leaving stage k
-(L/h) and y_ik = D_ik c_ik:
+Models ``empirical-ph`` and ``mass-action`` (see :mod:`mine2magnet.separation.equilibrium.distribution`).
+Per stage k the unknowns are ln c_ik (aqueous metal, mol/L), ln [H+]_k (with the proton balance) and
+ln phi_k (the free extractant fraction, when D depends on it). With Va_k, Vo_k the aqueous/organic volume
+flows leaving stage k (L/h) and y_ik = D_ik c_ik:
 
     metal i:   Va_k c_ik + Vo_k y_ik - Va_{k+1} c_i,k+1 - Vo_{k-1} y_i,k-1 = feed_ik
     protons:   Va_k h_k - Va_{k+1} h_k+1 - acid_k + base_k = sum_i z_i T_ik,
@@ -54,18 +54,18 @@ import numpy as np
 from scipy.linalg import lapack
 
 from mine2magnet.errors import ConvergenceError, InputError
-from mine2magnet.separation.block_tridiagonal import (
-    solve_block_tridiagonal,
-    solve_cascade_chains,
-    solve_tridiagonal,
-)
-from mine2magnet.separation.distribution import EmpiricalPh, MassAction
-from mine2magnet.separation.spec import (
+from mine2magnet.separation.contract.spec import (
     BISULFATE_PKA,
     AqueousStream,
     CascadeSpec,
     EmpiricalPhModel,
     MassActionModel,
+)
+from mine2magnet.separation.equilibrium.distribution import EmpiricalPh, MassAction
+from mine2magnet.separation.solvers.steady.block_tridiagonal import (
+    solve_block_tridiagonal,
+    solve_cascade_chains,
+    solve_tridiagonal,
 )
 
 TOLERANCE = 1e-11
@@ -367,7 +367,7 @@ class _System:
         pb = self.pb
         lnd, _, _ = pb.model.log_d(ln_h, ln_phi)
         if pb.entrains:  # the linear cascade with entrainment (block elimination, pivoting)
-            from mine2magnet.separation.linear_cascade import solve_linear_cascade
+            from mine2magnet.separation.solvers.steady.linear_cascade import solve_linear_cascade
 
             C = self.C
             a, _o = solve_linear_cascade(
@@ -569,7 +569,7 @@ class _MurphreeSystem(_System):
         pb, N, C = self.pb, self.N, self.C
         lnd, _, _ = pb.model.log_d(ln_h, ln_phi)
         if pb.entrains:
-            from mine2magnet.separation.linear_cascade import solve_linear_cascade
+            from mine2magnet.separation.solvers.steady.linear_cascade import solve_linear_cascade
 
             a, _o = solve_linear_cascade(
                 np.exp(np.minimum(lnd, 700.0)).T,

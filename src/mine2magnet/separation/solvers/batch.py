@@ -22,15 +22,15 @@ from typing import Any
 import numpy as np
 
 from mine2magnet.errors import InputError
-from mine2magnet.separation.binary_lsf import BinaryBatch, solve_binary_lsf_batch
-from mine2magnet.separation.linear_cascade import solve_linear_cascade
-from mine2magnet.separation.loaded_separation_factor import solve_lsf
-from mine2magnet.separation.spec import (
+from mine2magnet.separation.contract.spec import (
     CascadeSpec,
     ConstantDistributionModel,
     LoadedSeparationFactorModel,
     load_spec,
 )
+from mine2magnet.separation.solvers.steady.binary_lsf import BinaryBatch, solve_binary_lsf_batch
+from mine2magnet.separation.solvers.steady.linear_cascade import solve_linear_cascade
+from mine2magnet.separation.solvers.steady.loaded_separation_factor import solve_lsf
 
 ArrayLike = Any
 

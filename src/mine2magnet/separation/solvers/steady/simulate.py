@@ -15,12 +15,8 @@ from typing import Any
 import numpy as np
 
 from mine2magnet.errors import ConvergenceError, InputError
-from mine2magnet.separation.binary_lsf import BinaryCascade, binary_profiles, solve_binary_lsf
-from mine2magnet.separation.distribution import EmpiricalPh, MassAction
-from mine2magnet.separation.linear_cascade import outlet_streams, solve_linear_cascade
-from mine2magnet.separation.loaded_separation_factor import TOLERANCE, solve_lsf
-from mine2magnet.separation.result import CascadeResult
-from mine2magnet.separation.spec import (
+from mine2magnet.separation.contract.result import CascadeResult
+from mine2magnet.separation.contract.spec import (
     CascadeSpec,
     ConstantDistributionModel,
     EmpiricalPhModel,
@@ -29,7 +25,11 @@ from mine2magnet.separation.spec import (
     MassActionModel,
     load_spec,
 )
-from mine2magnet.separation.stagewise import (
+from mine2magnet.separation.equilibrium.distribution import EmpiricalPh, MassAction
+from mine2magnet.separation.solvers.steady.binary_lsf import BinaryCascade, binary_profiles, solve_binary_lsf
+from mine2magnet.separation.solvers.steady.linear_cascade import outlet_streams, solve_linear_cascade
+from mine2magnet.separation.solvers.steady.loaded_separation_factor import TOLERANCE, solve_lsf
+from mine2magnet.separation.solvers.steady.stagewise import (
     NEGLIGIBLE,
     StagewiseProblem,
     StagewiseSolution,
@@ -330,8 +330,8 @@ def _lsf_murphree(
     org: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, int, float]:
     """The cascade with Murphree stages (organic composition, Xu's totals), from its ideal solution."""
-    from mine2magnet.separation.loaded_separation_factor import stage_totals
-    from mine2magnet.separation.lsf_murphree import solve_lsf_murphree
+    from mine2magnet.separation.solvers.steady.loaded_separation_factor import stage_totals
+    from mine2magnet.separation.solvers.steady.lsf_murphree import solve_lsf_murphree
 
     N = len(eta)
     fa = np.zeros((N, int(present.sum())))
@@ -521,7 +521,7 @@ def _extractant_parameters(model: MassActionModel) -> ExtractantParameters:
     if isinstance(model.extractant, ExtractantParameters):
         return model.extractant
     try:
-        from mine2magnet.separation.extractants import load_extractant  # B2's parameter sets
+        from mine2magnet.separation.equilibrium.extractants import load_extractant  # B2's parameter sets
     except ImportError:
         raise InputError(
             "no shipped extractant parameter sets are available; give the parameters explicitly",

@@ -203,7 +203,7 @@ class MassActionModel(_Strict):
     """Acidic organophosphorus extractant: D_i = Kex_i [(HA)2]free^k / [H+]^z with balances."""
 
     type: Literal["mass-action"]
-    #: a shipped parameter set (see mine2magnet.separation.extractants) or explicit parameters
+    #: a shipped parameter set (see mine2magnet.separation.equilibrium.extractants) or explicit parameters
     extractant: str | ExtractantParameters
     #: total extractant in the organic as dimer (HA)2, mol/L (a monomer concentration c gives c/2)
     concentration: Annotated[float, NoBool, Field(gt=0, le=MAX_CONCENTRATION, allow_inf_nan=False)]

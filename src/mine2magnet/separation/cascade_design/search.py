@@ -14,8 +14,8 @@ separation factors, and gets volume flows too):
    loaded-separation-factor solves over candidate feed stages (started from an exact McCabe–Thiele stepping of
    the pseudo-binary cut, :mod:`design_stepping`) — this ladder is the trade-off curve stages vs flow;
 4. the point that minimises the objective (default ``flow-stages``: S·(n + m), Xu's "maximum output per mixer
-   volume" criterion) is simulated once more with :func:`mine2magnet.separation.simulate` and returned only if
-   that simulation converged and meets every target.
+   volume" criterion) is simulated once more with :func:`mine2magnet.separation.simulate` and returned only
+   if that simulation converged and meets every target.
 
 Units: mol/h for flows (the feed's unit), stage counts dimensionless.
 """
@@ -26,34 +26,40 @@ import dataclasses
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mine2magnet.data.reader import read_mapping
 from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError
-from mine2magnet.separation.design_lsf import solve_cut, solve_cuts
-from mine2magnet.separation.design_lsf import stage_totals as cut_stage_totals
-from mine2magnet.separation.design_problem import (
+from mine2magnet.separation.cascade_design.lsf import solve_cut, solve_cuts
+from mine2magnet.separation.cascade_design.lsf import stage_totals as cut_stage_totals
+from mine2magnet.separation.cascade_design.problem import (
     CutProblem,
     build_problem,
     outlet_performance,
     total_reflux_stages,
     unmet_targets,
 )
-from mine2magnet.separation.design_stepping import step_stages
-from mine2magnet.separation.design_theory import (
+from mine2magnet.separation.cascade_design.request import Objective, load_design_spec
+from mine2magnet.separation.cascade_design.result import DesignResult, TradeoffPoint
+from mine2magnet.separation.cascade_design.stepping import step_stages
+from mine2magnet.separation.cascade_design.theory import (
     fenske_min_stages_keys,
     minimum_flows_underwood,
     optimum_flows,
     xu_stage_estimates,
 )
-from mine2magnet.separation.loaded_separation_factor import solve_lsf
-from mine2magnet.separation.lsf_shooting import ShootingCascade, shooting_profiles, solve_shooting
-from mine2magnet.separation.result import CascadeResult
-from mine2magnet.separation.spec import CascadeSpec, LoadedSeparationFactorModel, load_spec
+from mine2magnet.separation.contract.result import CascadeResult
+from mine2magnet.separation.contract.spec import CascadeSpec, LoadedSeparationFactorModel, load_spec
+from mine2magnet.separation.solvers.steady.loaded_separation_factor import solve_lsf
+from mine2magnet.separation.solvers.steady.lsf_shooting import (
+    ShootingCascade,
+    shooting_profiles,
+    solve_shooting,
+)
+from mine2magnet.separation.solvers.steady.simulate import simulate
 
 #: Organic flows tried, as multiples of the minimum S_min (the trade-off curve).
 FLOW_LADDER = (1.03, 1.07, 1.13, 1.22, 1.35, 1.5, 1.75, 2.1, 2.7, 4.0)
@@ -67,268 +73,6 @@ SEARCH_ITERATIONS = 40
 #: Convergence tolerance of the search's mixing-factor Newton (max |ln(λ_k Σ β a) − ln O_k|): b_E to ~1e-9
 #: relative, far inside the 1e-6 margin the targets are designed with (the verifying simulation is exact).
 SEARCH_TOLERANCE = 1e-9
-
-
-# ------------------------------------------------------------------------------------------------ results
-
-
-@dataclass(frozen=True)
-class TradeoffPoint:
-    """One point of the stages-vs-flow curve: the fewest stages meeting every target at this organic flow."""
-
-    organic_ree_flow: float
-    scrub_ree_flow: float
-    extraction: int
-    scrub: int
-    feed_stage: int
-    objective: float
-
-    @property
-    def total(self) -> int:
-        return self.extraction + self.scrub
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "organic_ree_flow": self.organic_ree_flow,
-            "scrub_ree_flow": self.scrub_ree_flow,
-            "stages": {"extraction": self.extraction, "scrub": self.scrub, "total": self.total},
-            "feed_stage": self.feed_stage,
-            "objective": self.objective,
-        }
-
-
-@dataclass(frozen=True)
-class Objective:
-    """What the design minimises: ``flow-stages`` = S·(n+m), or a stated cost
-    per_stage·(n+m) + per_organic_flow·S + per_flow_stage·S·(n+m) (units: the user's money per stage, per
-    mol/h of organic RE flow, per stage·mol/h)."""
-
-    name: str = "flow-stages"
-    per_stage: float = 0.0
-    per_organic_flow: float = 0.0
-    per_flow_stage: float = 1.0
-
-    def __call__(self, organic_ree_flow: float, stages: int) -> float:
-        return (
-            self.per_stage * stages
-            + self.per_organic_flow * organic_ree_flow
-            + self.per_flow_stage * organic_ree_flow * stages
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.name == "flow-stages":
-            return {"name": self.name}
-        return {
-            "name": self.name,
-            "per_stage": self.per_stage,
-            "per_organic_flow": self.per_organic_flow,
-            "per_flow_stage": self.per_flow_stage,
-        }
-
-
-@dataclass(frozen=True)
-class DesignResult:
-    """An optimal cut design confirmed by simulation. Flows in mol/h.
-
-    ``verified`` is the :class:`~mine2magnet.separation.CascadeResult` of the chosen design (same schema as
-    ``simulate``); ``spec`` the complete cascade spec that produced it; ``verification`` names the solver that
-    produced ``verified`` (``simulate``, or the independent mixing-factor solver when simulate did not
-    converge, with simulate's error).
-    """
-
-    cut: str
-    stages_extraction: int
-    stages_scrub: int
-    feed_stage: int
-    organic_ree_flow: float
-    scrub_ree_flow: float
-    minimum_organic_ree_flow: float
-    minimum_scrub_ree_flow: float
-    stages_total_reflux: float
-    tradeoff: tuple[TradeoffPoint, ...]
-    verified: CascadeResult
-    spec: CascadeSpec
-    objective: Objective
-    objective_value: float
-    performance: dict[str, dict[str, float]]
-    verification: dict[str, str]
-    key_pair: tuple[str, str]
-    beta_key: float
-    extract_flow: float
-    controlling_section: str
-    estimates: dict[str, Any] = field(default_factory=dict)
-    search: dict[str, Any] = field(default_factory=dict)
-    #: the plant the ideal design becomes with the spec's stage efficiency (and, for the physical models,
-    #: entrainment): its stages beside the ideal count (None: ideal stages only)
-    plant: dict[str, Any] | None = None
-
-    @property
-    def model_is_lsf(self) -> bool:
-        """Whether the design is of the loaded-separation-factor model itself (not a physical model's)."""
-        return isinstance(self.spec.model, LoadedSeparationFactorModel)
-
-    @property
-    def reflux(self) -> float:
-        """Scrub RE flow per unit extract product, W/E (dimensionless)."""
-        return self.scrub_ree_flow / self.extract_flow
-
-    @property
-    def k_backoff(self) -> float | None:
-        """Xu's back-off exponent k of the chosen scrub flow, from W = F/(β^k − 1) (sharp-split aqueous form).
-
-        k → 1 at the minimum flow; Xu's practice is k ≈ 0.7. None for an organic feed.
-        """
-        if self.spec.feed.phase != "aqueous" or self.scrub_ree_flow <= 0.0:
-            return None
-        feed = math.fsum(self.spec.feed.component_flow(self.spec.components).values())
-        return math.log1p(feed / self.scrub_ree_flow) / math.log(self.beta_key)
-
-    def summary(self) -> str:
-        """A few lines for people: the design, its minimum, its verified performance, the trade-off."""
-        lk, hk = self.key_pair
-        lines = [
-            f"cut {self.cut} (key pair {lk}/{hk}, β = {self.beta_key:.4g}); objective {self.objective.name} "
-            f"= {self.objective_value:.6g}",
-            f"stages: extraction {self.stages_extraction}, scrub {self.stages_scrub}; "
-            f"feed stage {self.feed_stage}",
-            f"organic S = {self.organic_ree_flow:.6g} mol/h, scrub W = {self.scrub_ree_flow:.6g} mol/h "
-            f"(reflux W/E = {self.reflux:.4g})",
-            f"minimum: S_min = {self.minimum_organic_ree_flow:.6g}, "
-            f"W_min = {self.minimum_scrub_ree_flow:.6g} mol/h; "
-            f"{self.stages_total_reflux:.2f} stages at total reflux",
-        ]
-        for side in ("raffinate", "extract"):
-            p = self.performance[side]
-            lines.append(f"{side}: purity {p['purity']:.6f}, recovery {p['recovery']:.6f}")
-        lines.append(f"verified by {self.verification['solver']}")
-        if self.plant is not None and self.model_is_lsf:
-            st = self.plant["stages"]
-            lines.append(
-                f"plant ({self.plant['basis']}): {st['extraction']} + {st['scrub']} stages, "
-                f"{self.plant['extra_stages']} more than the ideal "
-                f"{self.stages_extraction + self.stages_scrub}"
-            )
-        lines.append("trade-off (S mol/h: extraction + scrub stages):")
-        lines.extend(
-            f"  {p.organic_ree_flow:10.6g}: {p.extraction:3d} + {p.scrub:3d} = {p.total:3d}"
-            for p in self.tradeoff
-        )
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; keys ``stages``, ``feed_stage``, ``organic``, ``scrub``, ``minimum``,
-        ``tradeoff``, ``verified`` (the simulate schema) are the public contract."""
-        return {
-            "cut": self.cut,
-            "stages": {"extraction": self.stages_extraction, "scrub": self.stages_scrub},
-            "feed_stage": self.feed_stage,
-            "organic": {"ree_flow": self.organic_ree_flow},
-            "scrub": {"ree_flow": self.scrub_ree_flow},
-            "minimum": {
-                "organic_ree_flow": self.minimum_organic_ree_flow,
-                "scrub_ree_flow": self.minimum_scrub_ree_flow,
-                "stages_total_reflux": self.stages_total_reflux,
-            },
-            "tradeoff": [p.to_dict() for p in self.tradeoff],
-            "objective": {**self.objective.to_dict(), "value": self.objective_value},
-            "performance": self.performance,
-            "verification": self.verification,
-            "key_pair": {"raffinate": self.key_pair[0], "extract": self.key_pair[1], "beta": self.beta_key},
-            "extract_ree_flow": self.extract_flow,
-            "reflux": self.reflux,
-            "k_backoff": self.k_backoff,
-            "controlling_section": self.controlling_section,
-            "estimates": self.estimates,
-            "search": self.search,
-            "verified": self.verified.to_dict(),
-            **({"plant": self.plant} if self.plant is not None else {}),
-        }
-
-
-# ------------------------------------------------------------------------------------------------ spec
-
-
-def _read_raw(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """A design spec as a mapping, and the file it came from: read through the project's one input reader
-    (size, encoding, nesting and alias limits, duplicate keys, finite numbers; ``data.reader``)."""
-    if isinstance(source, Mapping):
-        return dict(source), None
-    path = Path(source)
-    return read_mapping(path, what="a design spec mapping", context="cannot read the spec"), str(path)
-
-
-def parse_objective(raw: Any, file: str | None = None) -> Objective:
-    """``objective: flow-stages`` (default) or ``objective: {cost: {per_stage, per_organic_flow,
-    per_flow_stage}}`` (each ≥ 0, at least one > 0)."""
-    if raw is None or raw == "flow-stages":
-        return Objective()
-    if isinstance(raw, Mapping) and set(raw) == {"cost"} and isinstance(raw["cost"], Mapping):
-        terms = dict(raw["cost"])
-        allowed = {"per_stage", "per_organic_flow", "per_flow_stage"}
-        bad = sorted(set(terms) - allowed)
-        if bad:
-            raise InputError(
-                f"unknown cost term(s) {bad}; expected {sorted(allowed)}", file=file, field="objective.cost"
-            )
-        vals = {}
-        for k in allowed:
-            v = terms.get(k, 0.0)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v >= 0):
-                raise InputError(f"expected a number ≥ 0, got {v!r}", file=file, field=f"objective.cost.{k}")
-            vals[k] = float(v)
-        if vals["per_flow_stage"] == 0.0 and (vals["per_stage"] == 0.0 or vals["per_organic_flow"] == 0.0):
-            raise InputError(
-                "a cost needs per_flow_stage > 0, or both per_stage and per_organic_flow > 0 (else the "
-                "optimum runs to infinite stages or infinite flow)",
-                file=file,
-                field="objective.cost",
-            )
-        return Objective("cost", vals["per_stage"], vals["per_organic_flow"], vals["per_flow_stage"])
-    raise InputError(
-        f"expected 'flow-stages' or {{cost: {{per_stage, per_organic_flow, per_flow_stage}}}}, got {raw!r}",
-        file=file,
-        field="objective",
-    )
-
-
-#: Default bounds of the organic-to-aqueous volume flow ratio in each section of a physical design (1:10 to
-#: 10:1: beyond them mixer-settlers need an aqueous or organic recycle to keep a workable dispersion).
-PHASE_RATIO_BOUNDS = (0.1, 10.0)
-
-
-def parse_phase_ratio(raw: Any, file: str | None = None) -> tuple[float, float]:
-    """``phase_ratio: {min: O/A, max: O/A}`` (volume flows; defaults :data:`PHASE_RATIO_BOUNDS`)."""
-    if raw is None:
-        return PHASE_RATIO_BOUNDS
-    if not isinstance(raw, Mapping) or not set(raw) <= {"min", "max"}:
-        raise InputError(
-            f"expected {{min: O/A, max: O/A}} (organic/aqueous volume flow ratios), got {raw!r}",
-            file=file,
-            field="phase_ratio",
-        )
-    lo, hi = raw.get("min", PHASE_RATIO_BOUNDS[0]), raw.get("max", PHASE_RATIO_BOUNDS[1])
-    for key, v in (("min", lo), ("max", hi)):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v > 0):
-            raise InputError(f"expected a number > 0, got {v!r}", file=file, field=f"phase_ratio.{key}")
-    if not lo < hi:
-        raise InputError(f"min {lo} must be below max {hi}", file=file, field="phase_ratio")
-    return float(lo), float(hi)
-
-
-def _load_design_spec(
-    source: str | Path | Mapping[str, Any] | CascadeSpec,
-) -> tuple[CascadeSpec, Objective, str | None, tuple[float, float] | None]:
-    if isinstance(source, CascadeSpec):
-        return source, Objective(), None, None
-    raw, file = _read_raw(source)
-    objective = parse_objective(raw.pop("objective", None), file)
-    phase_ratio = parse_phase_ratio(raw.pop("phase_ratio", None), file) if "phase_ratio" in raw else None
-    feed = raw.get("feed")
-    if isinstance(feed, Mapping) and "stage" not in feed:
-        # the design chooses the feed stage; the loader needs a placeholder
-        raw["feed"] = {**feed, "stage": 1}
-    spec = load_spec(raw, file=file)
-    return spec, objective, file, phase_ratio
 
 
 # ------------------------------------------------------------------------------------------------ search
@@ -731,8 +475,6 @@ def _lsf_plant(
     stages meets every target, then bisected on the total down to the fewest. Raises InfeasibleError when no
     cascade of at most ``max_stages`` stages does.
     """
-    from mine2magnet.separation import simulate
-
     n0, m0 = ideal.extraction, ideal.scrub
     t0 = n0 + m0
     organic_feed = cascade.feed.phase == "organic"
@@ -793,36 +535,54 @@ def _lsf_plant(
     }
 
 
-def design(
+def design_lsf(
     spec: str | Path | Mapping[str, Any] | CascadeSpec,
     *,
     max_stages: int = MAX_STAGES,
     flow_ladder: tuple[float, ...] = FLOW_LADDER,
 ) -> DesignResult:
-    """Design the cut in ``spec`` (path, dict or CascadeSpec): see the module docstring.
+    """Design the cut of a loaded-separation-factor spec (path, dict or CascadeSpec): see the module
+    docstring. The physical models' designs come here with a pseudo spec at their effective separation
+    factors; :func:`mine2magnet.separation.design` takes every model.
 
     Raises:
-        InputError: a malformed spec, cut or targets (names the file and field).
+        InputError: a malformed spec, cut or targets (names the file and field), or a physical model.
         InfeasibleError: targets no cascade can meet (e.g. a purity for a side absent from the feed), or not
             within ``max_stages`` stages at the flows tried (says what was achieved).
         ConvergenceError: the verifying simulation did not converge.
     """
-    from mine2magnet.separation import simulate  # the public simulate (same layer, imported lazily)
-
     t_start = time.perf_counter()
-    cascade, objective, file, phase_ratio = _load_design_spec(spec)
-    if not isinstance(cascade.model, LoadedSeparationFactorModel):
-        if not (isinstance(max_stages, int) and max_stages >= 2):
-            raise InputError(f"max_stages must be an integer ≥ 2, got {max_stages!r}", field="max_stages")
-        from mine2magnet.separation.design_physical import design_physical
+    cascade, objective, file, phase_ratio = load_design_spec(spec)
+    return design_loaded_lsf(
+        cascade,
+        objective,
+        file,
+        phase_ratio,
+        max_stages=max_stages,
+        flow_ladder=flow_ladder,
+        started=t_start,
+    )
 
-        return design_physical(
-            cascade,
-            objective,
-            file,
-            max_stages=max_stages,
-            flow_ladder=None if flow_ladder is FLOW_LADDER else flow_ladder,
-            phase_ratio=phase_ratio or PHASE_RATIO_BOUNDS,
+
+def design_loaded_lsf(
+    cascade: CascadeSpec,
+    objective: Objective,
+    file: str | None,
+    phase_ratio: tuple[float, float] | None,
+    *,
+    max_stages: int,
+    flow_ladder: tuple[float, ...],
+    started: float,
+) -> DesignResult:
+    """The design search of an already read loaded-separation-factor spec (``started``: the
+    ``time.perf_counter()`` at which the request was received, for the reported seconds)."""
+    t_start = started
+    if not isinstance(cascade.model, LoadedSeparationFactorModel):
+        raise InputError(
+            f"the design search works on the loaded-separation-factor model, got {cascade.model.type!r} "
+            "(use mine2magnet.separation.design)",
+            file=file,
+            field="model",
         )
     if cascade.efficiency.kinetic:
         raise InputError(

@@ -8,9 +8,9 @@ point, by stage-wise simulation with the physical model itself:
    components share k and z); for empirical-ph log10 D = a pH + b. Both at the feed pH, then re-evaluated at
    the feed-stage pH and free extractant of the first simulation (the pinch, where the separation is
    decided).
-2. The **loaded-separation-factor design** (:func:`mine2magnet.separation.design.design`) of the cut at those
-   factors gives the closed forms (Fenske stages at total reflux, Underwood/Xu minimum flows) and, for each
-   organic RE flow S of a short ladder, the fewest stages n + m and the scrub RE flow W.
+2. The **loaded-separation-factor design** (:func:`.search.design_lsf`) of the cut at those factors gives
+   the closed forms (Fenske stages at total reflux, Underwood/Xu minimum flows) and, for each organic RE
+   flow S of a short ladder, the fewest stages n + m and the scrub RE flow W.
 3. **Calibration by simulation.** Xu's S is the metal the organic carries out of the feed stage and W the
    metal the aqueous carries back into it (so S − W is the extract). The organic and scrub volume flows
    (L/h) that give the physical cascade the same S and extract S − W are found by a Broyden iteration on
@@ -42,18 +42,17 @@ from typing import Any
 import numpy as np
 
 from mine2magnet.errors import ConvergenceError, InfeasibleError, InputError
-
-# design imports this module lazily (inside design()), so importing it here makes no cycle
-from mine2magnet.separation.design import PHASE_RATIO_BOUNDS, DesignResult, Objective, TradeoffPoint
-from mine2magnet.separation.design import design as design_lsf
-from mine2magnet.separation.design_problem import (
+from mine2magnet.separation.cascade_design.problem import (
     CutProblem,
     build_problem,
     outlet_performance,
     unmet_targets,
 )
-from mine2magnet.separation.result import CascadeResult
-from mine2magnet.separation.spec import (
+from mine2magnet.separation.cascade_design.request import PHASE_RATIO_BOUNDS, Objective
+from mine2magnet.separation.cascade_design.result import DesignResult, TradeoffPoint
+from mine2magnet.separation.cascade_design.search import design_lsf
+from mine2magnet.separation.contract.result import CascadeResult
+from mine2magnet.separation.contract.spec import (
     CascadeSpec,
     ConstantDistributionModel,
     Efficiency,
@@ -61,6 +60,12 @@ from mine2magnet.separation.spec import (
     Entrainment,
     MassActionModel,
     load_spec,
+)
+from mine2magnet.separation.solvers.steady.simulate import (
+    _distribution_model,
+    _volume_profile,
+    simulate,
+    stage_efficiency,
 )
 
 #: Organic flows tried for a physical design, as multiples of the (effective) S_min: the trade-off curve.
@@ -284,7 +289,6 @@ class PhysicalCut:
 
     def evaluate(self, n: int, m: int, organic: float, scrub: float) -> _Eval:
         """Simulate (cached); a solve that fails or does not converge gives an Eval with ``ok`` False."""
-        from mine2magnet.separation.simulate import simulate
 
         key = (n, m, organic, scrub)
         hit = self.cache.get(key)
@@ -616,7 +620,6 @@ def _clip(s: float) -> float:
 
 
 def _distribution(cascade: CascadeSpec) -> Any:
-    from mine2magnet.separation.simulate import _distribution_model
 
     charge = np.array([cascade.charge(c) for c in cascade.components], dtype=float)
     dmodel, _proton, base = _distribution_model(cascade, charge)
@@ -947,7 +950,6 @@ def _plant(
     and the scrub flow re-balanced (:meth:`PhysicalCut.fewest_stages`) until a simulation with the plant's
     stages meets every target. Raises InfeasibleError when none does within ``max_stages``.
     """
-    from mine2magnet.separation.simulate import _volume_profile, stage_efficiency
 
     cut = PhysicalCut(realistic, problem, file)
     ev = cut.fewest_stages(ideal.n, ideal.m, ideal.organic, ideal.scrub, max_stages, down=False)

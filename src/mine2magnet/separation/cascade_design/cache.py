@@ -70,7 +70,7 @@ def code_version() -> str:
         except metadata.PackageNotFoundError:
             parts.append(f"{dist} ?")
     digest = hashlib.sha256()
-    folder = Path(__file__).resolve().parent
+    folder = Path(__file__).resolve().parents[1]  # the whole separation package, not this sub-package
     try:
         for path in sorted(folder.rglob("*.py")):
             digest.update(path.relative_to(folder).as_posix().encode())
@@ -165,7 +165,7 @@ def cached_design(spec: Mapping[str, Any], **options: Any) -> dict[str, Any]:
 
     ``spec`` is a design spec as a mapping (JSON data: the key is computed from it as given, so normalise it
     first: same cut, same normalised feed, same targets and model give the same key); ``options`` are
-    passed to :func:`mine2magnet.separation.design.design` (``max_stages``, ``flow_ladder``). Errors of the
+    passed to :func:`mine2magnet.separation.design` (``max_stages``, ``flow_ladder``). Errors of the
     design (InputError, InfeasibleError, ConvergenceError) propagate and nothing is cached.
     """
     folder = cache_folder()
@@ -181,7 +181,7 @@ def cached_design(spec: Mapping[str, Any], **options: Any) -> dict[str, Any]:
         hit = load(folder, key, request, version)
         if hit is not None:
             return hit
-    from mine2magnet.separation.design import design
+    from mine2magnet.separation.cascade_design.design import design
 
     result = design(dict(spec), **options).to_dict()
     if folder is not None and key is not None and request is not None and version is not None:

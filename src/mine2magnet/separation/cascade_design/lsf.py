@@ -9,8 +9,8 @@ r_k = ln(λ_k Σ_i β_i a_ik) − ln O_k with the exact dense Jacobian, built by
 tridiagonal system for a bidiagonal right-hand side (LAPACK gtsv); a backtracking line search on ‖r‖₂ keeps
 the iteration globally convergent.
 Derived here; an independent algorithm from the block-tridiagonal Newton of
-:mod:`mine2magnet.separation.loaded_separation_factor`, and the design's chosen point is always re-checked
-with :func:`mine2magnet.separation.simulate`.
+:mod:`mine2magnet.separation.solvers.steady.loaded_separation_factor`, and the design's chosen point
+is always re-checked with :func:`mine2magnet.separation.simulate`.
 
 Units: mol/h for flows; λ dimensionless.
 """

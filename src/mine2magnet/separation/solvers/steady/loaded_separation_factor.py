@@ -25,12 +25,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mine2magnet.separation.block_tridiagonal import (
+from mine2magnet.separation.solvers.steady.block_tridiagonal import (
     gtsv,
     solve_block_tridiagonal,
     solve_cascade_chains,
 )
-from mine2magnet.separation.lsf_shooting import ShootingCascade, shooting_profiles, solve_shooting
+from mine2magnet.separation.solvers.steady.lsf_shooting import (
+    ShootingCascade,
+    shooting_profiles,
+    solve_shooting,
+)
 
 #: Convergence tolerance on the row-scaled stage residual (relative to each equation's throughput).
 TOLERANCE = 1e-12

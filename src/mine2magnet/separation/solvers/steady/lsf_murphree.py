@@ -1,8 +1,8 @@
 """Xu's constant-flow (loaded-separation-factor) cascade with organic-phase Murphree stages.
 
 Xu's model fixes the total rare-earth flows leaving each stage (aqueous A_k, organic O_k: the organic is
-always saturated, :func:`~mine2magnet.separation.loaded_separation_factor.stage_totals`) and puts the
-organic leaving an ideal stage in equilibrium with its aqueous, o*_ik = O_k beta_i a_ik / sum_j beta_j a_jk.
+always saturated, :func:`.loaded_separation_factor.stage_totals`) and puts the organic leaving an ideal
+stage in equilibrium with its aqueous, o*_ik = O_k beta_i a_ik / sum_j beta_j a_jk.
 A stage of Murphree efficiency E moves the organic's *composition* a fraction E of the way from the
 composition it enters with to that equilibrium one, the totals staying Xu's:
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mine2magnet.errors import ConvergenceError
-from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal
+from mine2magnet.separation.solvers.steady.block_tridiagonal import solve_block_tridiagonal
 
 #: Convergence: largest residual relative to its row's throughput.
 TOLERANCE = 1e-11

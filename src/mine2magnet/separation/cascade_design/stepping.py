@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from mine2magnet.errors import InfeasibleError
-from mine2magnet.separation.design_theory import FeedPhase
+from mine2magnet.separation.cascade_design.theory import FeedPhase
 
 
 @dataclass(frozen=True)

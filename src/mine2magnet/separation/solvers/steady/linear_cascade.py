@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mine2magnet.separation.block_tridiagonal import solve_block_tridiagonal
+from mine2magnet.separation.solvers.steady.block_tridiagonal import solve_block_tridiagonal
 
 
 def solve_linear_cascade(
