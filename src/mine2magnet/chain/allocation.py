@@ -22,8 +22,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -175,6 +178,75 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
+#: Matrix structures kept per process, least recent dropped (a study's draws meet the same few structures year
+#: after year: which processes, links, markets, capacities and stockpiles a year has).
+MAX_STRUCTURES_KEPT = 256
+
+_STRUCTURES: OrderedDict[tuple[Any, ...], _Structure] = OrderedDict()
+_SOLVER = threading.local()  # this thread's HiGHS object (and the process that made it)
+
+
+def _highs() -> Any:
+    """This thread's HiGHS object, made once per process and thread (a forked worker makes its own).
+
+    ``passModel`` replaces the model and clears the solver's state, so every solve starts cold, as from a
+    fresh object: the same LP gives the same solution bit for bit (tests compare the two).
+    """
+    import highspy
+
+    found = getattr(_SOLVER, "highs", None)
+    if found is not None and found[0] == os.getpid():
+        return found[1]
+    with _quiet_stdout():  # HiGHS prints its banner on the C-level stdout when created, whatever the flags
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", SOLVER_TIME_LIMIT_S)
+    _SOLVER.highs = (os.getpid(), h)
+    return h
+
+
+def forget_structures() -> None:
+    """Drop the LP layouts and this thread's HiGHS object kept by this process (the next solve starts
+    afresh)."""
+    _STRUCTURES.clear()
+    _SOLVER.__dict__.pop("highs", None)
+
+
+def _solve_csc(
+    year: int,
+    shape: tuple[int, int],
+    matrix: tuple[np.ndarray, np.ndarray, np.ndarray],
+    row_bounds: tuple[np.ndarray, np.ndarray],
+    cost: np.ndarray,
+    lb: np.ndarray,
+    ub: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """min cost.x s.t. row_lower <= A x <= row_upper, lb <= x <= ub with A column-wise (indptr, indices, data)
+    of `shape` (rows, columns). Returns the solution and the objective; ConvergenceError unless optimal."""
+    import highspy
+
+    n_row, n_col = shape
+    indptr, indices, data = matrix
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = int(n_col), int(n_row)
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lb, ub
+    lp.row_lower_, lp.row_upper_ = row_bounds
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = indptr, indices, data
+    h = _highs()
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise ConvergenceError(
+            f"allocation of {year}: HiGHS ended with {h.modelStatusToString(status)}; a year solves in well "
+            f"under a second, the limit is {SOLVER_TIME_LIMIT_S:g} s"
+        )
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    return np.nan_to_num(x, nan=0.0), float(h.getInfo().objective_function_value)
+
+
 def _solve_matrix_lp(
     year: int,
     A: object,
@@ -186,89 +258,123 @@ def _solve_matrix_lp(
     lb: np.ndarray,
     ub: np.ndarray,
 ) -> tuple[np.ndarray, float]:
-    """min cost.x s.t. A[:n_eq] x = rhs_eq, A[n_eq:n_row] x <= rhs_le, lb <= x <= ub, passed to HiGHS as one
-    column-wise matrix (the LP is built as arrays already: a modelling layer on top only costs time, ~90 % of
-    a scenario draw). Returns the solution and the objective; ConvergenceError unless optimal."""
+    """min cost.x s.t. A[:n_eq] x = rhs_eq, A[n_eq:n_row] x <= rhs_le, lb <= x <= ub (A: a SciPy sparse
+    matrix), passed to HiGHS as one column-wise matrix. Returns the solution and the objective;
+    ConvergenceError unless optimal."""
     import highspy
 
-    csc = A[:n_row].tocsc() if n_row else A[:0].tocsc()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = int(cost.size), int(n_row)
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lb, ub
+    csc = A[:n_row].tocsc() if n_row else A[:0].tocsc()  # type: ignore[index]
     inf = highspy.kHighsInf
-    lp.row_lower_ = np.concatenate([rhs_eq, np.full(n_row - n_eq, -inf)])
-    lp.row_upper_ = np.concatenate([rhs_eq, np.asarray(rhs_le, dtype=float)])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
-    with _quiet_stdout():  # HiGHS prints its banner on the C-level stdout when created, whatever the flags
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("time_limit", SOLVER_TIME_LIMIT_S)
-        h.passModel(lp)
-        h.run()
-    status = h.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise ConvergenceError(
-            f"allocation of {year}: HiGHS ended with {h.modelStatusToString(status)}; a year solves in well "
-            f"under a second, the limit is {SOLVER_TIME_LIMIT_S:g} s"
-        )
-    x = np.asarray(h.getSolution().col_value, dtype=float)
-    return np.nan_to_num(x, nan=0.0), float(h.getInfo().objective_function_value)
+    row_lower = np.concatenate([rhs_eq, np.full(n_row - n_eq, -inf)])
+    row_upper = np.concatenate([rhs_eq, np.asarray(rhs_le, dtype=float)])
+    return _solve_csc(
+        year,
+        (n_row, int(cost.size)),
+        (csc.indptr, csc.indices, csc.data),
+        (row_lower, row_upper),
+        cost,
+        lb,
+        ub,
+    )
 
 
-def solve_year(problem: YearProblem) -> YearSolution:
-    """Build and solve the year's LP with HiGHS; raise ConvergenceError unless optimal."""
+def _signature(problem: YearProblem) -> tuple[Any, ...]:
+    """What fixes the LP's rows, columns and the positions of its coefficients (not their values)."""
+    return (
+        tuple(problem.elements),
+        tuple((p.name, p.facility, p.input, tuple(p.outputs), p.mix is None) for p in problem.processes),
+        tuple(
+            (
+                a.name,
+                a.source,
+                a.target,
+                a.commodity,
+                a.fixed is None,
+                len(a.origins) if a.origins and a.fixed is None else 0,
+            )
+            for a in problem.links
+        ),
+        tuple(
+            (k.name, k.facility, k.commodity, k.demand is None, k.penalty is None) for k in problem.markets
+        ),
+        tuple(
+            (c.name, bool(np.isfinite(c.limit)), tuple(c.weight_use), tuple(c.weight_level))
+            for c in problem.capacities
+        ),
+        tuple(
+            (c.name, bool(np.isfinite(c.limit)) and bool(c.links), tuple(c.links)) for c in problem.link_caps
+        ),
+        tuple(problem.stock),
+        tuple(problem.mixed),
+        tuple(problem.stock_ports),
+    )
 
+
+#: A coefficient segment whose values change with the problem: (start, stop, values of the problem; the
+#: second argument is the stock held at each output port, per element).
+_Getter = Callable[[YearProblem, np.ndarray], np.ndarray]
+
+
+@dataclass
+class _Structure:
+    """The LP of one signature: variable blocks, rows, and every coefficient's position (column-wise order).
+
+    Coefficients are generated in one order (``_build_structure``); ``const`` holds the values that never
+    change (the ±1 of balances), ``variable`` the segments read from each problem (yields, mixes, stock held,
+    origins' mixes, capacity weights). ``order`` sorts the generated coefficients column by column, row by
+    row (the canonical column-wise layout); coefficients laid out twice add up; those equal to zero are
+    dropped per problem.
+    """
+
+    ne: int
+    blocks: dict[str, tuple[int, ...]]
+    off: dict[str, int]
+    n_var: int
+    out_ports: list[tuple[str, str, str]]
+    prop: np.ndarray  # output ports whose stock is drawn in proportion to what is held (mixed commodities)
+    s_in_up: np.ndarray  # upper bound of stock_in per output port (inf or 0)
+    or_up: np.ndarray  # upper bound of each origin amount (inf or 0)
+    n_eq: int
+    n_row: int
+    port_rows: int  # the first rows: per-port, per-element balances
+    demand_rows: list[tuple[int, int]]  # (market index, first row)
+    const: np.ndarray
+    variable: list[tuple[int, int, _Getter]]
+    order: np.ndarray
+    merge: np.ndarray | None  # position of each sorted coefficient among the distinct ones (None: all are)
+    rows_sorted: np.ndarray
+    cols_sorted: np.ndarray
+
+    def block(self, x: np.ndarray, name: str) -> np.ndarray:
+        """The part of a vector over all variables that belongs to block `name`, in its shape."""
+        n = int(np.prod(self.blocks[name]))
+        return x[self.off[name] : self.off[name] + n].reshape(self.blocks[name])
+
+
+def _build_structure(problem: YearProblem) -> _Structure:
+    """Lay out the variables and rows of `problem` and the position of every coefficient."""
     E = problem.elements
     ne = len(E)
     procs, links, mkts = problem.processes, problem.links, problem.markets
     ports = _ports(problem)
     port_ix = {p: i for i, p in enumerate(ports)}
     out_ports = [p for p in ports if p[2] == "out"]
-    P, A, M, Q = (len(procs), max(len(links), 0), len(mkts), len(out_ports))
-
-    # bounds ------------------------------------------------------------------------------------------
+    P, A, M, Q = len(procs), len(links), len(mkts), len(out_ports)
     A1, P1, M1, Q1 = max(A, 1), max(P, 1), max(M, 1), max(Q, 1)
-    f_lo, f_up = np.zeros((A1, ne)), np.zeros((A1, ne))
-    for i, a in enumerate(links):
-        if a.fixed is not None:
-            f_lo[i], f_up[i] = a.fixed, a.fixed
-        else:
-            f_up[i] = np.inf if a.upper > 0 else 0.0
-    u_up = np.zeros((P1, ne))
-    x_lo, x_up = np.zeros(P1), np.zeros(P1)
-    for i, p in enumerate(procs):
-        u_up[i] = np.inf if p.use_upper is None else p.use_upper
-        x_lo[i], x_up[i] = p.level_bounds if p.mix is not None else (0.0, 0.0)
-    d_up = np.zeros((M1, ne))
-    for i, k in enumerate(mkts):
-        d_up[i] = np.inf if k.demand is None else k.demand
-    un_up = np.where(np.isfinite(d_up), d_up, 0.0)
-    s_out_up = np.zeros((Q1, ne))
-    s_in_up = np.zeros((Q1, ne))
-    prop = np.zeros(Q1, dtype=bool)  # mixed ports: stock is drawn in proportion to what is held
+    prop = np.zeros(Q1, dtype=bool)
+    s_in_up = np.zeros(Q1)
     for i, (f, c, _) in enumerate(out_ports):
-        s_out_up[i] = problem.stock.get((f, c), np.zeros(ne))
         if c in problem.mixed:
             prop[i] = True
             s_in_up[i] = np.inf if f in problem.stock_ports else 0.0
         else:
             s_in_up[i] = np.inf
-    n_or = max((len(a.origins) for a in links if a.origins and a.fixed is None), default=0)
-    NO = max(n_or, 1)
+    n_origins = [len(a.origins) if a.origins and a.fixed is None else 0 for a in links]
+    NO = max(max(n_origins, default=0), 1)
     or_up = np.zeros((A1, NO))
-    MX = np.zeros((A1, NO, ne))
-    has_or = np.zeros(A1, dtype=bool)
-    for i, a in enumerate(links):
-        if a.origins and a.fixed is None:
-            has_or[i] = True
-            for k, mixv in enumerate(a.origins):
-                MX[i, k] = mixv
-                or_up[i, k] = np.inf
-
-    # one flat vector of variables --------------------------------------------------------------------
-    blocks = {
+    for i, k in enumerate(n_origins):
+        or_up[i, :k] = np.inf
+    blocks: dict[str, tuple[int, ...]] = {
         "flow": (A1, ne),
         "use": (P1, ne),
         "level": (P1,),
@@ -279,185 +385,250 @@ def solve_year(problem: YearProblem) -> YearSolution:
         "theta": (Q1,),
         "amount": (A1, NO),
     }
-    lower = {
-        "flow": f_lo,
-        "use": np.zeros((P1, ne)),
-        "level": x_lo,
-        "sale": np.zeros((M1, ne)),
-        "unmet": np.zeros((M1, ne)),
-        "stock_in": np.zeros((Q1, ne)),
-        "stock_out": np.zeros((Q1, ne)),
-        "theta": np.zeros(Q1),
-        "amount": np.zeros((A1, NO)),
-    }
-    upper = {
-        "flow": f_up,
-        "use": u_up,
-        "level": x_up,
-        "sale": d_up,
-        "unmet": un_up,
-        "stock_in": s_in_up,
-        "stock_out": s_out_up,
-        "theta": np.where(prop, 1.0, 0.0),
-        "amount": or_up,
-    }
     off: dict[str, int] = {}
     n_var = 0
     for name, shape in blocks.items():
         off[name] = n_var
         n_var += int(np.prod(shape))
+    E_ix = np.arange(ne)
 
-    def ix(name: str, *index: np.ndarray | int) -> np.ndarray:
+    def ix(name: str, *index: int | np.ndarray) -> np.ndarray:
         return off[name] + np.ravel_multi_index(tuple(np.asarray(i) for i in index), blocks[name])
 
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    n_row = 0
+    const: list[np.ndarray] = []
+    variable: list[tuple[int, int, _Getter]] = []
+    size = [0]
 
-    def add(r: np.ndarray, c: np.ndarray, v: np.ndarray) -> None:
-        r, c, v = np.broadcast_arrays(np.asarray(r), np.asarray(c), np.asarray(v, dtype=float))
-        keep = v != 0.0
-        rows.append(r[keep].ravel())
-        cols.append(c[keep].ravel())
-        vals.append(v[keep].ravel())
+    def put(r: np.ndarray, c: np.ndarray, value: float | _Getter) -> None:
+        r, c = np.broadcast_arrays(np.asarray(r), np.asarray(c))
+        rows.append(r.ravel())
+        cols.append(c.ravel())
+        n = r.size
+        if callable(value):
+            variable.append((size[0], size[0] + n, value))
+            const.append(np.zeros(n))
+        else:
+            const.append(np.full(n, float(value)))
+        size[0] += n
 
-    E_ix = np.arange(ne)
-    # port balances (=0): rows port*ne + e
-    NP = len(ports)
-    S = np.zeros((max(NP, 1), A1))
+    def port_row(port: tuple[str, str, str]) -> np.ndarray:
+        return port_ix[port] * ne + E_ix
+
+    # port balances (= 0): arrivals - departures + production - use - sale + stock drawn - stock put in
     for i, a in enumerate(links):
-        S[port_ix[(a.target, a.commodity, "in")], i] += 1.0
-        S[port_ix[(a.source, a.commodity, "out")], i] -= 1.0
-    G = np.zeros((max(NP, 1), P1, ne))
+        put(port_row((a.target, a.commodity, "in")), ix("flow", i, E_ix), 1.0)
+        put(port_row((a.source, a.commodity, "out")), ix("flow", i, E_ix), -1.0)
     for i, p in enumerate(procs):
         if p.input is not None:
-            G[port_ix[(p.facility, p.input, "in")], i, :] -= 1.0
-        for c, y in p.outputs.items():
-            G[port_ix[(p.facility, c, "out")], i, :] += y
-    H = np.zeros((max(NP, 1), M1))
+            put(port_row((p.facility, p.input, "in")), ix("use", i, E_ix), -1.0)
+        for c in p.outputs:
+            put(
+                port_row((p.facility, c, "out")),
+                ix("use", i, E_ix),
+                lambda P, _s, i=i, c=c: P.processes[i].outputs[c],
+            )
     for i, k in enumerate(mkts):
-        H[port_ix[(k.facility, k.commodity, "in")], i] = -1.0
-    K = np.zeros((max(NP, 1), Q1))
-    for i, (f, c, sd) in enumerate(out_ports):
-        K[port_ix[(f, c, sd)], i] = 1.0
-    pr, ar = np.nonzero(S)
-    add((pr * ne)[:, None] + E_ix, ix("flow", ar[:, None], E_ix), S[pr, ar][:, None])
-    pr, ir, er = np.nonzero(G)
-    add(pr * ne + er, ix("use", ir, er), G[pr, ir, er])
-    pr, mr = np.nonzero(H)
-    add((pr * ne)[:, None] + E_ix, ix("sale", mr[:, None], E_ix), H[pr, mr][:, None])
-    pr, qr = np.nonzero(K)
-    add((pr * ne)[:, None] + E_ix, ix("stock_out", qr[:, None], E_ix), K[pr, qr][:, None])
-    add((pr * ne)[:, None] + E_ix, ix("stock_in", qr[:, None], E_ix), -K[pr, qr][:, None])
-    n_row = NP * ne
-    rhs_eq = [np.zeros(n_row)]
+        put(port_row((k.facility, k.commodity, "in")), ix("sale", i, E_ix), -1.0)
+    for q, port in enumerate(out_ports):
+        put(port_row(port), ix("stock_out", q, E_ix), 1.0)
+        put(port_row(port), ix("stock_in", q, E_ix), -1.0)
+    n_row = len(ports) * ne
+    port_rows = n_row
     # fixed element mixes: use - mix * level = 0
     for i, p in enumerate(procs):
         if p.mix is not None:
             r = n_row + E_ix
-            add(r, ix("use", i, E_ix), 1.0)
-            add(r, np.full(ne, ix("level", i)), -p.mix)
+            put(r, ix("use", i, E_ix), 1.0)
+            put(r, np.full(ne, ix("level", i)), lambda P, _s, i=i: -P.processes[i].mix)
             n_row += ne
-            rhs_eq.append(np.zeros(ne))
     # stock drawn in proportion: stock_out - held * theta = 0
-    for q in np.nonzero(prop)[0]:
+    for q in np.nonzero(prop[:Q])[0]:
         r = n_row + E_ix
-        add(r, ix("stock_out", q, E_ix), 1.0)
-        add(r, np.full(ne, ix("theta", q)), -s_out_up[q])
+        put(r, ix("stock_out", q, E_ix), 1.0)
+        put(r, np.full(ne, ix("theta", q)), lambda _P, held, q=q: -held[q])
         n_row += ne
-        rhs_eq.append(np.zeros(ne))
     # mixed commodities keep their origins' mix: flow - sum_k mix_k * amount_k = 0
-    for a in np.nonzero(has_or)[0]:
+    for a, n_or in enumerate(n_origins):
+        if n_or == 0:
+            continue
         r = n_row + E_ix
-        add(r, ix("flow", a, E_ix), 1.0)
-        for k in range(NO):
-            if or_up[a, k] > 0:
-                add(r, np.full(ne, ix("amount", a, k)), -MX[a, k])
+        put(r, ix("flow", a, E_ix), 1.0)
+        for k in range(n_or):
+            put(r, np.full(ne, ix("amount", a, k)), lambda P, _s, a=a, k=k: -P.links[a].origins[k])
         n_row += ne
-        rhs_eq.append(np.zeros(ne))
     # demand: sale + unmet = demand
+    demand_rows: list[tuple[int, int]] = []
     for i, k in enumerate(mkts):
         if k.demand is not None:
             r = n_row + E_ix
-            add(r, ix("sale", i, E_ix), 1.0)
-            add(r, ix("unmet", i, E_ix), 1.0)
+            put(r, ix("sale", i, E_ix), 1.0)
+            put(r, ix("unmet", i, E_ix), 1.0)
+            demand_rows.append((i, n_row))
             n_row += ne
-            rhs_eq.append(np.asarray(k.demand, dtype=float))
     n_eq = n_row
-    rhs_le: list[float] = []
     pix = {p.name: i for i, p in enumerate(procs)}
-    for c in problem.capacities:
-        if not np.isfinite(c.limit):
+    for j, cap in enumerate(problem.capacities):
+        if not np.isfinite(cap.limit):
             continue
-        for pname, w in c.weight_use.items():
-            add(np.full(ne, n_row), ix("use", pix[pname], E_ix), np.broadcast_to(w, (ne,)))
-        for pname, w in c.weight_level.items():
-            add(np.array([n_row]), np.array([ix("level", pix[pname])]), np.array([w]))
-        rhs_le.append(c.limit)
+        for pname in cap.weight_use:
+            put(
+                np.full(ne, n_row),
+                ix("use", pix[pname], E_ix),
+                lambda P, _s, j=j, pname=pname: np.broadcast_to(P.capacities[j].weight_use[pname], (ne,)),
+            )
+        for pname in cap.weight_level:
+            put(
+                np.array([n_row]),
+                np.array([ix("level", pix[pname])]),
+                lambda P, _s, j=j, pname=pname: np.array([P.capacities[j].weight_level[pname]], dtype=float),
+            )
         n_row += 1
     aix = {a.name: i for i, a in enumerate(links)}
-    for c in problem.link_caps:
-        if not np.isfinite(c.limit) or not c.links:
+    for lc in problem.link_caps:
+        if not np.isfinite(lc.limit) or not lc.links:
             continue
-        for name in c.links:
-            add(np.full(ne, n_row), ix("flow", aix[name], E_ix), 1.0)
-        rhs_le.append(c.limit)
+        for name in lc.links:
+            put(np.full(ne, n_row), ix("flow", aix[name], E_ix), 1.0)
         n_row += 1
 
-    # objective ------------------------------------------------------------------------------------------
-    cost = np.zeros(n_var)
+    R = np.concatenate(rows) if rows else np.zeros(0, dtype=int)
+    C = np.concatenate(cols) if cols else np.zeros(0, dtype=int)
+    order = np.lexsort((R, C))
+    position = R[order].astype(np.int64) * n_var + C[order]
+    first = np.r_[True, position[1:] != position[:-1]]
+    # a coefficient laid out twice (a link named twice in one cap) is the sum of the two
+    merge = None if first.all() else np.cumsum(first) - 1
+    return _Structure(
+        ne=ne,
+        blocks=blocks,
+        off=off,
+        n_var=n_var,
+        out_ports=out_ports,
+        prop=prop,
+        s_in_up=s_in_up,
+        or_up=or_up,
+        n_eq=n_eq,
+        n_row=n_row,
+        port_rows=port_rows,
+        demand_rows=demand_rows,
+        const=np.concatenate(const) if const else np.zeros(0),
+        variable=variable,
+        order=order,
+        merge=merge,
+        rows_sorted=R[order][first].astype(np.int32),
+        cols_sorted=C[order][first].astype(np.int64),
+    )
+
+
+def _structure(problem: YearProblem) -> _Structure:
+    """The structure of `problem`'s LP, built the first time its signature is met in this process."""
+    key = _signature(problem)
+    found = _STRUCTURES.get(key)
+    if found is None:
+        found = _STRUCTURES[key] = _build_structure(problem)
+        while len(_STRUCTURES) > MAX_STRUCTURES_KEPT:
+            _STRUCTURES.popitem(last=False)
+    else:
+        _STRUCTURES.move_to_end(key)
+    return found
+
+
+def solve_year(problem: YearProblem) -> YearSolution:
+    """Solve the year's LP with HiGHS; raise ConvergenceError unless optimal.
+
+    The LP's layout (variables, rows, positions of the coefficients) is kept per signature of the problem, so
+    a study's draws (and a run's years) that share one only fill in the numbers: the matrix HiGHS receives
+    is the same, bit for bit, as one laid out afresh, and every solve starts cold.
+    """
+    st = _structure(problem)
+    ne = st.ne
+    procs, links, mkts = problem.processes, problem.links, problem.markets
+    Q = len(st.out_ports)
+    lower = {name: np.zeros(shape) for name, shape in st.blocks.items()}
+    upper = {name: np.zeros(shape) for name, shape in st.blocks.items()}
+    cost = np.zeros(st.n_var)
+    f_lo, f_up, f_cost = lower["flow"], upper["flow"], st.block(cost, "flow")
     for i, a in enumerate(links):
-        cost[ix("flow", i, E_ix)] = a.cost
+        if a.fixed is not None:
+            f_lo[i], f_up[i] = a.fixed, a.fixed
+        else:
+            f_up[i] = np.inf if a.upper > 0 else 0.0
+        f_cost[i] = a.cost
+    u_up, u_cost, l_cost = upper["use"], st.block(cost, "use"), st.block(cost, "level")
+    x_lo, x_up = lower["level"], upper["level"]
     for i, p in enumerate(procs):
-        cost[ix("use", i, E_ix)] = p.cost_use
-        cost[ix("level", i)] = p.cost_level
+        u_up[i] = np.inf if p.use_upper is None else p.use_upper
+        if p.mix is not None:
+            x_lo[i], x_up[i] = p.level_bounds
+        u_cost[i] = p.cost_use
+        l_cost[i] = p.cost_level
+    d_up, s_cost, un_cost = upper["sale"], st.block(cost, "sale"), st.block(cost, "unmet")
     for i, k in enumerate(mkts):
-        cost[ix("sale", i, E_ix)] = -k.value
+        d_up[i] = np.inf if k.demand is None else k.demand
+        s_cost[i] = -k.value
         if k.penalty is not None:
-            cost[ix("unmet", i, E_ix)] = k.penalty
-    cost[off["stock_in"] : off["stock_in"] + Q1 * ne] = problem.holding_cost
+            un_cost[i] = k.penalty
+    upper["unmet"] = np.where(np.isfinite(d_up), d_up, 0.0)
+    held = upper["stock_out"]
+    for q in range(Q):
+        f, c, _ = st.out_ports[q]
+        found = problem.stock.get((f, c))
+        if found is not None:
+            held[q] = found
+    upper["stock_in"] = np.broadcast_to(st.s_in_up[:, None], st.blocks["stock_in"])
+    upper["theta"] = np.where(st.prop, 1.0, 0.0)
+    upper["amount"] = st.or_up
+    st.block(cost, "stock_in")[:] = problem.holding_cost
+    lb = np.concatenate([np.ravel(lower[b]) for b in st.blocks])
+    ub = np.concatenate([np.ravel(upper[b]) for b in st.blocks])
 
-    lb = np.concatenate([np.ravel(lower[b]) for b in blocks])
-    ub = np.concatenate([np.ravel(upper[b]) for b in blocks])
-    R, Cc, Vv = (np.concatenate(x) if x else np.zeros(0) for x in (rows, cols, vals))
-    import scipy.sparse as sp
-
-    Amat = sp.csr_matrix((Vv, (R.astype(int), Cc.astype(int))), shape=(max(n_row, 1), n_var))
-    Amat.sum_duplicates()
-
-    equalities = np.concatenate(rhs_eq) if rhs_eq else np.zeros(0)
-    sol_x, objective = _solve_matrix_lp(problem.year, Amat, n_eq, n_row, equalities, rhs_le, cost, lb, ub)
-
-    def block(name: str) -> np.ndarray:
-        n = int(np.prod(blocks[name]))
-        return sol_x[off[name] : off[name] + n].reshape(blocks[name])
-
-    F, U, X, D, UN, SI, SO = (
-        block(b) for b in ("flow", "use", "level", "sale", "unmet", "stock_in", "stock_out")
+    # coefficients: the constant ones, then each problem-dependent segment, column-wise, zeros dropped
+    values = st.const.copy()
+    for start, stop, get in st.variable:
+        values[start:stop] = get(problem, held)
+    values = values[st.order]
+    if st.merge is not None:
+        values = np.bincount(st.merge, weights=values, minlength=st.rows_sorted.size)
+    keep = values != 0.0
+    data, indices, cols = values[keep], st.rows_sorted[keep], st.cols_sorted[keep]
+    indptr = np.zeros(st.n_var + 1, dtype=np.int32)
+    np.cumsum(np.bincount(cols, minlength=st.n_var), out=indptr[1:])
+    rhs_eq = np.zeros(st.n_eq)
+    for i, row in st.demand_rows:
+        rhs_eq[row : row + ne] = mkts[i].demand
+    rhs_le = [c.limit for c in problem.capacities if np.isfinite(c.limit)]
+    rhs_le += [c.limit for c in problem.link_caps if np.isfinite(c.limit) and c.links]
+    row_lower = np.concatenate([rhs_eq, np.full(st.n_row - st.n_eq, -np.inf)])
+    row_upper = np.concatenate([rhs_eq, np.asarray(rhs_le, dtype=float)])
+    sol_x, objective = _solve_csc(
+        problem.year, (st.n_row, st.n_var), (indptr, indices, data), (row_lower, row_upper), cost, lb, ub
     )
-    F, U, D, UN, SI, SO = (np.clip(a, 0.0, None) for a in (F, U, D, UN, SI, SO))
-    # independent residual of every port balance, relative to the largest flow
-    resid = (
-        np.einsum("pa,ae->pe", S, F)
-        + np.einsum("pie,ie->pe", G, U)
-        + np.einsum("pm,me->pe", H, D)
-        + np.einsum("pq,qe->pe", K, SO - SI)
-    )
+
+    names = ("flow", "use", "sale", "unmet", "stock_in", "stock_out")
+    F, U, D, UN, SI, SO = (np.clip(st.block(sol_x, b), 0.0, None) for b in names)
+    X = st.block(sol_x, "level")
+    # independent residual of every port balance (the first rows of the matrix, on the clipped solution),
+    # relative to the largest flow
+    x_used = sol_x.copy()
+    for b in names:
+        st.block(x_used, b)[...] = np.clip(st.block(x_used, b), 0.0, None)
+    resid = np.bincount(indices, weights=data * x_used[cols], minlength=st.n_row)[: st.port_rows]
     scale = max(1.0, float(np.max(np.abs(F), initial=0.0)), float(np.max(np.abs(U), initial=0.0)))
     err = float(np.max(np.abs(resid), initial=0.0)) / scale
     if err > BALANCE_TOLERANCE:
         raise ConvergenceError(f"allocation of {problem.year}: port balance residual too large", residual=err)
     return YearSolution(
         year=problem.year,
-        elements=list(E),
+        elements=list(problem.elements),
         flow={a.name: F[i] for i, a in enumerate(links)},
         use={p.name: U[i] for i, p in enumerate(procs)},
         level={p.name: float(X[i]) for i, p in enumerate(procs)},
         sale={k.name: D[i] for i, k in enumerate(mkts)},
         unmet={k.name: UN[i] for i, k in enumerate(mkts)},
-        stock_in={(f, c): SI[i] for i, (f, c, _) in enumerate(out_ports)},
-        stock_out={(f, c): SO[i] for i, (f, c, _) in enumerate(out_ports)},
+        stock_in={(f, c): SI[i] for i, (f, c, _) in enumerate(st.out_ports)},
+        stock_out={(f, c): SO[i] for i, (f, c, _) in enumerate(st.out_ports)},
         objective=objective,
         balance_error=err,
     )
