@@ -58,3 +58,9 @@ def test_cli_json_lists_the_comparisons_with_the_contract_keys():
     assert len(rows) >= 40
     assert all({"key", "year", "model", "published", "ratio", "tolerance", "pass"} <= set(r) for r in rows)
     assert all(r["pass"] or r["status"] == "known miss" for r in rows)
+    # the observations the La/Ce separation cost was fitted to are marked in-sample, the others are not
+    fitted = {r["key"] for r in rows if r["in_sample"]}
+    assert fitted and all(k.startswith("lynas.reo_produced.fy") for k in fitted)
+    assert all(r["fitted_by"] for r in rows if r["in_sample"])
+    independent = payload["out_of_sample_counts"]
+    assert sum(independent.values()) == len(rows) - len(fitted)

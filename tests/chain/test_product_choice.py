@@ -153,3 +153,25 @@ def test_export_licensing_cuts_a_supplier_to_the_approved_share_from_its_start_m
     dy = r.tables["flows"].query("source == 'China' and element == 'Dy'").t.sum()
     assert dy <= 0.4 * 500.0 + 1e-6
     assert simulate(base).mass_balance_error < 1e-6
+
+
+def test_a_lagged_reject_decision_uses_the_previous_years_price():
+    # La at 1,000 USD/t in 2024 and 2,000 in 2025; cost range [500, 2,500] USD/t. Decided on 2025's
+    # price the unpaid share is (2,500 - 2,000) / 2,000 = 25 %; on 2024's, (2,500 - 1,000) / 2,000 = 75 %.
+    import dataclasses
+
+    from chainkit import deck
+
+    from mine2magnet.chain import YearSeries
+
+    d = deck()
+    d = dataclasses.replace(d, oxide={**d.oxide, "La": YearSeries({2024: 1000.0, 2025: 2000.0})})
+    same_year = _refinery(reject_cost={"La": ["500 USD/t", "2500 USD/t"]})
+    lagged = _refinery(reject_cost={"La": ["500 USD/t", "2500 USD/t"]}, reject_price_lag=1)
+
+    def oxide(f, year):
+        return product_slate(f, TEST_PERFORMANCE, ["La"], year, d)["oxide"][0]
+
+    assert oxide(same_year, 2025) == pytest.approx(0.9 * 0.75)
+    assert oxide(lagged, 2025) == pytest.approx(0.9 * 0.25)
+    assert oxide(lagged, 2024) == pytest.approx(0.9 * 0.25)

@@ -23,6 +23,7 @@ demand             ``market``, optional ``elements``: t demanded (sold + unmet)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,7 +34,7 @@ import pandas as pd
 
 from mine2magnet.chain import ChainResult
 from mine2magnet.chain.prices import PriceDeck
-from mine2magnet.data import Observation, Period, convert, parse_unit
+from mine2magnet.data import Dataset, Observation, Period, convert, parse_unit
 from mine2magnet.errors import InputError
 
 #: Outcomes of one observation: compared (pass / fail / known miss) or not (with the reason).
@@ -51,6 +52,12 @@ class Comparison:
     model: float | None
     status: str
     reason: str = ""
+    fitted_by: tuple[str, ...] = ()
+
+    @property
+    def in_sample(self) -> bool:
+        """True when an input of the run was fitted to this observation (its passing shows the fit)."""
+        return bool(self.fitted_by)
 
     @property
     def published(self) -> float:
@@ -88,6 +95,8 @@ class Comparison:
             "status": self.status,
             "reason": self.reason,
             "tolerance_basis": o.tolerance_basis,
+            "in_sample": self.in_sample,
+            "fitted_by": list(self.fitted_by),
             "source": {
                 "id": o.source.id,
                 "title": o.source.title,
@@ -119,12 +128,20 @@ class Backtest:
         """How many observations ended in each status."""
         return {s: sum(1 for c in self.comparisons if c.status == s) for s in STATUSES}
 
+    @property
+    def out_of_sample(self) -> list[Comparison]:
+        """The compared observations no input of the run was fitted to: the independent tests."""
+        return [c for c in self.compared if not c.in_sample]
+
     def to_dict(self) -> dict[str, Any]:
         """``{"scenario", "years", "counts", "observations": [...], "not_compared": [...]}`` (JSON-ready)."""
         return {
             "scenario": self.scenario,
             "years": list(self.years),
             "counts": self.counts(),
+            "out_of_sample_counts": {
+                s: sum(1 for c in self.out_of_sample if c.status == s) for s in STATUSES[:3]
+            },
             "observations": [c.to_dict() for c in self.compared],
             "not_compared": [
                 {
@@ -354,7 +371,52 @@ def compare(obs: Observation, result: ChainResult, deck: PriceDeck) -> Compariso
     return Comparison(obs, model, "fail", f"model/published = {ratio:.2f}, tolerance ±{tol:.0%}")
 
 
-def backtest(result: ChainResult, deck: PriceDeck, observations: Iterable[Observation]) -> Backtest:
-    """Every observation compared with the run (see the module docstring for periods and measures)."""
-    comparisons = tuple(compare(o, result, deck) for o in observations)
+def fitted_inputs(dataset: Dataset, used_keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """{observation key: the used data keys fitted to it}, following ``derived_from`` through derived values.
+
+    A dataset value derived from an observation (a calibrated input such as the La/Ce separation cost) makes
+    that observation in-sample for every run that uses the value, directly or through other derived values.
+    """
+    observed = {o.key for o in dataset.observations()}
+    out: dict[str, set[str]] = {}
+    for used in sorted(set(used_keys)):
+        seen: set[str] = set()
+        todo = [used]
+        while todo:
+            key = todo.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in observed:
+                out.setdefault(key, set()).add(used)
+            elif key in dataset:
+                entry = dataset.composition(key) if key in dataset.compositions() else dataset.get(key)
+                todo.extend(entry.derived_from)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def used_data_keys(result: ChainResult) -> list[str]:
+    """The dataset keys a run's scenario referred to (its assumptions table's ``data_key`` column)."""
+    table = result.tables.get("assumptions")
+    if table is None or "data_key" not in table:
+        return []
+    return sorted({str(k) for k in table["data_key"].dropna() if str(k)})
+
+
+def backtest(
+    result: ChainResult,
+    deck: PriceDeck,
+    observations: Iterable[Observation],
+    fitted: Mapping[str, Sequence[str]] | None = None,
+) -> Backtest:
+    """Every observation compared with the run (see the module docstring for periods and measures).
+
+    ``fitted``: {observation key: data keys of the run fitted to it} (:func:`fitted_inputs`); those
+    observations are marked in-sample.
+    """
+    fitted = fitted or {}
+    comparisons = tuple(
+        dataclasses.replace(c, fitted_by=tuple(fitted.get(c.observation.key, ()))) if c.compared else c
+        for c in (compare(o, result, deck) for o in observations)
+    )
     return Backtest(result.scenario_name, (result.years[0], result.years[-1]), comparisons)

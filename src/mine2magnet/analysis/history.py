@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mine2magnet.analysis.backtest import Backtest, backtest
+from mine2magnet.analysis.backtest import Backtest, backtest, fitted_inputs, used_data_keys
 from mine2magnet.chain import ChainResult
 from mine2magnet.data import Dataset, load_dataset
 from mine2magnet.scenario import load_scenario, run_scenario
@@ -21,9 +21,11 @@ def run_backtest(
 ) -> tuple[Backtest, ChainResult]:
     """Run `scenario` (a built-in name or a YAML path) and compare it with every observation.
 
-    Returns the backtest and the run (so a caller can store or report it).
+    Observations an input of the run was fitted to (``derived_from`` of the data keys it used) are marked
+    in-sample. Returns the backtest and the run (so a caller can store or report it).
     """
     sc = load_scenario(scenario, overrides=overrides or [], dataset=dataset)
     result = run_scenario(sc, progress)
-    observations = (dataset or load_dataset()).observations()
-    return backtest(result, sc.model.prices, observations), result
+    data = dataset or load_dataset()
+    fitted = fitted_inputs(data, used_data_keys(result))
+    return backtest(result, sc.model.prices, data.observations(), fitted), result

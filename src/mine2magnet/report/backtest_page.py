@@ -30,6 +30,9 @@ def summary_sentence(bt: Backtest) -> str:
         text += f", misses {n['known miss']} for a known reason"
     if n["fail"]:
         text += f" and fails {n['fail']} without one"
+    fitted = sum(1 for c in bt.compared if c.in_sample)
+    if fitted:
+        text += f" ({fitted} of the {compared} were used to fit an input, so they are not independent tests)"
     skipped = n["not modelled"] + n["outside run"]
     return text + (f"; {skipped} more have no modelled counterpart in this run." if skipped else ".")
 
@@ -101,6 +104,13 @@ def _number(x: float | None) -> str:
 _ORDER = {"fail": 0, "known miss": 1, "pass": 2, "outside run": 3, "not modelled": 4}
 
 
+def _status(c: Comparison) -> str:
+    """The status, marked "in sample" (with the inputs fitted to it) when the observation set an input."""
+    if not c.in_sample:
+        return c.status
+    return f"{c.status} (in sample: {', '.join(c.fitted_by)} fitted to it)"
+
+
 def _table(bt: Backtest) -> str:
     rows = []
     for c in sorted(bt.comparisons, key=lambda c: _ORDER.get(c.status, 5)):
@@ -116,7 +126,7 @@ def _table(bt: Backtest) -> str:
             f"<td>{escape(o.period.label)}</td>"
             f"<td class='num'>{escape(_number(c.model))}</td><td class='num'>{escape(_number(o.value))}</td>"
             f"<td>{escape(o.unit)}{' ' + escape(o.basis) if o.basis else ''}</td>"
-            f"<td class='num'>{ratio}</td><td class='num'>{tol}</td><td>{escape(c.status)}</td>"
+            f"<td class='num'>{ratio}</td><td class='num'>{tol}</td><td>{escape(_status(c))}</td>"
             f"<td>{escape(c.reason or o.tolerance_basis or '')}</td><td>{source}</td></tr>"
         )
     return (
