@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from mine2magnet.analysis.uncertainty.flowsheet_runs import DrawPerformances, FlowsheetRuns
 from mine2magnet.analysis.uncertainty.inputs import DrawInputs
 from mine2magnet.analysis.uncertainty.outputs import HEADLINE_KPIS, Row, kpi_rows
+from mine2magnet.chain import ChainResult
 from mine2magnet.data import Dataset, load_dataset
 from mine2magnet.errors import InputError
 
@@ -114,7 +116,7 @@ def claim_rows(model: Any, result: Any, dataset: Dataset) -> list[Row]:
         return []
     u = dataset.value("economics.claim_check.relative_uncertainty", "fraction")
     rows: list[Row] = []
-    for check in check_claims(claims, model, result, dataset, u):
+    for check in check_claims(claims, model, _KpisKept.of(result), dataset, u):
         if check.holds is None or check.model is None:
             continue
         subject = f"{check.claim.key}|{check.claim.source.id}"
@@ -122,6 +124,26 @@ def claim_rows(model: Any, result: Any, dataset: Dataset) -> list[Row]:
         rows.append((year, "claim_holds", subject, 1.0 if check.holds else 0.0))
         rows.append((year, "claim_model", subject, float(check.model)))
     return rows
+
+
+@dataclass
+class _KpisKept(ChainResult):
+    """A run's result that keeps the rows of each KPI once asked for (the claims ask for a few KPIs, each
+    many times); the rows are those of ``ChainResult.kpi``, in the same order."""
+
+    asked: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, result: ChainResult) -> _KpisKept:
+        """A view of `result` (its tables are shared, not copied)."""
+        return cls(**{f.name: getattr(result, f.name) for f in dataclasses.fields(result)})
+
+    def kpi(self, name: str) -> pd.DataFrame:
+        """Rows of one KPI."""
+        found = self.asked.get(name)
+        if found is None:
+            found = self.asked[name] = super().kpi(name)
+        return found
 
 
 @dataclass

@@ -9,6 +9,7 @@ row gets the sum of its subjects as ``total``; a fraction never does.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -36,40 +37,52 @@ Row = tuple[int, str, str, float]
 
 
 def kpi_rows(kpis: pd.DataFrame, names: Iterable[str] = HEADLINE_KPIS) -> list[Row]:
-    """Tidy rows of the KPIs `names` from a run's KPI table; a KPI the run does not have gives no row."""
+    """Tidy rows of the KPIs `names` from a run's KPI table; a KPI the run does not have gives no row.
+
+    Rows come in the order of `names`, then by year and subject.
+    """
     wanted = list(dict.fromkeys(names))
     k = kpis[kpis["kpi"].isin(wanted)]
     if k.empty:
         return []
-    element = k["element"].fillna("").astype(str)
-    facility = k["facility"].fillna("").astype(str)
-    detail = k["detail"].fillna("").astype(str)
-    subject = np.where(element != "", element, facility)
-    subject = np.where(detail != "", pd.Series(subject, index=k.index) + ":" + detail, subject)
-    subject = np.where(subject == "", "total", subject)
-    value = pd.to_numeric(k["value"], errors="coerce")
-    frame = pd.DataFrame(
-        {
-            "year": k["year"].astype(int),
-            "kpi": k["kpi"],
-            "subject": subject,
-            "value": value,
-            "unit": k["unit"],
-        }
-    )
-    frame = frame[np.isfinite(frame["value"])]
-    rows = frame.groupby(["kpi", "year", "subject"], sort=True).agg(
-        value=("value", "sum"), unit=("unit", "first")
-    )
-    rows = rows.reset_index()
-    has_total = set(rows.loc[rows["subject"] == "total", "kpi"])
-    sums = rows[~rows["kpi"].isin(has_total) & rows["unit"].isin(ADDITIVE_UNITS)]
-    sums = sums.groupby(["kpi", "year"], sort=True)["value"].sum().reset_index()
-    sums["subject"] = "total"
-    out = pd.concat([rows[["year", "kpi", "subject", "value"]], sums[["year", "kpi", "subject", "value"]]])
+
+    def text(column: str) -> list[str]:
+        return ["" if v is None or v != v else str(v) for v in k[column].to_numpy(object)]
+
+    value = pd.to_numeric(k["value"], errors="coerce").to_numpy(float)
+    sums: dict[tuple[str, int, str], list[float]] = {}
+    unit_of: dict[tuple[str, int, str], str] = {}  # the first row's unit of each group
+    for kpi, year, el, fac, det, unit, v in zip(
+        k["kpi"].to_numpy(object),
+        k["year"].to_numpy(),
+        text("element"),
+        text("facility"),
+        text("detail"),
+        text("unit"),
+        value,
+        strict=True,
+    ):
+        if not np.isfinite(v):
+            continue
+        subject = el or fac
+        if det:
+            subject = f"{subject}:{det}"
+        key = (str(kpi), int(year), subject or "total")
+        found = sums.get(key)
+        if found is None:
+            sums[key] = [float(v)]
+            unit_of[key] = unit
+        else:
+            found.append(float(v))
+    out: dict[tuple[str, int, str], float] = {key: math.fsum(vs) for key, vs in sums.items()}
+    has_total = {kpi for kpi, _, subject in out if subject == "total"}
+    totals: dict[tuple[str, int, str], list[float]] = {}
+    for key, v in sorted(out.items()):
+        if key[0] not in has_total and unit_of[key] in ADDITIVE_UNITS:
+            totals.setdefault((key[0], key[1], "total"), []).append(v)
+    out.update({key: math.fsum(vs) for key, vs in totals.items()})
     order = {name: i for i, name in enumerate(wanted)}
-    out = out.assign(_o=out["kpi"].map(order)).sort_values(["_o", "year", "subject"], kind="stable")
     return [
-        (int(y), str(kpi), str(s), float(v))
-        for y, kpi, s, v in zip(out["year"], out["kpi"], out["subject"], out["value"], strict=True)
+        (year, kpi, subject, out[(kpi, year, subject)])
+        for kpi, year, subject in sorted(out, key=lambda t: (order[t[0]], t[1], t[2]))
     ]
