@@ -257,6 +257,14 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
         for p in model.policies
         if isinstance(p, TechnologyRestriction) and p.forbids(f, year)
     }
+    values: dict[str, np.ndarray] = {}
+
+    def value_of(commodity: str) -> np.ndarray:  # USD per t of each element as `commodity` this year
+        found = values.get(commodity)
+        if found is None:
+            found = values[commodity] = np.array([deck.value(commodity, e, year) for e in E])
+        return found
+
     scrap_available: dict[str, np.ndarray] = {}
     eol: dict[str, np.ndarray] = {}
     for name, stock in state.in_use.items():
@@ -280,7 +288,7 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
                 )
             )
         elif f.kind == "suppliers":
-            cost = np.array([a["price_factor"] * deck.value(a["commodity"], e, year) for e in E])
+            cost = a["price_factor"] * value_of(a["commodity"])
             mix = _vec(a["composition"], E, normalise=True)
             cap = f.series("capacity", year) * avail
             if a["commodity"] in MIXED:  # a mixed product comes in its fixed element mix
@@ -390,7 +398,7 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
     markets: list[Market] = []
     for f in net.of_kind("markets"):
         a = f.attrs
-        value = np.array([a["price_factor"] * deck.value(a["commodity"], e, year) for e in E])
+        value = a["price_factor"] * value_of(a["commodity"])
         demand = None
         if not a["open"]:
             total = f.series("demand", year)
@@ -425,7 +433,7 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
     link_of: dict[str, TradeLink] = {}
     link_caps: list[LinkCap] = []
     for t in net.links:
-        cost = t.cost + t.tariff * np.array([deck.value(t.commodity, e, year) for e in E])
+        cost = t.cost + t.tariff * value_of(t.commodity)
         upper = 0.0 if _closed(t, model, year) else math.inf
         links.append(Link(t.name, t.source, t.target, t.commodity, cost, upper))
         link_of[t.name] = t
