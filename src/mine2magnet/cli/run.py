@@ -315,8 +315,22 @@ def claims_of_run(scenario: Any, result: Any, history: tuple[Any, Any] | None, o
     return checks
 
 
+def new_refinery_runs(
+    main: RunOutcome, compared: Sequence[tuple[tuple[str, list[str]], RunOutcome]]
+) -> list[tuple[str, list[str]]]:
+    """The (scenario, overrides) specs of the compared runs that feed a refinery the main run does not
+    have, in order (the briefing's feed answer is about the first one's new refinery)."""
+
+    def refineries(outcome: RunOutcome) -> set[str]:
+        kpis = outcome.result.tables["kpis"]
+        return set(kpis.loc[kpis["kpi"] == "feed_sufficiency", "facility"].astype(str))
+
+    have = refineries(main)
+    return [spec for spec, outcome in compared if refineries(outcome) - have]
+
+
 #: What summary.json keeps of the run's uncertainty sample (the whole of it is OUT/uncertainty.json).
-RANGE_FIELDS = ("briefing", "draws", "seconds", "command", "note")
+RANGE_FIELDS = ("briefing", "feed_samples", "draws", "seconds", "command", "note")
 
 
 def write_report_atomically(runs: Sequence[Any], report: Path, **options: Any) -> Path:
@@ -496,7 +510,10 @@ def run_command(
             from mine2magnet.analysis.uncertainty.answers import write_headline_json
             from mine2magnet.report.page import load_ranges
 
-            written = write_headline_json(out, name, overrides=all_overrides)
+            specs = [parse_spec(spec) for spec in others]
+            # the run whose new refinery the briefing's feed answer is about gets a sample of its own
+            feed_from = new_refinery_runs(main_run, list(zip(specs, compared_runs, strict=True)))[:1]
+            written = write_headline_json(out, name, overrides=all_overrides, feed_from=feed_from)
             shown_ranges = load_ranges(written)
             outputs["uncertainty"] = str(written)
             summary["outputs"] = outputs

@@ -124,15 +124,37 @@ def _find(views: Sequence[RunView], *words: str) -> RunView | None:
     return None
 
 
-def _range_text(ctx: Context, key: str, kpi: str, unit: str) -> str:
+def _range_text(ctx: Context, key: str, kpi: str, unit: str, what: str = "") -> str:
+    """P5 – P95 of the answer's figure (`what` names it when the number shows more than that figure)."""
     found = (ctx.ranges or {}).get(key) or (ctx.ranges or {}).get(kpi)
     if not found:
         return ""
     p5, p50, p95 = (float(x) for x in found)
     return (
-        f"{format_value(p5, unit)} – {format_value(p95, unit)} (5th–95th percentile of the uncertainty "
+        f"{what}{format_value(p5, unit)} – {format_value(p95, unit)} (5th–95th percentile of the uncertainty "
         f"analysis; median {format_value(p50, unit)})"
     )
+
+
+def _residue_range_text(ctx: Context, years: Sequence[int]) -> str:
+    """Held at the end (t, Bq) and added over the years (t, Bq): P5 – P95 of each draw's figure."""
+    got = {k: (ctx.ranges or {}).get(k) for k in ("residue", "residue_bq", "residue_new", "residue_new_bq")}
+    got["residue"] = got["residue"] or (ctx.ranges or {}).get("residue_accumulated_t")
+    if not got["residue"]:
+        return ""
+
+    def span(key: str, unit: str) -> str:
+        p5, _, p95 = (float(x) for x in got[key])  # type: ignore[union-attr]
+        return f"{amount(p5, unit) if unit == 't' else format_value(p5, unit)} – " + (
+            amount(p95, unit) if unit == "t" else format_value(p95, unit)
+        )
+
+    text = "held " + span("residue", "t") + (f", {span('residue_bq', 'Bq')}" if got["residue_bq"] else "")
+    if got["residue_new"]:
+        text += f"; added over {_span(years)} " + span("residue_new", "t")
+        text += f" ({span('residue_new_bq', 'Bq')})" if got["residue_new_bq"] else ""
+    median = amount(float(got["residue"][1]), "t")  # type: ignore[index]
+    return f"{text} (5th–95th percentiles of the uncertainty analysis; median held {median})"
 
 
 def _check(
@@ -230,7 +252,7 @@ def feed(ctx: Context) -> Answer | None:
         f"{refinery}: {number}",
         _span(years),
         sentence,
-        _range_text(ctx, "feed", kpi, unit),
+        _range_text(ctx, f"feed:{refinery}", kpi, unit, "lowest year "),
         chart,
         _check(view, kpi, years, [refinery], "min", low, unit),
     )
@@ -451,7 +473,7 @@ def residue(ctx: Context) -> Answer | None:
         number,
         f"end of {last}",
         sentence,
-        _range_text(ctx, "residue", "residue_accumulated_t", "t"),
+        _residue_range_text(ctx, years),
         chart,
         _check(view, "residue_t", [last], keys, "sum", held_t, "t", path=["accumulated"]),
     )

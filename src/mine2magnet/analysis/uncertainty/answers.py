@@ -15,7 +15,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +132,17 @@ def headline_study(
     kpis: Sequence[str] = REPORT_KPIS,
     overrides: Sequence[str] = (),
     end_year: int | None = None,
+    feed_from: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> dict[str, Any]:
     """The ranges of :func:`headline_ranges` with what the report prints beside them (draws, seconds,
-    the clay split of Dy self-sufficiency in 2030, the command of a full study)."""
+    the clay split of Dy self-sufficiency in 2030, the command of a full study) and ``briefing``, the ranges
+    of the briefing's answers (:func:`briefing_ranges`).
+
+    `feed_from`: (scenario, overrides) of compared scenarios whose refineries the reference does not have
+    (the briefing's feed answer is about such a refinery when a comparison adds one): each gets a sample of
+    its own (same size and seed, no claims) for the ``feed:<refinery>`` ranges of its new refineries,
+    recorded under ``feed_samples``.
+    """
     from mine2magnet.analysis.uncertainty.study import run_scenario_study
 
     if workers is None:
@@ -143,6 +151,31 @@ def headline_study(
     result = run_scenario_study(
         scenario, draws=draws, seed=seed, workers=workers, overrides=overrides, end_year=end_year
     )
+    briefing = briefing_ranges(result, *_countries(scenario, overrides, end_year))
+    feed_samples = []
+    for other, other_overrides in feed_from:
+        t1 = time.perf_counter()
+        sample = run_scenario_study(
+            other,
+            draws=draws,
+            seed=seed,
+            workers=workers,
+            overrides=other_overrides,
+            end_year=end_year,
+            claims=False,
+        )
+        found = {
+            k: v for k, v in briefing_ranges(sample).items() if k.startswith("feed:") and k not in briefing
+        }
+        briefing.update(found)
+        feed_samples.append(
+            {
+                "scenario": "+".join([other, *other_overrides]),
+                "answers": sorted(found),
+                "draws": sample.draws,
+                "seconds": round(time.perf_counter() - t1, 1),
+            }
+        )
     ranges: dict[str, dict[int, tuple[float, float, float]]] = {}
     for name in kpis:
         kpi, _, subject = name.partition(":")
@@ -162,7 +195,8 @@ def headline_study(
     return {
         "scenario": scenario,
         "ranges": ranges,
-        "briefing": briefing_ranges(result),
+        "briefing": briefing,
+        "feed_samples": feed_samples,
         "draws": result.draws,
         "method": "lhs",
         "seed": seed,
@@ -176,15 +210,51 @@ def headline_study(
     }
 
 
+def _countries(scenario: str, overrides: Sequence[str], end_year: int | None) -> tuple[dict[str, str], str]:
+    """Each facility's country and the focus country of the scenario (at its preferred values)."""
+    from mine2magnet.analysis.uncertainty.models import ScenarioModel
+
+    model = ScenarioModel(scenario, tuple(overrides), end_year).scenario_for_base().model
+    facilities = model.network.facilities.values()
+    return {f.name: str(f.country or "") for f in facilities}, str(model.focus_country or "")
+
+
 #: The briefing's answers that are sums over the run's years of one KPI's total (report/briefing.py): the
 #: value kept at home and what smuggling costs.
 BRIEFING_SUMS: dict[str, str] = {"value": "national_value_added_usd", "smuggling": "smuggling_loss_usd"}
 
+#: The residue answer's figures (in the focus country): held at the end of the last year and added over the
+#: run's years, in t and Bq; each is the answer key ``residue`` (held t) or ``residue_<name>``.
+BRIEFING_RESIDUE: dict[str, tuple[str, str]] = {
+    "residue": ("residue_accumulated_t", "end"),
+    "residue_bq": ("residue_accumulated_bq", "end"),
+    "residue_new": ("residue_produced_t", "sum"),
+    "residue_new_bq": ("residue_produced_bq", "sum"),
+}
 
-def briefing_ranges(result: Any) -> dict[str, tuple[float, float, float]]:
-    """``{answer key: (p5, p50, p95)}`` of the briefing's period totals: each draw's sum over its years of
-    the KPI's total (the percentiles of a sum, not the sum of percentiles), over the draws that have every
-    year the study has."""
+
+def _percentiles(per_draw: Any) -> tuple[float, float, float] | None:
+    values = np.asarray(per_draw, dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    p5, p50, p95 = np.percentile(values, [5, 50, 95])
+    return float(p5), float(p50), float(p95)
+
+
+def briefing_ranges(
+    result: Any, countries: Mapping[str, str] | None = None, focus: str = ""
+) -> dict[str, tuple[float, float, float]]:
+    """``{answer key: (p5, p50, p95)}`` of the briefing's figures, each the percentiles over the draws of
+    the draw's own figure (the percentiles of a sum or a minimum, not the sum or minimum of percentiles):
+
+    - ``value``, ``smuggling``: the sum over the run's years of the KPI's total (draws that have every year);
+    - ``feed:<refinery>``: the lowest yearly share of the refinery's capacity fed, over the years it runs;
+    - ``magnets``: the lowest share of the magnet plants' needs met at home, over elements and years;
+    - ``residue``, ``residue_bq``: residue held at the end of the last year (t, Bq); ``residue_new``,
+      ``residue_new_bq``: residue added over the run's years — of the facilities in `focus` (their
+      country in `countries`; every facility without them).
+    """
     out: dict[str, tuple[float, float, float]] = {}
     for key, kpi in BRIEFING_SUMS.items():
         rows = result.outputs(kpi)
@@ -193,11 +263,39 @@ def briefing_ranges(result: Any) -> dict[str, tuple[float, float, float]]:
             continue
         years = rows["year"].nunique()
         by_draw = rows.groupby("draw")["value"].agg(["sum", "count"])
-        sums = by_draw.loc[by_draw["count"] == years, "sum"].to_numpy(dtype=float)
-        sums = sums[np.isfinite(sums)]
-        if len(sums):
-            p5, p50, p95 = np.percentile(sums, [5, 50, 95])
-            out[key] = (float(p5), float(p50), float(p95))
+        found = _percentiles(by_draw.loc[by_draw["count"] == years, "sum"])
+        if found:
+            out[key] = found
+    feed = result.outputs("feed_sufficiency")
+    feed = feed[feed["subject"] != "total"]
+    for refinery, rows in feed.groupby("subject", sort=True):
+        found = _percentiles(rows.groupby("draw")["value"].min())
+        if found:
+            out[f"feed:{refinery}"] = found
+    magnets = result.outputs("magnet_self_sufficiency")
+    magnets = magnets[magnets["subject"] != "total"]
+    if not magnets.empty:
+        found = _percentiles(magnets.groupby("draw")["value"].min())
+        if found:
+            out["magnets"] = found
+    for key, (kpi, how) in BRIEFING_RESIDUE.items():
+        rows = result.outputs(kpi)
+        rows = rows[rows["subject"] != "total"]
+        if countries is not None and focus:
+            facility = rows["subject"].str.rsplit(":", n=1).str[0]
+            rows = rows[facility.map(lambda f: countries.get(f, "") == focus).astype(bool)]
+        if rows.empty:
+            continue
+        if how == "end":  # every draw with rows in the last year (a draw holding none in `focus` holds 0)
+            every = result.outputs(kpi)
+            last = int(every["year"].max())
+            held = rows[rows["year"] == last].groupby("draw")["value"].sum()
+            drawn = sorted(set(every.loc[every["year"] == last, "draw"]))
+            found = _percentiles(held.reindex(drawn, fill_value=0.0))
+        else:
+            found = _percentiles(rows.groupby("draw")["value"].sum())
+        if found:
+            out[key] = found
     return out
 
 

@@ -27,6 +27,9 @@ HEADLINE_KPIS: tuple[str, ...] = (
     "smuggling_loss_usd",
     "royalties_usd",
     "residue_accumulated_t",
+    "residue_accumulated_bq",
+    "residue_produced_t",
+    "residue_produced_bq",
 )
 
 #: Units whose quantities add up over subjects (a ``total`` is formed when the run gives none).
