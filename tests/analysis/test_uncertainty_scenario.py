@@ -46,10 +46,20 @@ def test_every_ranged_dataset_number_the_scenario_reads_is_an_input(base) -> Non
     ranged = set(table.loc[(table["data_key"] != "") & table["range_low"].notna(), "data_key"])
     ranged -= set(ds.compositions())
     assert ranged <= set(by_name)
-    # defaults read from the entry: an assumption uniform on its range, a sourced number triangular at its
-    # value, a year whole years
+    # defaults read from the entry: an assumption uniform on its range when its value is the middle, else
+    # triangular at its value; a sourced number triangular at its value; a year whole years
+    royalty = by_name["chain.royalty.malaysia_ree"].distribution
+    assert (
+        isinstance(royalty, Uniform)
+        and (royalty.low, royalty.high) == ds.get("chain.royalty.malaysia_ree").range
+    )
     cost = by_name["chain.cost.cracking"].distribution
-    assert isinstance(cost, Uniform) and (cost.low, cost.high) == ds.get("chain.cost.cracking").range
+    c = ds.get("chain.cost.cracking")
+    assert isinstance(cost, Triangular) and (cost.low, cost.mode, cost.high) == (
+        c.range[0],
+        c.value,
+        c.range[1],
+    )
     cap = by_name["chain.mt_weld.capacity"].distribution
     e = ds.get("chain.mt_weld.capacity")
     assert isinstance(cap, Triangular) and (cap.low, cap.mode, cap.high) == (e.range[0], e.value, e.range[1])

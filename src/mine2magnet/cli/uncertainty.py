@@ -113,8 +113,9 @@ def uncertainty_command(
     the probability of stated targets and published claims, the split by ionic-clay composition and which
     inputs matter most.
 
-    Every ranged number the scenario reads is an input (uniform for an assumption, triangular at the value
-    for a sourced number; declarations in src/mine2magnet/data/distributions/ and --inputs change that).
+    Every ranged number the scenario reads is an input (uniform for an assumption centred in its range,
+    else triangular at the value; declarations in src/mine2magnet/data/distributions/ and --inputs change
+    that).
     Draws stream to OUT/uncertainty.duckdb as they finish; after Ctrl-C or a crash, the same command with
     --resume runs the draws left. One seed gives the same results on every backend.
     """

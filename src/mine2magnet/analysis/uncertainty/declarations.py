@@ -3,7 +3,9 @@
 Defaults (an entry of the dataset with a stated range ``[low, high]``):
 
 - a year (a whole number in a key naming a year): every whole year of the range equally likely;
-- an ``assumption``: uniform on the range (the range states ignorance, not a best estimate);
+- an ``assumption``: uniform on the range when its value is the range's middle (the range states ignorance);
+  triangular peaking at the value when the value sits off the middle (e.g. 4,000 in [2,000, 8,000]): the
+  author named a best guess, and a uniform draw would move the sample's median to the wider side (5,000);
 - a sourced number (measured, reported, estimate, derived): triangular on the range, peaking at the value;
 - an entry without a range whose sources disagree (several numbers for one key, apart by more than the
   dataset's conflict tolerance, 1 %): ``sources``, the values of its conflicting sources, equally likely.
@@ -180,6 +182,15 @@ def _is_year(key: str, value: float, low: float, high: float) -> bool:
     return whole and "year" in key.rsplit(".", 1)[-1] and 1800 <= low <= high <= 2200
 
 
+#: An assumption's value within this share of its range's width from the middle counts as centred.
+CENTRED = 0.05
+
+
+def _centred(value: float, low: float, high: float) -> bool:
+    """True when `value` sits at the middle of [low, high] (within CENTRED of the width)."""
+    return abs(value - (low + high) / 2.0) <= CENTRED * (high - low)
+
+
 def default_distribution(dataset: Dataset, key: str) -> tuple[Distribution, str] | None:
     """The default distribution of a dataset number and where it comes from (None: not uncertain)."""
     entries = dataset.all(key)
@@ -193,8 +204,11 @@ def default_distribution(dataset: Dataset, key: str) -> tuple[Distribution, str]
             return None
         if _is_year(key, value, low, high):
             return Discrete.integers(int(low), int(high)), "range (whole years)"
+        if entry.kind == "assumption" and _centred(value, low, high):
+            return Uniform(low, high), "range of an assumption centred on its value (uniform)"
         if entry.kind == "assumption":
-            return Uniform(low, high), "range of an assumption (uniform)"
+            origin = "range of an assumption off its middle (triangular, peak at the value)"
+            return Triangular(low, value, high), origin
         return Triangular(low, value, high), f"range of a {entry.kind} value (triangular, peak at the value)"
     numbers = []
     for e in entries:
