@@ -95,3 +95,35 @@ def test_a_coefficient_laid_out_twice_is_summed():
     assert sol.flow["l"][0] == pytest.approx(1.5, rel=1e-9)
     assert sol.sale["k"][0] == pytest.approx(1.5, rel=1e-9)
     assert sol.objective == pytest.approx(-1.5, rel=1e-9)
+
+
+def test_one_thread_or_the_pool_already_started_give_the_same_flows(tmp_path):
+    """The allocation solves on one thread; in a process where another solver started HiGHS' thread pool
+    with another size first, it falls back to that pool and gives the same flows."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "pool_first.py"
+    script.write_text(
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import highspy, numpy as np\n"
+        "h = highspy.Highs(); h.setOptionValue('output_flag', False); h.setOptionValue('threads', 2)\n"
+        "lp = highspy.HighsLp(); lp.num_col_ = 1; lp.num_row_ = 0\n"
+        "lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.ones(1), np.zeros(1), np.ones(1)\n"
+        "h.passModel(lp); h.run()  # the thread pool starts with two threads\n"
+        "from chainkit import small_chain\n"
+        "from mine2magnet.chain import simulate\n"
+        "flows = simulate(small_chain(demand='700 t/yr')).tables['flows']\n"
+        "from mine2magnet.chain.allocation import _SOLVER\n"
+        "assert _SOLVER.one_thread is False  # the fallback was taken\n"
+        "print(json.dumps([float(x) for x in flows['t']]))\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    forget_structures()
+    ours = simulate(small_chain(demand="700 t/yr")).tables["flows"]["t"].to_numpy(float)
+    np.testing.assert_allclose(theirs, ours, rtol=1e-12, atol=1e-12)

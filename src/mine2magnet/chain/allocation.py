@@ -190,7 +190,8 @@ def _highs() -> Any:
     """This thread's HiGHS object, made once per process and thread (a forked worker makes its own).
 
     ``passModel`` replaces the model and clears the solver's state, so every solve starts cold, as from a
-    fresh object: the same LP gives the same solution bit for bit (tests compare the two).
+    fresh object: the same LP gives the same solution bit for bit (tests compare the two). One thread, the
+    same in every process whatever the machine's cores.
     """
     import highspy
 
@@ -201,6 +202,9 @@ def _highs() -> Any:
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("time_limit", SOLVER_TIME_LIMIT_S)
+        # one thread: a year's LP is small (~700 rows), and HiGHS' thread pool costs more than it saves
+        # (1.7-2x the solve time, more with two study workers on two cores); the solution is the same
+        h.setOptionValue("threads", 1)
     _SOLVER.highs = (os.getpid(), h)
     return h
 
@@ -236,7 +240,12 @@ def _solve_csc(
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = indptr, indices, data
     h = _highs()
     h.passModel(lp)
-    h.run()
+    if h.run() == highspy.HighsStatus.kError and getattr(_SOLVER, "one_thread", True):
+        # HiGHS' thread pool was started with another size by an earlier solver in this process: that size
+        h.setOptionValue("threads", 0)
+        _SOLVER.one_thread = False
+        h.passModel(lp)
+        h.run()
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
         raise ConvergenceError(
