@@ -41,3 +41,44 @@ def test_a_triangular_median_lies_between_the_stated_value_and_the_middle(low, w
     median = float(Triangular(low, value, high).ppf(np.array([0.5]))[0])
     slack = 1e-9 * max(1.0, abs(low), abs(high))
     assert min(value, middle) - slack <= median <= max(value, middle) + slack
+
+
+def _market_bom_sample(ds, element: str, n: int, seed: int) -> np.ndarray:
+    """The market-average content of `element` (kg/kg) recomputed from its components: each component
+    triangular at its value on its range, segment and grade shares renormalised to 1."""
+    rs = np.random.default_rng(seed)
+    segments = ("ev_traction", "wind", "industrial_motors", "electronics", "other")
+    grades = ("standard", "high_coercivity", "ev_wind")
+
+    def draw(key):
+        e = ds.get(key)
+        v = float(e.magnitude())
+        if not e.range or e.range[0] == e.range[1]:
+            return np.full(n, v)
+        low, high = float(e.range[0]), float(e.range[1])
+        return rs.triangular(low, min(max(v, low), high), high, n)
+
+    shares = np.array([draw(f"magnet.ndfeb.segment_share.{s}") for s in segments])
+    shares /= shares.sum(axis=0)
+    bom = {gr: draw(f"magnet.ndfeb.grade.{gr}.bom.{element}") for gr in grades}  # one grade, one BOM
+    total = np.zeros(n)
+    for i, s in enumerate(segments):
+        g = np.array([draw(f"magnet.ndfeb.segment.{s}.grade_share.{gr}") for gr in grades])
+        g /= g.sum(axis=0)
+        total += shares[i] * sum(g[j] * bom[gr] for j, gr in enumerate(grades))
+    return total
+
+
+@pytest.mark.parametrize("element", ["Nd", "Pr", "Dy", "Tb"])
+def test_the_market_bom_spread_is_the_monte_carlo_of_its_components(element):
+    from mine2magnet.analysis.uncertainty.declarations import load_declarations
+
+    ds = load_dataset()
+    key = f"magnet.ndfeb.market_bom.{element}"
+    spec = load_declarations().distributions[key]
+    assert spec.distribution == "normal" and (spec.low, spec.high) == ds.get(key).range
+    sample = _market_bom_sample(ds, element, 40_000, seed=7)
+    assert spec.sd == pytest.approx(sample.std(), rel=0.05)
+    # the interval bounds are far outside the combination's P5-P95: they are not a P5-P95
+    p5, p95 = np.percentile(sample, [5, 95])
+    assert spec.low < p5 and p95 < spec.high
