@@ -1,5 +1,5 @@
-"""The separation package's house: imports go only downward between its sub-packages, and no two of its modules
-import each other (directly or round a longer circle), whether at module level or inside a function.
+"""The separation package's house: imports go only downward between its sub-packages, and no two of its
+modules import each other (directly or round a longer circle), at module level or inside a function.
 
 Read from the sources with ``ast`` (nothing is imported), so a lazy import inside a function counts too.
 """

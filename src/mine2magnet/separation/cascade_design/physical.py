@@ -139,6 +139,8 @@ class PhysicalDesignResult(DesignResult):
     effective_separation_factors: dict[str, float] = field(default_factory=dict)
     #: O/A of the chosen design per section and the bounds it was chosen within
     phase_ratio: dict[str, Any] = field(default_factory=dict)
+    #: the saponification degree chosen, its base and every degree tried (when the design chose it)
+    saponification: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The DesignResult contract with ``organic.volume_flow``, ``scrub.volume_flow`` (L/h), the scrub
@@ -153,6 +155,8 @@ class PhysicalDesignResult(DesignResult):
         d["minimum"]["organic_volume_flow"] = _finite(self.minimum_organic_volume_flow)
         d["minimum"]["scrub_volume_flow"] = _finite(self.minimum_scrub_volume_flow)
         d["effective_separation_factors"] = self.effective_separation_factors
+        if self.saponification is not None:
+            d["saponification"] = self.saponification
         return d
 
     def summary(self) -> str:

@@ -552,12 +552,18 @@ def design_lsf(
         ConvergenceError: the verifying simulation did not converge.
     """
     t_start = time.perf_counter()
-    cascade, objective, file, phase_ratio = load_design_spec(spec)
+    request = load_design_spec(spec)
+    if request.saponification is not None:
+        raise InputError(
+            "the saponification degree is a design variable of the mass-action model only",
+            file=request.file,
+            field="saponification",
+        )
     return design_loaded_lsf(
-        cascade,
-        objective,
-        file,
-        phase_ratio,
+        request.cascade,
+        request.objective,
+        request.file,
+        request.phase_ratio,
         max_stages=max_stages,
         flow_ladder=flow_ladder,
         started=t_start,

@@ -24,6 +24,9 @@ class CascadeResult:
         loading: (K,) fraction of the extractant's capacity in use per stage, physical models only.
         outlet_pH: outlet name -> pH of an aqueous outlet, physical models only.
         reagents: acid and base consumption, mol/h (physical models).
+        counter_ion: the saponified extractant's cation exchanged along the cascade (mass-action model with
+            ``counter_ion``): its profiles, outlets and the base consumed (see
+            ``solvers/steady/counter_ion.py``); None without one.
         converged, iterations, mass_balance_error (relative, per component summed), residual (solver's final
         scaled residual).
     """
@@ -45,6 +48,7 @@ class CascadeResult:
     outlet_pH: dict[str, float] = field(default_factory=dict)  # noqa: N815
     reagents: dict[str, float] = field(default_factory=dict)
     inlet_metal: np.ndarray | None = None
+    counter_ion: dict[str, Any] | None = None
 
     def purity(self, outlet: str) -> dict[str, float]:
         """Share of each component in an outlet's total metal (fraction)."""
@@ -106,4 +110,6 @@ class CascadeResult:
         }
         if self.reagents:
             out["reagents"] = {k: float(v) for k, v in self.reagents.items()}
+        if self.counter_ion is not None:
+            out["counter_ion"] = self.counter_ion
         return out

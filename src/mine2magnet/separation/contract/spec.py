@@ -199,6 +199,24 @@ class ExtractantParameters(_Strict):
     source: str = "user supplied"
 
 
+#: Cations a saponified extractant may carry (sodium from NaOH, ammonium from NH3 or NH4OH).
+COUNTER_IONS = ("Na", "NH4")
+
+
+class CounterIon(_Strict):
+    """The cation of a saponified extractant, exchanged stage by stage (a species of the mass-action model).
+
+    The saponified organic carries M+ (Na+ or NH4+) as MA·HA: M+ + (HA)2(org) <=> MA·HA(org) + H+, with
+    K = [MA·HA][H+] / ([M+][(HA)2]) (mol/L basis), so D_M = K [(HA)2]free / [H+]; it exchanges with rare
+    earths through RE3+ + 3 MA·HA(org) <=> RE(A·HA)3(org) + 3 M+ (K_RE / K^3, not a separate constant).
+    """
+
+    #: the counter-ion: "Na" (NaOH saponification) or "NH4" (ammonia)
+    ion: Literal["Na", "NH4"] = "Na"
+    #: log10 K of M+ + (HA)2(org) <=> MA·HA(org) + H+; None: the shipped value of the named extractant
+    log10_k: Annotated[float, NoBool, Field(ge=-15, le=5, allow_inf_nan=False)] | None = None
+
+
 class MassActionModel(_Strict):
     """Acidic organophosphorus extractant: D_i = Kex_i [(HA)2]free^k / [H+]^z with balances."""
 
@@ -207,10 +225,23 @@ class MassActionModel(_Strict):
     extractant: str | ExtractantParameters
     #: total extractant in the organic as dimer (HA)2, mol/L (a monomer concentration c gives c/2)
     concentration: Annotated[float, NoBool, Field(gt=0, le=MAX_CONCENTRATION, allow_inf_nan=False)]
-    #: fraction of the extractant pre-neutralised (saponified) with base before it enters stage 1
+    #: fraction of the extractant (monomer basis) pre-neutralised (saponified) with base before it enters
+    #: stage 1
     saponification: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
+    #: the saponified organic's cation, exchanged stage by stage with protons and metal; None: the base is
+    #: released in stage 1 (the limit of a counter-ion the organic does not hold)
+    counter_ion: CounterIon | None = None
     #: HSO4- dissociation constant used when aqueous streams carry `sulfate` (concentration basis)
     bisulfate_pKa: PKa = BISULFATE_PKA  # noqa: N815
+
+    @model_validator(mode="after")
+    def _one_counter_ion_per_dimer(self) -> MassActionModel:
+        if self.counter_ion is not None and self.saponification >= 0.5:
+            raise ValueError(
+                f"saponification {self.saponification} with a counter-ion: the saponified form MA·HA holds "
+                "at most one cation per dimer (HA)2, so the degree (monomer basis) must be below 0.5"
+            )
+        return self
 
 
 Model = Annotated[

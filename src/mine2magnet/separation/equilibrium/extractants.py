@@ -14,6 +14,7 @@ checked with ``bound="low"``/``"high"``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
@@ -65,6 +66,26 @@ class Extractant:
     log10_kex_values: dict[str, SourcedValue]
     stoichiometry: str
     conditions: str
+    #: sourced log10 K of M+ + (HA)2(org) <=> MA·HA(org) + H+ per counter-ion ("Na", "NH4"), mol/L basis
+    counter_ion_values: dict[str, SourcedValue] = dataclasses.field(default_factory=dict)
+
+    def counter_ion_log10_k(self, ion: str, bound: Bound = "value") -> float:
+        """log10 K of the saponified form's exchange M+ + (HA)2(org) <=> MA·HA(org) + H+ (mol/L basis),
+        at its value or the low/high end of its stated range.
+
+        Raises:
+            InputError: no value for this counter-ion in this parameter set.
+        """
+        if ion not in self.counter_ion_values:
+            raise InputError(
+                f"the {self.name} parameter set has no counter-ion constant for {ion!r} "
+                f"(has {sorted(self.counter_ion_values)}); give model.counter_ion.log10_k",
+                field="model.counter_ion.log10_k",
+            )
+        sv = self.counter_ion_values[ion]
+        if bound != "value" and sv.range is not None:
+            return float(sv.range[0] if bound == "low" else sv.range[1])
+        return float(sv.magnitude())
 
     @property
     def log10_kex(self) -> dict[str, float]:
@@ -75,7 +96,11 @@ class Extractant:
     def sources(self) -> tuple[Source, ...]:
         """Every source behind this parameter set (unique, in order of first use)."""
         seen: dict[str, Source] = {}
-        for v in [*self.adjacent.values(), *self.log10_kex_values.values()]:
+        for v in [
+            *self.adjacent.values(),
+            *self.log10_kex_values.values(),
+            *self.counter_ion_values.values(),
+        ]:
             seen.setdefault(v.source.id, v.source)
         return tuple(seen.values())
 
@@ -135,6 +160,7 @@ class Extractant:
                 for (lt, h), v in self.adjacent.items()
             ],
             "log10_kex": self.log10_kex,
+            "counter_ion_log10_k": {ion: float(v.magnitude()) for ion, v in self.counter_ion_values.items()},
             "sources": [s.id for s in self.sources],
         }
 
@@ -179,6 +205,7 @@ def _load(name: str, ds: Dataset) -> Extractant:
             raise InputError(f"{key}: an adjacent separation factor must exceed 1, got {sv.value}", field=key)
         adjacent[(lighter, heavier)] = sv
     kex = {k.rsplit(".", 1)[1]: ds.get(k) for k in ds.keys(f"{base}.log10_kex.")}
+    counter = {k.rsplit(".", 1)[1]: ds.get(k) for k in ds.keys(f"{base}.log10_k_counter_ion.")}
     return Extractant(
         name=canonical,
         order=order,
@@ -186,4 +213,5 @@ def _load(name: str, ds: Dataset) -> Extractant:
         log10_kex_values=kex,
         stoichiometry=ds.text(f"{base}.stoichiometry"),
         conditions=ds.text(f"{base}.conditions"),
+        counter_ion_values=counter,
     )

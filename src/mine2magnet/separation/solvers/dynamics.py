@@ -62,6 +62,7 @@ from mine2magnet.separation.contract.spec import (
     load_spec,
 )
 from mine2magnet.separation.equilibrium.distribution import EmpiricalPh, MassAction
+from mine2magnet.separation.solvers.steady.counter_ion import counter_ion_setup
 from mine2magnet.separation.solvers.steady.loaded_separation_factor import stage_totals
 from mine2magnet.separation.solvers.steady.simulate import (
     _acid,
@@ -323,6 +324,12 @@ def _lsf_chains(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> list[_
 def _physical_chains(spec: CascadeSpec) -> list[_Chain]:
     """empirical-ph and mass-action: the steady engine's stage-wise problem, its inflows as streams."""
     assert spec.stages is not None
+    if counter_ion_setup(spec) is not None:
+        raise InputError(
+            "the counter-ion exchange of a saponified organic is solved by simulate and design, not yet over "
+            "time: drop model.counter_ion for the dynamics (the base is then released in stage 1)",
+            field="model.counter_ion",
+        )
     comps = spec.components
     C = len(comps)
     n, m, p = spec.stages.extraction, spec.stages.scrub, spec.stages.strip

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import replace
+from dataclasses import replace as dataclass_replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from mine2magnet.separation.contract.spec import (
     load_spec,
 )
 from mine2magnet.separation.equilibrium.distribution import EmpiricalPh, MassAction
+from mine2magnet.separation.solvers.steady import counter_ion as counter_ions
 from mine2magnet.separation.solvers.steady.binary_lsf import BinaryCascade, binary_profiles, solve_binary_lsf
 from mine2magnet.separation.solvers.steady.linear_cascade import outlet_streams, solve_linear_cascade
 from mine2magnet.separation.solvers.steady.loaded_separation_factor import TOLERANCE, solve_lsf
@@ -639,10 +641,15 @@ def warm_profile(initial: CascadeResult, sections: tuple[str, ...], section: str
 
 
 def _initial_concentrations(
-    spec: CascadeSpec, initial: CascadeResult | None, section: str, volume: np.ndarray
+    spec: CascadeSpec,
+    initial: CascadeResult | None,
+    section: str,
+    volume: np.ndarray,
+    counter_ion: bool = False,
 ) -> np.ndarray | None:
     """Warm-start aqueous profile (K, C), mol/L, of one solved chain: "main" (extraction + scrub) or
-    "strip"; ``volume`` the chain's aqueous volume flows leaving each stage, L/h. None: start cold.
+    "strip"; ``volume`` the chain's aqueous volume flows leaving each stage, L/h. None: start cold. With
+    ``counter_ion`` the counter-ion's profile is the last column (cold when ``initial`` has none).
 
     Raises:
         InputError: if ``initial`` has other components (or another order) than the cascade.
@@ -653,6 +660,17 @@ def _initial_concentrations(
         raise InputError(
             f"the warm start has components {list(initial.components)}, the cascade {list(spec.components)}",
             field="initial",
+        )
+    if counter_ion:
+        if initial.counter_ion is None:
+            return None
+        ion = np.asarray(initial.counter_ion["stages"]["aqueous"], dtype=float)
+        if ion.shape[0] != initial.aqueous.shape[0]:
+            return None
+        initial = dataclass_replace(
+            initial,
+            components=(*initial.components, "counter-ion"),
+            aqueous=np.column_stack([initial.aqueous, ion]),
         )
     sections = _sections(spec)
     names = ("strip",) if section == "strip" else ("extraction", "scrub")
@@ -692,12 +710,19 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
         )
     charge = np.array([spec.charge(c) for c in comps], dtype=float)
     dmodel, proton, base_per_l = _distribution_model(spec, charge)
-    f = _feed_vector(spec)
+    # a counter-ion is solved as one more component, the last (see counter_ion.py); no base is added then
+    counter = counter_ions.counter_ion_setup(spec)
+    if counter is not None:
+        assert isinstance(dmodel, MassAction)
+        dmodel, charge = counter_ions.with_counter_ion(dmodel, charge, counter)
+        base_per_l = 0.0
+    CC = len(charge)
+    f = np.append(_feed_vector(spec), np.zeros(CC - C))
     Va, Vo, vorg, vscrub = _volume_profile(spec, N)
     eta = stage_efficiency(spec, sections[:N], Va, Vo)  # Murphree (organic) per stage
     fs = spec.feed.stage - 1
-    feed_aq = np.zeros((N, C))
-    feed_org = np.zeros((N, C))
+    feed_aq = np.zeros((N, CC))
+    feed_org = np.zeros((N, CC))
     acid_in = np.zeros(N)
     if spec.feed.phase == "aqueous":
         feed_aq[fs] = f
@@ -715,6 +740,9 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
         if spec.scrub is not None
         else np.zeros(C)
     )
+    if counter is not None:
+        org_in = np.append(org_in, counter.organic_concentration * vorg)
+        scrub_in = np.append(scrub_in, 0.0)
     present = (f + org_in + scrub_in) > 0
     main = _solve_present(
         with_aqueous_chemistry(
@@ -739,7 +767,7 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
             "main",
         ),
         present,
-        _initial_concentrations(spec, initial, "main", Va),
+        _initial_concentrations(spec, initial, "main", Va, counter is not None),
     )
     aq = Va[:, None] * main.c
     org = Vo[:, None] * main.y
@@ -762,11 +790,13 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
                 "a strip section needs the strip liquor volume flow, L/h", field="strip.volume_flow"
             )
         vs = strip.volume_flow
-        strip_in = np.array([strip.concentration.get(c, 0.0) for c in comps]) * vs
+        strip_in = np.append(
+            np.array([strip.concentration.get(c, 0.0) for c in comps]) * vs, np.zeros(CC - C)
+        )
         s_acid = np.zeros(p)
         s_acid[-1] = _acid(strip, "strip.pH", True) * vs
         s_eta = stage_efficiency(spec, ("strip",) * p, np.full(p, vs), np.full(p, Vo[-1]))
-        s_feed = np.zeros((p, C))
+        s_feed = np.zeros((p, CC))
         # the aqueous the loaded organic entrains joins the first strip stage, with its metal and acid
         s_feed[0] = loaded_ent
         s_acid[0] += ea[N - 1] * Vo[-1] * float(main.h[-1])
@@ -775,7 +805,7 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
             np.full(p, Vo[-1]),
             float(Vo[-1]),
             s_feed,
-            np.zeros((p, C)),
+            np.zeros((p, CC)),
             strip_in,
             org[-1].copy(),
             s_acid,
@@ -793,7 +823,9 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
         strip_pb = with_aqueous_chemistry(sp, spec, "strip")
         if strip_present.any():
             sol = _solve_present(
-                strip_pb, strip_present, _initial_concentrations(spec, initial, "strip", np.full(p, vs))
+                strip_pb,
+                strip_present,
+                _initial_concentrations(spec, initial, "strip", np.full(p, vs), counter is not None),
             )
         else:
             sol = metal_free_solution(strip_pb)
@@ -818,12 +850,36 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
         raise ConvergenceError(
             f"balance not closed (metal {mbe:.2e}, protons {proton_error:.2e})", residual=mbe
         )
-    released = float((charge * (org[N - 1] + raff_ent - org_in - feed_org.sum(0))).sum())
+    released = float(
+        (charge[:C] * (org[N - 1, :C] + raff_ent[:C] - org_in[:C] - feed_org[:, :C].sum(0))).sum()
+    )
     reagents = {
         "acid_mol_h": acid_total,
-        "base_mol_h": float(base_in.sum()),
+        "base_mol_h": float(base_in.sum()) if counter is None else float(org_in[C]),
         "protons_released_mol_h": released,
     }
+    counter_block = None
+    if counter is not None:
+        # the counter-ion leaves the rare-earth arrays; its dimers leave the rare earths' loading
+        total_dimer = dmodel.total_dimer
+        held = org[:, C] / np.concatenate([Vo, np.full(p, Vo[-1])]) / total_dimer
+        if loading is not None:
+            loading = loading - held
+        volumes = {"raffinate": float(Va[0]), "loaded_organic": float(Vo[-1])}
+        if p > 0:
+            volumes.update({"strip_liquor": float(spec.strip.volume_flow), "stripped_organic": float(Vo[-1])})
+        counter_block = counter_ions.summary(
+            counter,
+            spec,
+            aq[:, C],
+            org[:, C],
+            {name: float(flow[C]) for name, flow in outlets.items()},
+            volumes,
+            float(org_in[C]),
+            held,
+        )
+        aq, org, f, inlet = aq[:, :C], org[:, :C], f[:C], inlet[:C]
+        outlets = {name: flow[:C] for name, flow in outlets.items()}
     return CascadeResult(
         components=comps,
         sections=sections,
@@ -842,6 +898,7 @@ def _simulate_physical(spec: CascadeSpec, initial: CascadeResult | None = None) 
         outlet_pH=outlet_ph,
         reagents=reagents,
         inlet_metal=inlet if inlet.any() else None,
+        counter_ion=counter_block,
     )
 
 
