@@ -18,7 +18,7 @@ RUN = ("lynas-malaysia", "kalgoorlie-mrec", None)
 
 @pytest.fixture(scope="module")
 def runs() -> FlowsheetRuns:
-    return FlowsheetRuns(load_dataset())
+    return FlowsheetRuns(load_dataset(), probe_after=0)  # probe from the first draw
 
 
 def _rerun(runs: FlowsheetRuns, values: dict[str, float]):
@@ -63,7 +63,7 @@ def test_draws_with_reuse_equal_draws_without(monkeypatch) -> None:
     every flowsheet rerun at the drawn values and every LP laid out afresh."""
     from mine2magnet.analysis.uncertainty import flowsheet_runs
     from mine2magnet.analysis.uncertainty.inputs import draw_inputs
-    from mine2magnet.analysis.uncertainty.models import _PREPARED, ScenarioModel
+    from mine2magnet.analysis.uncertainty.models import _PREPARED, ScenarioModel, _prepared
     from mine2magnet.analysis.uncertainty.sampling import draw_sample
     from mine2magnet.analysis.uncertainty.study import scenario_study
     from mine2magnet.chain.allocation import forget_structures
@@ -71,6 +71,7 @@ def test_draws_with_reuse_equal_draws_without(monkeypatch) -> None:
     model, si = scenario_study("malaysia-base", end_year=2028)
     sample = draw_sample(si.inputs, "lhs", 3, 5, si.correlations)
     draws = [draw_inputs(si.inputs, row) for row in sample.values]
+    _prepared(model).flowsheets.probe_after = 0  # probes and interpolation from the first draw
     reused = [model(d) for d in draws]
     assert _PREPARED[model].flowsheets.interpolated > 0
     monkeypatch.setattr(
@@ -86,3 +87,22 @@ def test_draws_with_reuse_equal_draws_without(monkeypatch) -> None:
         fresh = fresh_model(d)
         assert [r[:3] for r in fresh] == [r[:3] for r in rows]
         np.testing.assert_allclose([r[3] for r in rows], [r[3] for r in fresh], rtol=1e-9, atol=1e-9)
+
+
+def test_the_first_draws_are_reruns_then_probes() -> None:
+    """A small sample reruns (no probe runs); past `probe_after` distinct draws the keys are probed once and
+    later draws need no run."""
+    runs = FlowsheetRuns(load_dataset(), probe_after=2)
+    lo, hi = runs.dataset.get(LABOUR).range
+    values = [{LABOUR: lo + f * (hi - lo)} for f in (0.1, 0.2, 0.3, 0.4)]
+    runs.get(*RUN, {})
+    n = runs.runs
+    for v in values[:2]:
+        runs.get(*RUN, v)
+        runs.get(*RUN, v)  # the same draw asking again (another year): the same run
+    assert runs.runs == n + 2 and not runs._effects
+    runs.get(*RUN, values[2])  # the third draw: the labour cost probed (ends and middle), then interpolated
+    assert runs._effects[(RUN, LABOUR)].kind == "affine" and runs.interpolated == 1
+    m = runs.runs
+    runs.get(*RUN, values[3])
+    assert runs.runs == m and runs.interpolated == 2

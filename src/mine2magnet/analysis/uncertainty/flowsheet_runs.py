@@ -8,9 +8,9 @@ are given to the flowsheet as parameter overrides (the flowsheet's own overrides
 flowsheet reads is taken from the run's record of the parameters it used.
 
 Reading a key is not the same as depending on it: the oxide prices a flowsheet reads set its revenue, which
-the chain's :class:`RefineryPerformance` does not hold. The first time a drawn key meets a flowsheet run, the
-run is repeated with the key at the low and the high end of its range (the value of each other key as in the
-shared run):
+the chain's :class:`RefineryPerformance` does not hold. Once a flowsheet run has been rerun for
+:data:`PROBE_AFTER` draws (a larger study), each drawn key it reads is probed once: the run is repeated with
+the key at the low and the high end of its range (the value of each other key as in the shared run):
 
 - a key that changes no number of the performance is not passed to the flowsheet again (its draws share
   the shared run);
@@ -35,6 +35,10 @@ from mine2magnet.data import Dataset
 #: Runs for drawn values kept per process, least recent dropped (a Monte Carlo draw's values never recur; a
 #: Morris trajectory's or a Sobol' block's do, a few rows apart). Shared runs are always kept.
 MAX_RUNS_KEPT = 32
+
+#: Draws of a run key rerun as they come before its keys are probed: a probe costs about three runs per
+#: key read, which a small sample (the report's 12 draws, 6 per worker) would not earn back.
+PROBE_AFTER = 8
 
 #: Relative tolerance of the checks "no effect" and "affine effect" on every number of a performance.
 EFFECT_TOLERANCE = 1e-12
@@ -99,9 +103,13 @@ class FlowsheetRuns:
     `dataset` is the study's base dataset: the unit, source, kind and range of a drawn key come from it.
     """
 
-    def __init__(self, dataset: Dataset, max_kept: int = MAX_RUNS_KEPT) -> None:
+    def __init__(
+        self, dataset: Dataset, max_kept: int = MAX_RUNS_KEPT, probe_after: int = PROBE_AFTER
+    ) -> None:
         self.dataset = dataset
         self.max_kept = max_kept
+        self.probe_after = probe_after
+        self._early: dict[_RunKey, set[tuple[tuple[str, float], ...]]] = {}
         self._runs: OrderedDict[tuple[Any, ...], RefineryPerformance] = OrderedDict()
         self._shared: dict[_RunKey, RefineryPerformance] = {}
         self._reads: dict[_RunKey, frozenset[str]] = {}
@@ -194,6 +202,16 @@ class FlowsheetRuns:
             self._shared[key], self._reads[key] = self._run(key, {})
         shared = self._shared[key]
         read = {k: float(v) for k, v in sorted(values.items()) if k in self._reads[key]}
+        if not read:
+            return shared
+        # the first draws of a run key are rerun (a small sample: reruns cost less than the probes); a draw
+        # keeps the way it started for every year it asks
+        seen = self._early.setdefault(key, set())
+        values_read = tuple(read.items())
+        if len(seen) < self.probe_after:
+            seen.add(values_read)
+        if values_read in seen:
+            return self._rerun(key, read)
         effects = {k: self._effect(key, k) for k in read}
         drawn = {k: v for k, v in read.items() if effects[k].kind != "none"}
         if not drawn:
@@ -210,6 +228,13 @@ class FlowsheetRuns:
                 lo, hi = effect.at_low, effect.at_high
                 self.interpolated += 1
                 return self._keep(variant, with_numbers(shared, {p: lo[p] + t * (hi[p] - lo[p]) for p in lo}))
+        return self._rerun(key, drawn)
+
+    def _rerun(self, key: _RunKey, drawn: Mapping[str, float]) -> RefineryPerformance:
+        variant = (*key, tuple(drawn.items()))
+        if variant in self._runs:
+            self._runs.move_to_end(variant)
+            return self._runs[variant]
         perf, _ = self._run(key, drawn)
         return self._keep(variant, perf)
 
