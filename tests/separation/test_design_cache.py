@@ -149,3 +149,54 @@ def test_failed_designs_are_not_cached(folder, counted):
             design_cache.cached_design(impossible, flow_ladder=LADDER, max_stages=20)
     assert len(counted) == 2
     assert not folder.exists() or not list(folder.glob("*.json"))
+
+
+def _package_copy(tmp_path):
+    """A copy of the separation package's sources to move modules around in."""
+    import shutil
+    from pathlib import Path
+
+    src = Path(design_cache.__file__).resolve().parents[1]
+    dst = tmp_path / "separation"
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "examples"))
+    return dst
+
+
+def _rewrite(folder, old: str, new: str) -> None:
+    for path in folder.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if old in text:
+            path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_a_pure_move_keeps_the_code_version_and_a_change_does_not(tmp_path):
+    folder = _package_copy(tmp_path)
+    before = design_cache.source_digest(folder)
+    # move a module to another sub-package and rewrite every path that names it (what a git mv commit does)
+    (folder / "solvers/steady/lsf_murphree.py").rename(folder / "solvers/lsf_murphree.py")
+    _rewrite(
+        folder,
+        "mine2magnet.separation.solvers.steady.lsf_murphree",
+        "mine2magnet.separation.solvers.lsf_murphree",
+    )
+    assert design_cache.source_digest(folder) == before
+    # any change of content is a new version
+    path = folder / "solvers/lsf_murphree.py"
+    path.write_text(path.read_text(encoding="utf-8").replace("import numpy as np", "import numpy as np  # x"))
+    assert design_cache.source_digest(folder) != before
+
+
+def test_an_import_that_reaches_other_content_is_a_new_version(tmp_path):
+    folder = _package_copy(tmp_path)
+    original = folder / "solvers/steady/lsf_murphree.py"
+    text = original.read_text(encoding="utf-8")
+    # a second module with other content; the simulator still imports the first
+    (folder / "solvers/steady/lsf_murphree_alt.py").write_text(text + "\nALTERED = True\n", encoding="utf-8")
+    first = design_cache.source_digest(folder)
+    _rewrite(folder, "solvers.steady.lsf_murphree import", "solvers.steady.lsf_murphree_alt import")
+    assert design_cache.source_digest(folder) != first  # same files, but simulate now reaches other code
+    # an identical copy behind the import is the same code
+    (folder / "solvers/steady/lsf_murphree_alt.py").write_text(text, encoding="utf-8")
+    redirected = design_cache.source_digest(folder)
+    _rewrite(folder, "solvers.steady.lsf_murphree_alt import", "solvers.steady.lsf_murphree import")
+    assert design_cache.source_digest(folder) == redirected

@@ -4,8 +4,9 @@ cut twice.
 :func:`cached_design` returns ``design(spec, ...).to_dict()``, from the cache when the same request was
 designed before by the same code. The key is a SHA-256 of the canonical request (the design spec as given —
 the caller normalises it, e.g. the refinery scales each cut's feed to 100 mol/h — and the design options)
-and of the code version: the package version, the numpy and scipy versions and a hash of every source file
-of :mod:`mine2magnet.separation` (any change to the solvers or the design invalidates every entry).
+and of the code version: the package version, the numpy and scipy versions, a hash of the sources of
+:mod:`mine2magnet.separation` (any change to the solvers or the design invalidates every entry; moving a
+module to another sub-package does not, see :func:`source_digest`) and of the extractant data file.
 
 Storage: one JSON file per design, ``<folder>/designs/<key>.json``, where the folder is
 ``$MINE2MAGNET_CACHE`` if set, else the user cache folder (``platformdirs.user_cache_dir("mine2magnet")``,
@@ -26,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
@@ -55,10 +57,72 @@ def cache_folder() -> Path | None:
     return root / "designs"
 
 
+#: The package whose sources make the code version, and a dotted path inside it (module or symbol).
+PACKAGE = "mine2magnet.separation"
+_DOTTED = re.compile(r"mine2magnet\.separation((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+#: Data the designs read by name (mass-action specs naming a shipped extractant), hashed with the code.
+DATA_FILES = ("values/separation_extractants.yaml",)
+
+
+def source_digest(folder: Path) -> str:
+    """SHA-256 of the package in ``folder`` that a pure move of modules leaves unchanged.
+
+    Each module's identity is the hash of its source in which every dotted path to another module of the
+    package (``mine2magnet.separation.a.b``, in imports, ``import_module`` strings or text) is replaced by the
+    identity of that module, recursively; the package digest hashes the sorted identities, not the file
+    paths. Moving a module (and rewriting the paths that name it) changes no identity, while any change of
+    content, or an import that now reaches a module with other content, changes the digest. Paths that name
+    each other round a circle (docstrings can) are hashed as written; a module with a relative import is
+    hashed with its path (what it reaches depends on where it is).
+    """
+    sources = {}
+    for path in sorted(folder.rglob("*.py")):
+        parts = path.relative_to(folder).with_suffix("").parts
+        dotted = ".".join((PACKAGE, *(parts[:-1] if parts[-1] == "__init__" else parts)))
+        sources[dotted] = (path.relative_to(folder).as_posix(), path.read_text(encoding="utf-8"))
+    identity: dict[str, str] = {}
+    visiting: set[str] = set()
+
+    def module_of(match: str) -> str | None:
+        names = match.split(".")
+        while len(names) > 2:
+            if ".".join(names) in sources:
+                return ".".join(names)
+            names.pop()
+        return None
+
+    def ident(module: str) -> str:
+        if module in identity:
+            return identity[module]
+        if module in visiting:  # a circle of mentions: this edge is hashed as the path written
+            return module
+        visiting.add(module)
+        rel, text = sources[module]
+
+        def swap(m: re.Match[str]) -> str:
+            target = module_of(m.group(0))
+            if target is None or target == module:
+                return m.group(0)
+            return f"<{ident(target)}>{m.group(0)[len(target) :]}"
+
+        normalised = _DOTTED.sub(swap, text)
+        if re.search(r"^\s*from\s+\.", text, flags=re.MULTILINE):
+            normalised = f"{rel}\0{normalised}"
+        visiting.discard(module)
+        identity[module] = hashlib.sha256(normalised.encode()).hexdigest()
+        return identity[module]
+
+    digest = hashlib.sha256()
+    for value in sorted(ident(m) for m in sources):
+        digest.update(value.encode())
+    return digest.hexdigest()
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """The version the cached designs belong to: package, numpy and scipy versions and a SHA-256 of the
-    sources of :mod:`mine2magnet.separation` (read as files, not imported)."""
+    """The version the cached designs belong to: package, numpy and scipy versions, the move-invariant
+    digest of the sources of :mod:`mine2magnet.separation` (read as files, not imported; see
+    :func:`source_digest`) and a SHA-256 of the extractant data the designs may read by name."""
     from importlib import metadata
 
     import mine2magnet
@@ -69,17 +133,18 @@ def code_version() -> str:
             parts.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
             parts.append(f"{dist} ?")
-    digest = hashlib.sha256()
     folder = Path(__file__).resolve().parents[1]  # the whole separation package, not this sub-package
     try:
-        for path in sorted(folder.rglob("*.py")):
-            digest.update(path.relative_to(folder).as_posix().encode())
-            digest.update(b"\0")
-            digest.update(path.read_bytes())
-            digest.update(b"\0")
-        parts.append(f"separation {digest.hexdigest()}")
-    except OSError:  # sources not readable as files (e.g. a zip import): the package version alone
+        parts.append(f"separation {source_digest(folder)}")
+    except (OSError, UnicodeDecodeError):  # sources not readable as files (e.g. a zip import)
         parts.append("separation ?")
+    data = hashlib.sha256()
+    try:
+        for name in DATA_FILES:
+            data.update((folder.parent / "data" / name).read_bytes())
+        parts.append(f"data {data.hexdigest()}")
+    except OSError:
+        parts.append("data ?")
     return "; ".join(parts)
 
 
