@@ -20,6 +20,7 @@ penalty) minus the value of sales.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import threading
@@ -356,8 +357,9 @@ class _Structure:
 
     def block(self, x: np.ndarray, name: str) -> np.ndarray:
         """The part of a vector over all variables that belongs to block `name`, in its shape."""
-        n = int(np.prod(self.blocks[name]))
-        return x[self.off[name] : self.off[name] + n].reshape(self.blocks[name])
+        shape = self.blocks[name]
+        n = math.prod(shape)
+        return x[self.off[name] : self.off[name] + n].reshape(shape)
 
 
 def _build_structure(problem: YearProblem) -> _Structure:
@@ -555,9 +557,9 @@ def solve_year(problem: YearProblem) -> YearSolution:
     ne = st.ne
     procs, links, mkts = problem.processes, problem.links, problem.markets
     Q = len(st.out_ports)
-    lower = {name: np.zeros(shape) for name, shape in st.blocks.items()}
-    upper = {name: np.zeros(shape) for name, shape in st.blocks.items()}
-    cost = np.zeros(st.n_var)
+    lb, ub, cost = np.zeros(st.n_var), np.zeros(st.n_var), np.zeros(st.n_var)
+    lower = {name: st.block(lb, name) for name in st.blocks}  # views: filling them fills lb and ub
+    upper = {name: st.block(ub, name) for name in st.blocks}
     f_lo, f_up, f_cost = lower["flow"], upper["flow"], st.block(cost, "flow")
     for i, a in enumerate(links):
         if a.fixed is not None:
@@ -579,19 +581,17 @@ def solve_year(problem: YearProblem) -> YearSolution:
         s_cost[i] = -k.value
         if k.penalty is not None:
             un_cost[i] = k.penalty
-    upper["unmet"] = np.where(np.isfinite(d_up), d_up, 0.0)
+    upper["unmet"][...] = np.where(np.isfinite(d_up), d_up, 0.0)
     held = upper["stock_out"]
     for q in range(Q):
         f, c, _ = st.out_ports[q]
         found = problem.stock.get((f, c))
         if found is not None:
             held[q] = found
-    upper["stock_in"] = np.broadcast_to(st.s_in_up[:, None], st.blocks["stock_in"])
-    upper["theta"] = np.where(st.prop, 1.0, 0.0)
-    upper["amount"] = st.or_up
+    upper["stock_in"][...] = st.s_in_up[:, None]
+    upper["theta"][...] = np.where(st.prop, 1.0, 0.0)
+    upper["amount"][...] = st.or_up
     st.block(cost, "stock_in")[:] = problem.holding_cost
-    lb = np.concatenate([np.ravel(lower[b]) for b in st.blocks])
-    ub = np.concatenate([np.ravel(upper[b]) for b in st.blocks])
 
     # coefficients: the constant ones, then each problem-dependent segment, column-wise, zeros dropped
     values = st.const.copy()
