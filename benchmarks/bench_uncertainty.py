@@ -2,13 +2,14 @@
 grow (issue 13).
 
 Usage: .venv/bin/python benchmarks/bench_uncertainty.py [SCENARIO] [--draws N] [--workers 1,2]
-       [--backends inline,pool,dask] [--memory N1,N2]
+       [--backends inline,pool,dask] [--memory N1,N2] [--track N] [--breakdown N]
 
 For each backend and worker count: wall and CPU seconds of a Latin-hypercube study of N draws (the first
 draws of each worker include its start and the refinery flowsheet runs) and draws/s. --memory runs studies
 of ishigami with N1, N2 ... draws through the store and reports the peak RSS of this process, to show the
-engine's memory stays flat. Prints the machine and the load average: figures measured while other work runs
-on the machine are noisy.
+engine's memory stays flat. --track N: a scenario study of N draws on the pool, RSS sampled as it goes.
+--breakdown N: CPU ms per draw of each step, in process. Prints the machine and the load average: figures
+measured while other work runs on the machine are noisy.
 """
 
 from __future__ import annotations
@@ -92,6 +93,63 @@ def track(scenario: str, draws: int, workers: int, engine: bool = False) -> list
     return samples
 
 
+def breakdown(scenario: str, draws: int, warm: int = 12) -> tuple[float, list[tuple[str, float]]]:
+    """CPU ms per draw, in process, of each step of a draw (after `warm` draws that fill the caches and pass
+    the flowsheet probes): the whole draw and the steps wrapped below (indented steps are within the one
+    above: solve_year holds the HiGHS part)."""
+    import collections
+    import functools
+
+    import mine2magnet.chain.allocation as allocation
+    import mine2magnet.chain.simulation as simulation
+    import mine2magnet.scenario as scenario_api
+    from mine2magnet.analysis.uncertainty import flowsheet_runs, models
+    from mine2magnet.analysis.uncertainty.inputs import draw_inputs
+    from mine2magnet.analysis.uncertainty.sampling import draw_sample
+    from mine2magnet.analysis.uncertainty.study import scenario_study
+
+    spent: collections.Counter[str] = collections.Counter()
+
+    def wrap(owner: object, name: str, label: str) -> None:
+        f = getattr(owner, name)
+
+        @functools.wraps(f)
+        def timed(*a: object, **k: object) -> object:
+            t = time.process_time()
+            try:
+                return f(*a, **k)
+            finally:
+                spent[label] += time.process_time() - t
+
+        setattr(owner, name, timed)
+
+    steps = (
+        (scenario_api, "simulate", "simulate (chain years)"),
+        (simulation, "solve_year", "  solve_year (LP)"),
+        (allocation, "_solve_csc", "    HiGHS (model and solve)"),
+        (simulation, "build_year", "  build_year"),
+        (simulation, "year_kpis", "  year_kpis"),
+        (simulation, "flow_rows", "  flow_rows"),
+        (flowsheet_runs.FlowsheetRuns, "_run", "  flowsheet runs"),
+        (scenario_api, "add_accounts", "add_accounts (economics)"),
+        (models, "claim_rows", "claim check"),
+        (models, "kpi_rows", "KPI rows"),
+        (models.ScenarioModel, "scenario_for", "scenario load"),
+    )
+    for owner, name, label in steps:
+        wrap(owner, name, label)
+    model, si = scenario_study(scenario)
+    sample = draw_sample(si.inputs, "lhs", warm + draws, 0, si.correlations)
+    for d in range(warm):
+        model(draw_inputs(si.inputs, sample.values[d]))
+    spent.clear()
+    t0 = time.process_time()
+    for d in range(warm, warm + draws):
+        model(draw_inputs(si.inputs, sample.values[d]))
+    total = (time.process_time() - t0) / draws * 1000
+    return total, [(label, spent[label] / draws * 1000) for _, _, label in steps]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("scenario", nargs="?", default="malaysia-base")
@@ -101,6 +159,9 @@ def main() -> None:
     p.add_argument("--memory", default="", help="ishigami study sizes for the memory check, e.g. 1000,10000")
     p.add_argument("--track", type=int, default=0, help="a scenario study of N draws on the largest pool")
     p.add_argument("--track-engine", type=int, default=0, help="the same with ishigami (engine memory)")
+    p.add_argument(
+        "--breakdown", type=int, default=0, help="CPU ms per draw by step over N draws, in process"
+    )
     args = p.parse_args()
     print(f"machine: {cpu_model()}, {platform.python_version()}, load average {load()}")
     print(f"command: {' '.join(sys.argv)}")
@@ -127,6 +188,12 @@ def main() -> None:
             rate = done / seconds
             print(f"track {what}: {done:6d} draws {seconds:8.1f} s {rate:7.2f} draws/s RSS {mb:5.0f} MB")
         print(f"track done; load {load()}")
+    if args.breakdown:
+        total, parts = breakdown(args.scenario, args.breakdown)
+        print(f"breakdown over {args.breakdown} draws (CPU ms per draw, in process): {total:.0f} ms")
+        print(f"  load {load()}")
+        for label, ms in parts:
+            print(f"  {label:34s} {ms:7.1f} ms")
     for n in [int(x) for x in args.memory.split(",") if x]:
         got = memory(n)
         print(f"ishigami store check: {n} draws in {got['wall']:.1f} s, peak RSS {got['rss_mb']:.0f} MB")
