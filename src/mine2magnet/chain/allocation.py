@@ -185,6 +185,7 @@ MAX_STRUCTURES_KEPT = 256
 
 _STRUCTURES: OrderedDict[tuple[Any, ...], _Structure] = OrderedDict()
 _SOLVER = threading.local()  # this thread's HiGHS object (and the process that made it)
+_POOL_STARTED: set[int] = set()  # processes whose HiGHS thread pool another solver started (its size kept)
 
 
 def _highs() -> Any:
@@ -205,7 +206,7 @@ def _highs() -> Any:
         h.setOptionValue("time_limit", SOLVER_TIME_LIMIT_S)
         # one thread: a year's LP is small (~700 rows), and HiGHS' thread pool costs more than it saves
         # (1.7-2x the solve time, more with two study workers on two cores); the solution is the same
-        h.setOptionValue("threads", 1)
+        h.setOptionValue("threads", 0 if os.getpid() in _POOL_STARTED else 1)
     _SOLVER.highs = (os.getpid(), h)
     return h
 
@@ -241,10 +242,11 @@ def _solve_csc(
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = indptr, indices, data
     h = _highs()
     h.passModel(lp)
-    if h.run() == highspy.HighsStatus.kError and getattr(_SOLVER, "one_thread", True):
-        # HiGHS' thread pool was started with another size by an earlier solver in this process: that size
+    if h.run() == highspy.HighsStatus.kError and os.getpid() not in _POOL_STARTED:
+        # HiGHS' thread pool (one per process) was started with another size by an earlier solver in this
+        # process: use that size from now on
+        _POOL_STARTED.add(os.getpid())
         h.setOptionValue("threads", 0)
-        _SOLVER.one_thread = False
         h.passModel(lp)
         h.run()
     status = h.getModelStatus()
