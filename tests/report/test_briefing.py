@@ -117,6 +117,30 @@ def test_ranges_show_on_the_briefing(tmp_path):
     assert "Range: not known yet (no uncertainty analysis for this run" in without
 
 
+def test_feed_magnets_and_residue_ranges_show_beside_their_numbers():
+    views = [run_view(sample_result())]
+    book = ChartBook(["s"], [2024, 2025, 2026])
+    feed = next(a for a in answers(views, 2026, book) if a.key == "feed")
+    refinery = feed.check["keys"][0]
+    ranges = {
+        f"feed:{refinery}": (0.4, 0.6, 0.8),
+        "magnets": (0.1, 0.2, 0.3),
+        "residue": (1.0e6, 2.0e6, 3.0e6),
+        "residue_bq": (1.0e12, 2.0e12, 3.0e12),
+        "residue_new": (4.0e5, 5.0e5, 6.0e5),
+        "residue_new_bq": (4.0e11, 5.0e11, 6.0e11),
+    }
+    items = {a.key: a for a in answers(views, 2026, book, ranges=ranges)}
+    assert items["feed"].range.startswith("lowest year 40 % – 80 % (5th–95th percentile")
+    assert items["magnets"].range.startswith("10 % – 30 % (5th–95th percentile")
+    residue = items["residue"].range
+    assert residue.startswith("held 1 Mt – 3 Mt, 1 TBq – 3 TBq; added over 2024–2026 400,000 t – 600,000 t")
+    assert "(400 GBq – 600 GBq)" in residue and "median held 2 Mt" in residue
+    # a range for another refinery is not this answer's
+    other = answers(views, 2026, book, ranges={"feed:Somewhere else": (0.1, 0.2, 0.3)})
+    assert next(a for a in other if a.key == "feed").range == ""
+
+
 def test_ranges_file_is_read_beside_the_report_and_bad_ones_are_one_line(tmp_path):
     from mine2magnet.report import write_report
 
