@@ -87,9 +87,13 @@ def track(scenario: str, draws: int, workers: int, engine: bool = False) -> list
         out = Path(tmp) / "study"
         if engine:
             model = FunctionModel(ishigami, draws_per_chunk=4)
-            run_study(model, ishigami_inputs(), draws=draws, workers=workers, out=out, progress=progress)
+            result = run_study(
+                model, ishigami_inputs(), draws=draws, workers=workers, out=out, progress=progress
+            )
         else:
-            run_scenario_study(scenario, draws=draws, workers=workers, out=out, progress=progress)
+            result = run_scenario_study(scenario, draws=draws, workers=workers, out=out, progress=progress)
+        # a failed draw ends fast: the rate means nothing unless every draw ran
+        print(f"  draws ok {result.draws['ok']}, failed {result.draws['failed']}", flush=True)
     return samples
 
 
