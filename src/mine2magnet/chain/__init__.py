@@ -9,6 +9,7 @@ Facility types and their attributes: ``attributes/<type>.csv`` (see :mod:`mine2m
 
 from mine2magnet.chain.allocation import BALANCE_TOLERANCE, YearProblem, YearSolution, solve_year
 from mine2magnet.chain.attributes import FACILITY_TYPES, TRADE_LINKS, Quantity, describe, parse_attributes
+from mine2magnet.chain.model import ChainModel
 from mine2magnet.chain.network import COMMODITIES, ChainNetwork, Facility, TradeLink
 from mine2magnet.chain.performance import PerformanceCache, RefineryPerformance, performance_from_result
 from mine2magnet.chain.policies import (
@@ -26,7 +27,7 @@ from mine2magnet.chain.policies import (
 from mine2magnet.chain.prices import PriceDeck
 from mine2magnet.chain.result import TABLE_COLUMNS, ChainResult
 from mine2magnet.chain.series import YearSeries
-from mine2magnet.chain.simulation import MASS_BALANCE_TOLERANCE, ChainModel, simulate
+from mine2magnet.chain.simulation import MASS_BALANCE_TOLERANCE, simulate
 from mine2magnet.chain.stocks import InUseStock
 
 __all__ = [

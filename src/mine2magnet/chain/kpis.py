@@ -33,15 +33,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from mine2magnet.chain.allocation import YearSolution
+from mine2magnet.chain.model import BuiltYear, ChainModel, magnet_need
 from mine2magnet.chain.stocks import ChainState
-
-if TYPE_CHECKING:  # imported for types only (simulation imports this module)
-    from mine2magnet.chain.simulation import ChainModel, _Year
 
 STAGES = ("mining", "cracking", "separation", "metal", "magnet", "recycling")
 
@@ -68,7 +66,7 @@ def hhi(shares_by_country: Mapping[str, float]) -> float:
 
 def year_kpis(
     model: ChainModel,
-    y: _Year,
+    y: BuiltYear,
     sol: YearSolution,
     state: ChainState,
     start_resource: Mapping[str, float],
@@ -192,7 +190,6 @@ def year_kpis(
         if math.isfinite(cap) and cap > 0 and math.isfinite(left):
             rows.append(_row(year, "feed_years_at_capacity", f.name, "", left / cap, "yr"))
     # magnet self-sufficiency ------------------------------------------------------------------------------
-    from mine2magnet.chain.simulation import magnet_need  # local: avoids an import cycle
 
     need = np.zeros(n)
     domestic = np.zeros(n)

@@ -5,8 +5,7 @@ check the mass balance, carry the stocks over, and collect tidy tables and KPIs.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,8 +21,9 @@ from mine2magnet.chain.allocation import (
     solve_year,
 )
 from mine2magnet.chain.kpis import year_kpis
-from mine2magnet.chain.network import ChainNetwork, Facility, TradeLink
-from mine2magnet.chain.performance import PerformanceCache, RefineryPerformance
+from mine2magnet.chain.model import BuiltYear, ChainModel, element_vector, magnet_need, oxide_per_element
+from mine2magnet.chain.network import Facility, TradeLink
+from mine2magnet.chain.performance import RefineryPerformance
 from mine2magnet.chain.policies import (
     Embargo,
     ExportBan,
@@ -38,7 +38,7 @@ from mine2magnet.chain.prices import PriceDeck
 from mine2magnet.chain.result import TABLE_COLUMNS, ChainResult
 from mine2magnet.chain.stocks import ChainState, InUseStock
 from mine2magnet.chain.tables import FLOW_COLUMNS, facility_table, flow_rows, stock_rows
-from mine2magnet.elements import ELEMENTS, element
+from mine2magnet.elements import ELEMENTS
 from mine2magnet.errors import ConvergenceError, InputError, Mine2MagnetError
 
 #: Relative tolerance of the per-element mass balance of the whole chain in a year.
@@ -46,20 +46,6 @@ MASS_BALANCE_TOLERANCE = 1e-6
 NDPR = ("Nd", "Pr")
 #: Commodities whose element mix is that of the mine they come from (they cannot be split by element).
 MIXED = ("ore", "concentrate", "mrec")
-
-
-@dataclass
-class ChainModel:
-    """A network, its policies and prices: everything a multi-year run needs."""
-
-    network: ChainNetwork
-    policies: Sequence[Policy]
-    prices: PriceDeck
-    years: Sequence[int]
-    focus_country: str = ""
-    performances: PerformanceCache = field(default_factory=PerformanceCache)
-    holding_cost: float = 1.0
-    name: str = "chain"
 
 
 def _elements(model: ChainModel) -> list[str]:
@@ -81,31 +67,6 @@ def _elements(model: ChainModel) -> list[str]:
 def _year(value: object) -> int:
     """A year given as an int or a resolved quantity."""
     return int(getattr(value, "value", value))  # type: ignore[call-overload]
-
-
-def _vec(mapping: Mapping[str, float] | None, E: Sequence[str], normalise: bool = False) -> np.ndarray:
-    v = np.array([float((mapping or {}).get(e, 0.0)) for e in E])
-    if normalise:
-        s = v.sum()
-        if s <= 0:
-            raise InputError("composition has no rare earths")
-        v = v / s
-    return v
-
-
-def _ope(E: Sequence[str]) -> np.ndarray:
-    """t oxide per t element, per element."""
-    return np.array([element(e).oxide_per_element for e in E])
-
-
-def magnet_need(f: Facility, E: Sequence[str]) -> tuple[np.ndarray, float]:
-    """(t REO bought per t magnet by element, fraction of that reaching the magnet) for a magnet plant."""
-    a = f.attrs
-    content = _vec(a["bom"], E) * _ope(E)  # t REO equivalent per t magnet
-    y = a["magnet_yield"] * (a["metal_yield"] if a["input"] == "oxide" else 1.0)
-    if y <= 0:
-        raise InputError(f"magnet plant {f.name!r}: yields must be positive")
-    return content / y, y
 
 
 def _refinery_perf(model: ChainModel, f: Facility, commodity: str) -> RefineryPerformance:
@@ -222,19 +183,6 @@ def rejection_savings(
     return out
 
 
-@dataclass
-class _Year:
-    """The year's problem plus what the bookkeeping needs to read the solution back."""
-
-    problem: YearProblem
-    residues: dict[str, dict[str, tuple[float, float]]]  # process -> type -> (t per t use, Bq/g)
-    reagents: dict[str, dict[str, float]]  # process -> reagent -> t per t use
-    link_of: dict[str, TradeLink]
-    smuggled: dict[str, tuple[Smuggling, np.ndarray]]
-    scrap_available: dict[str, np.ndarray]
-    eol: dict[str, np.ndarray]
-
-
 def _closed(link: TradeLink, model: ChainModel, year: int) -> bool:
     for p in model.policies:
         if isinstance(p, ExportBan | Embargo) and p.closes(link, model.network, year):
@@ -242,7 +190,7 @@ def _closed(link: TradeLink, model: ChainModel, year: int) -> bool:
     return False
 
 
-def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) -> _Year:
+def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) -> BuiltYear:
     """The allocation problem of `year` given the stocks at its start."""
     net, deck, n = model.network, model.prices, len(E)
     procs: list[Process] = []
@@ -282,14 +230,14 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
                     f.name,
                     None,
                     {a["product"]: ones.copy()},
-                    mix=_vec(a["composition"], E, normalise=True),
+                    mix=element_vector(a["composition"], E, normalise=True),
                     level_bounds=(0.0, max(cap, 0.0)),
                     cost_level=a["cost"],
                 )
             )
         elif f.kind == "suppliers":
             cost = a["price_factor"] * value_of(a["commodity"])
-            mix = _vec(a["composition"], E, normalise=True)
+            mix = element_vector(a["composition"], E, normalise=True)
             cap = f.series("capacity", year) * avail
             if a["commodity"] in MIXED:  # a mixed product comes in its fixed element mix
                 proc = Process(
@@ -407,9 +355,9 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
                     f"market {f.name!r} is not open and has no demand", field=f"markets.{f.name}.demand"
                 )
             if a["commodity"] == "magnet":  # t magnet -> t REO equivalent by element
-                split = _vec(deck.magnet_bom, E) * _ope(E)
+                split = element_vector(deck.magnet_bom, E) * oxide_per_element(E)
             elif a["demand_split"]:  # weights, normalised
-                split = _vec(a["demand_split"], E)
+                split = element_vector(a["demand_split"], E)
                 if split.sum() <= 0:
                     raise InputError(
                         f"market {f.name!r}: demand_split names none of the chain's elements",
@@ -417,7 +365,7 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
                     )
                 split = split / split.sum()
             else:  # magnet rare earths in the proportions of the magnet bill of materials (oxide basis)
-                split = _vec(deck.magnet_bom, E) * _ope(E)
+                split = element_vector(deck.magnet_bom, E) * oxide_per_element(E)
                 if split.sum() <= 0:
                     raise InputError(
                         f"market {f.name!r}: no demand_split and no magnet bill of materials",
@@ -449,7 +397,7 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
     for p in model.policies:
         if isinstance(p, Smuggling):
             leak = p.leak(year)
-            mix = _vec(p.composition, E, normalise=True)
+            mix = element_vector(p.composition, E, normalise=True)
             pname = f"{p.name}:mine"
             procs.append(
                 Process(pname, p.name, None, {p.commodity: ones.copy()}, mix=mix, level_bounds=(leak, leak))
@@ -491,10 +439,10 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
         mixed=MIXED,
         stock_ports=tuple(f.name for f in net.of_kind("mines")),
     )
-    return _Year(problem, residues, reagents, link_of, smuggled, scrap_available, eol)
+    return BuiltYear(problem, residues, reagents, link_of, smuggled, scrap_available, eol)
 
 
-def check_mass_balance(y: _Year, sol: YearSolution) -> float:
+def check_mass_balance(y: BuiltYear, sol: YearSolution) -> float:
     """Per element: mined + supplied + scrap recycled + stock drawn = sold + stocked + lost to residues.
 
     Returns the largest relative imbalance; raises ConvergenceError above MASS_BALANCE_TOLERANCE.
@@ -521,7 +469,7 @@ def check_mass_balance(y: _Year, sol: YearSolution) -> float:
     return err
 
 
-def _carry_over(model: ChainModel, state: ChainState, y: _Year, sol: YearSolution) -> None:
+def _carry_over(model: ChainModel, state: ChainState, y: BuiltYear, sol: YearSolution) -> None:
     E = sol.elements
     net = model.network
     for p in y.problem.processes:
@@ -555,7 +503,7 @@ def _init_state(model: ChainModel, E: list[str]) -> ChainState:
             state.add_residue(f.name, kind, tonnes, activity.get(kind, 0.0))
     for f in model.network.of_kind("mines"):
         state.resource_left[f.name] = f.attrs["resource"] * f.attrs["accessible_fraction"]
-    content = _vec(model.prices.magnet_bom, E) * _ope(E)
+    content = element_vector(model.prices.magnet_bom, E) * oxide_per_element(E)
     for f in model.network.of_kind("markets"):
         a = f.attrs
         if a["commodity"] == "magnet" and math.isfinite(a["lifetime_mean"]):

@@ -6,24 +6,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mine2magnet.chain.allocation import YearSolution
+from mine2magnet.chain.model import BuiltYear
 from mine2magnet.chain.network import ChainNetwork
 from mine2magnet.chain.policies import Policy, Smuggling
 from mine2magnet.chain.prices import PriceDeck
 from mine2magnet.chain.stocks import ChainState
 
-if TYPE_CHECKING:  # types only (simulation imports this module)
-    from mine2magnet.chain.simulation import _Year
-
 FLOW_COLUMNS = ["year", "source", "target", "commodity", "element", "t", "value_usd", "informal", "export"]
 
 
-def flow_rows(net: ChainNetwork, deck: PriceDeck, y: _Year, sol: YearSolution) -> list[dict[str, Any]]:
+def flow_rows(net: ChainNetwork, deck: PriceDeck, y: BuiltYear, sol: YearSolution) -> list[dict[str, Any]]:
     """Flows of the year: trade links (t and value), residue losses of each process, scrap collected."""
     year, E = sol.year, sol.elements
     n = len(E)

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from mine2magnet.chain import ChainModel, ChainResult, Facility, YearSeries
-from mine2magnet.chain.simulation import magnet_need
+from mine2magnet.chain.model import magnet_need
 from mine2magnet.errors import InputError
 
 #: Items of an account, in the order they are listed.
