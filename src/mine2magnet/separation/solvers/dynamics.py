@@ -62,7 +62,7 @@ from mine2magnet.separation.contract.spec import (
     load_spec,
 )
 from mine2magnet.separation.equilibrium.distribution import EmpiricalPh, MassAction
-from mine2magnet.separation.solvers.steady.counter_ion import counter_ion_setup
+from mine2magnet.separation.solvers.steady.counter_ion import counter_ion_setup, with_counter_ion
 from mine2magnet.separation.solvers.steady.loaded_separation_factor import stage_totals
 from mine2magnet.separation.solvers.steady.simulate import (
     _acid,
@@ -324,12 +324,6 @@ def _lsf_chains(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> list[_
 def _physical_chains(spec: CascadeSpec) -> list[_Chain]:
     """empirical-ph and mass-action: the steady engine's stage-wise problem, its inflows as streams."""
     assert spec.stages is not None
-    if counter_ion_setup(spec) is not None:
-        raise InputError(
-            "the counter-ion exchange of a saponified organic is solved by simulate and design, not yet over "
-            "time: drop model.counter_ion for the dynamics (the base is then released in stage 1)",
-            field="model.counter_ion",
-        )
     comps = spec.components
     C = len(comps)
     n, m, p = spec.stages.extraction, spec.stages.scrub, spec.stages.strip
@@ -337,8 +331,15 @@ def _physical_chains(spec: CascadeSpec) -> list[_Chain]:
     sections = _sections(spec)
     charge = np.array([spec.charge(c) for c in comps], dtype=float)
     dmodel, proton, base_per_l = _distribution_model(spec, charge)
+    # a saponified organic's counter-ion is one more component, the last, as in simulate (no base added)
+    counter = counter_ion_setup(spec)
+    if counter is not None:
+        assert isinstance(dmodel, MassAction)
+        dmodel, charge = with_counter_ion(dmodel, charge, counter)
+        base_per_l = 0.0
+    extra = len(charge) - C
     Va, Vo, vorg, vscrub = _volume_profile(spec, N)
-    feed_aq, feed_org = _main_feed(spec, N)
+    feed_aq, feed_org = (np.pad(a, ((0, 0), (0, extra))) for a in _main_feed(spec, N))
     acid_in = np.zeros(N)
     if spec.feed.phase == "aqueous":
         acid_in[spec.feed.stage - 1] += _acid(spec.feed, "feed.pH", True) * float(
@@ -349,7 +350,9 @@ def _physical_chains(spec: CascadeSpec) -> list[_Chain]:
     base_in = np.zeros(N)
     base_in[0] = base_per_l * vorg
     org_in = _conc(spec.organic, comps) * vorg
-    scrub_in = _conc(spec.scrub, comps) * vscrub
+    scrub_in = np.append(_conc(spec.scrub, comps) * vscrub, np.zeros(extra))
+    if counter is not None:
+        org_in = np.append(org_in, counter.organic_concentration * vorg)
     eff = stage_efficiency(spec, sections[:N], Va, Vo)
     pb = with_aqueous_chemistry(
         StagewiseProblem(
@@ -372,10 +375,10 @@ def _physical_chains(spec: CascadeSpec) -> list[_Chain]:
             np.full(p, vs),
             np.full(p, Vo[-1]),
             float(Vo[-1]),
-            np.zeros((p, C)),
-            np.zeros((p, C)),
-            _conc(strip, comps) * vs,
-            np.zeros(C),
+            np.zeros((p, C + extra)),
+            np.zeros((p, C + extra)),
+            np.append(_conc(strip, comps) * vs, np.zeros(extra)),
+            np.zeros(C + extra),
             s_acid,
             np.zeros(p),
             charge,
@@ -877,9 +880,16 @@ class _CascadeOde:
         dyn = spec.dynamics
         assert dyn is not None and spec.stages is not None
         self.spec = spec
-        self.comps = spec.components
+        #: the saponified organic's counter-ion, solved as the last component (None without one)
+        self.counter = counter_ion_setup(spec)
+        #: the spec's components (the metals); ``comps`` adds the counter-ion when there is one
+        self.metals = len(spec.components)
+        self.comps = spec.components + ((f"{self.counter.ion}+",) if self.counter is not None else ())
         self.C = len(self.comps)
-        self.charge = np.array([spec.charge(c) for c in self.comps], dtype=float)
+        self.charge = np.array(
+            [spec.charge(c) for c in spec.components] + ([1.0] if self.counter is not None else []),
+            dtype=float,
+        )
         self.model_type = spec.model.type
         self.chains = chains
         self.sections = tuple(s for ch in chains for s in ch.sections)
@@ -1324,6 +1334,27 @@ def _fill(ode: _CascadeOde, aq: np.ndarray, org: np.ndarray, org_arriving: np.nd
     return x
 
 
+def _with_counter_ion_stages(ode: _CascadeOde, result: CascadeResult) -> tuple[np.ndarray, np.ndarray]:
+    """A steady result's stage flows (K, C) with the counter-ion's as the last column when the run has one."""
+    if ode.counter is None:
+        return result.aqueous, result.organic
+    assert result.counter_ion is not None
+    stages = result.counter_ion["stages"]
+    return (
+        np.column_stack([result.aqueous, stages["aqueous"]]),
+        np.column_stack([result.organic, stages["organic"]]),
+    )
+
+
+def _with_counter_ion_outlets(ode: _CascadeOde, result: CascadeResult) -> dict[str, np.ndarray]:
+    """A steady result's outlet flows with the counter-ion's appended when the run has one."""
+    if ode.counter is None:
+        return result.outlets
+    assert result.counter_ion is not None
+    ion = result.counter_ion["outlets"]
+    return {name: np.append(flow, ion[name]["mol_h"]) for name, flow in result.outlets.items()}
+
+
 def _profile_array(values: Mapping[str, Any], comps: tuple[str, ...], K: int) -> np.ndarray:
     out = np.zeros((K, len(comps)))
     for i, c in enumerate(comps):
@@ -1340,7 +1371,8 @@ def _initial_state(ode: _CascadeOde, spec: CascadeSpec, steady: CascadeResult | 
     main = ode.chains[0]
     if dyn.initial == "steady":
         assert steady is not None
-        return _fill(ode, steady.aqueous, steady.organic, main.org_inlet)
+        aq, org = _with_counter_ion_stages(ode, steady)
+        return _fill(ode, aq, org, main.org_inlet)
     aq = np.zeros((K, C))
     org = np.zeros((K, C))
     if isinstance(dyn.initial, InitialProfile):
@@ -1469,6 +1501,9 @@ class DynamicResult:
     terminal_outlets: tuple[str, ...]
     events: tuple[float, ...] = ()
     solver: dict[str, Any] = field(default_factory=dict)
+    #: the saponified organic's counter-ion (``model.counter_ion``): its outlet flows (mol/h) and inventory
+    #: (mol) over time, kept out of the metal arrays; None without one
+    counter_ion: dict[str, Any] | None = None
 
     def concentration(self, outlet: str) -> np.ndarray:
         """(T, C) concentrations of an outlet, mol/L."""
@@ -1541,6 +1576,7 @@ class DynamicResult:
             "inventory": series(self.inventory),
             "events": list(self.events),
             "solver": dict(self.solver),
+            **({"counter_ion": self.counter_ion} if self.counter_ion is not None else {}),
         }
 
 
@@ -1696,7 +1732,7 @@ def _run(
     if every is not None and open_ended:
         planned = sorted(set(planned) | set(np.arange(1, int(min(t_end, 1e5 * every) / every) + 1) * every))
     rec = _Recorder(ode, profile_times)
-    reference = steady.outlets if steady is not None else None
+    reference = _with_counter_ion_outlets(ode, steady) if steady is not None else None
     from scipy.integrate import BDF, Radau  # here: importing the package stays light
 
     method = BDF if dyn.method == "BDF" else Radau
@@ -1793,6 +1829,7 @@ def _run(
         )
     times = np.array(rec.times)
     outlets = {k: np.array(v) for k, v in rec.outlets.items()}
+    inventory = np.array(rec.inventory)
     final = {k: v[-1] for k, v in outlets.items()}
     ref = reference if reference is not None else final
     scale = float(ode.cum_in.sum())
@@ -1803,16 +1840,41 @@ def _run(
         t_ss: float | None = float(times[first])
     else:
         t_ss = None
+    profiles = dict(sorted(rec.profiles.items()))
+    counter_block = None
+    if ode.counter is not None:
+        # the counter-ion leaves the metal arrays and is reported on its own (as simulate does)
+        M = ode.metals
+        counter_block = {
+            "ion": ode.counter.ion,
+            "saponification": ode.counter.saponification,
+            "log10_k": ode.counter.log10_k,
+            "outlets": {k: v[:, M].tolist() for k, v in outlets.items()},
+            "inventory": inventory[:, M].tolist(),
+        }
+        vo = np.concatenate([ch.Vo for ch in ode.chains])
+        total = ode.chains[0].model.total_dimer  # type: ignore[union-attr]
+        profiles = {
+            t: StageProfile(
+                prof.aqueous[:, :M],
+                prof.organic[:, :M],
+                prof.pH,
+                prof.loading - prof.organic[:, M] / vo / total if prof.loading is not None else None,
+            )
+            for t, prof in profiles.items()
+        }
+        outlets = {k: v[:, :M] for k, v in outlets.items()}
+        inventory = inventory[:, :M]
     return DynamicResult(
-        components=ode.comps,
+        components=ode.comps[: ode.metals],
         sections=ode.sections,
         model=ode.model_type,
         times=times,
         outlets=outlets,
         outlet_volume_flow={k: np.array(v) for k, v in rec.volume.items()},
         outlet_pH={k: np.array(v) for k, v in rec.pH.items()},
-        inventory=np.array(rec.inventory),
-        profiles=dict(sorted(rec.profiles.items())),
+        inventory=inventory,
+        profiles=profiles,
         time_to_steady_state=t_ss,
         tolerance=dyn.tolerance,
         steady=steady,
@@ -1821,4 +1883,5 @@ def _run(
         terminal_outlets=ode.terminal,
         events=tuple(event_times),
         solver=stats,
+        counter_ion=counter_block,
     )
