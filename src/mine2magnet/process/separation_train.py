@@ -17,7 +17,7 @@ estimate, ``process.energy.sx_electricity``).
 
 The loaded-separation-factor model is homogeneous of degree one in the flows (only ratios enter), so each cut
 is designed for its feed normalised to 100 mol/h and scaled back; designs are cached by normalised feed, in
-the process and on disk (:mod:`mine2magnet.separation.design_cache`: a user cache folder, or
+the process and on disk (:mod:`mine2magnet.separation.cascade_design.cache`: a user cache folder, or
 ``$MINE2MAGNET_CACHE``; ``MINE2MAGNET_CACHE=off`` disables it).
 """
 
@@ -94,8 +94,9 @@ def _resolve_cut(cut: str, full_betas: Mapping[str, float], present: list[str], 
 
 @lru_cache(maxsize=512)
 def _design_cached(spec_json: str) -> dict[str, Any]:
-    # the cascade designer behind its persistent cache (mine2magnet.separation.design_cache: a design made
-    # by this code for this normalised cut is read back, not redone), imported when a cut is first designed
+    # the cascade designer behind its persistent cache (mine2magnet.separation.cascade_design.cache: a design
+    # made by this code for this normalised cut is read back, not redone), imported when a cut is first
+    # designed
     cached_design = importlib.import_module("mine2magnet.separation.cascade_design.cache").cached_design
 
     return cached_design(json.loads(spec_json), flow_ladder=REFINERY_FLOW_LADDER)
