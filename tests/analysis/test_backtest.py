@@ -255,3 +255,50 @@ def test_periods_parse_as_published():
     for bad in ("FY25", "2024Q5", "2024-13", "2024-02-30", "last year"):
         with pytest.raises(InputError):
             Period.parse(bad)
+
+
+def _with_accounts(result: ChainResult) -> ChainResult:
+    accounts = pd.DataFrame(
+        [
+            {"year": 2024, "facility": "Plant", "item": "output", "usd": 100e6},
+            {"year": 2025, "facility": "Plant", "item": "output", "usd": 300e6},
+            {"year": 2025, "facility": "Plant", "item": "wages", "usd": 7e6},
+            {"year": 2025, "facility": "Mine", "item": "output", "usd": 50e6},
+        ]
+    )
+    return ChainResult("test", [], result.years, {**result.tables, "accounts": accounts}, 0.0)
+
+
+def test_a_revenue_in_another_currency_is_converted_at_each_years_rate():
+    # FY2025 = half of 2024 (USD 100 M at 1.5 AUD/USD) + half of 2025 (USD 300 M at 1.6): A$ 75 + 240 = 315 M
+    rates = {"AUD": {2024: 1.5, 2025: 1.6}}
+    revenue = {"measure": "revenue", "facility": "Plant"}
+    c = compare(_obs("FY2025", 315.0, revenue, unit="million AUD"), _with_accounts(_result()), DECK, rates)
+    assert c.model == pytest.approx(315.0) and c.status == "pass"
+    usd = compare(_obs("2025", 0.3, revenue, unit="billion USD"), _with_accounts(_result()), DECK)
+    assert usd.model == pytest.approx(0.3)
+    # no rate for a year of the period: not compared, with the reason
+    missing = compare(_obs("FY2025", 315.0, revenue, unit="million AUD"), _with_accounts(_result()), DECK, {})
+    assert missing.status == "outside run" and "AUD per USD" in missing.reason
+    # a run without accounts cannot produce a revenue
+    assert compare(_obs("2025", 1.0, revenue, unit="million USD"), _result(), DECK).status == "outside run"
+
+
+def test_money_units_are_read_or_refused():
+    from mine2magnet.analysis.backtest import money_unit
+
+    assert money_unit("million AUD") == (1e6, "AUD")
+    assert money_unit("USD") == (1.0, "USD")
+    for bad in ("million", "zillion AUD", "million aud", "t"):
+        with pytest.raises(InputError, match="money unit"):
+            money_unit(bad)
+
+
+def test_exchange_rates_come_from_the_annual_fx_series():
+    from mine2magnet.analysis.backtest import exchange_rates
+    from mine2magnet.data import load_dataset
+
+    ds = load_dataset()
+    rates = exchange_rates(ds)
+    assert rates["AUD"][2024] == pytest.approx(ds.value("fx.AUD_per_USD.2024"))
+    assert set(rates) >= {"AUD", "MYR", "CNY"}

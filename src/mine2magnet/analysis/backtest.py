@@ -18,6 +18,8 @@ stock              ``facility``, ``stock`` (e.g. residue:WLP): t held on the per
 price              ``element``: USD/kg of its separated oxide in the price deck (mean over the period)
 magnet_price       USD/kg of NdFeB magnet in the price deck
 demand             ``market``, optional ``elements``: t demanded (sold + unmet)
+revenue            ``facility``: value of its output in the run's accounts (USD), in the observation's
+                   currency (``million AUD``...) at each year's rate (``fx.<CUR>_per_USD.<year>``)
 =================  ======================================================================================
 """
 
@@ -302,6 +304,7 @@ MEASURE_UNITS: dict[str, str] = {
     "stock": "t",
     "price": "USD/kg",
     "magnet_price": "USD/kg",
+    "revenue": "USD",
 }
 #: The arguments each measure requires.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -313,6 +316,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "price": ("element",),
     "magnet_price": (),
     "demand": ("market",),
+    "revenue": ("facility",),
 }
 
 
@@ -329,6 +333,39 @@ def check_measure(obs: Observation) -> None:
         raise InputError(f"model.{missing[0]}: measure {measure!r} needs it", file=obs.file, field=where)
 
 
+#: Scale words a money unit may start with ("million AUD").
+_SCALES = {"": 1.0, "thousand": 1e3, "million": 1e6, "billion": 1e9}
+
+
+def money_unit(unit: str) -> tuple[float, str]:
+    """(scale, currency) of a money unit such as ``million AUD`` or ``USD``; InputError otherwise."""
+    words = unit.split()
+    scale, currency = (words[0], words[1]) if len(words) == 2 else ("", words[0] if words else "")
+    if scale not in _SCALES or len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        raise InputError(f"expected a money unit such as 'million AUD' or 'USD', got {unit!r}", field="unit")
+    return _SCALES[scale], currency
+
+
+def _revenue(obs: Observation, result: ChainResult, rates: Mapping[str, Mapping[int, float]]) -> float:
+    """The facility's output value over the period, in the observation's currency and scale."""
+    facility = str(obs.model["facility"])
+    _facility_known(result, facility, "facility")
+    accounts = result.tables.get("accounts")
+    if accounts is None or accounts.empty:
+        raise _UnavailableError("revenue: the run has no accounts")
+    scale, currency = money_unit(obs.unit)
+    a = accounts[(accounts["facility"] == facility) & (accounts["item"] == "output")]
+    usd = a.groupby("year")["usd"].sum()
+    weights = obs.period.year_weights()
+    per_year = {}
+    for year in weights:
+        rate = 1.0 if currency == "USD" else rates.get(currency, {}).get(year)
+        if rate is None:
+            raise _UnavailableError(f"revenue: no {currency} per USD rate for {year}")
+        per_year[year] = float(usd.get(year, 0.0)) * rate / scale
+    return _weighted(pd.Series(per_year), weights, result.years, "revenue")
+
+
 def _in_model_unit(obs: Observation, measure: str) -> float:
     """The published value in the measure's unit (a t/yr figure over its period becomes t)."""
     target = MEASURE_UNITS[measure]
@@ -339,10 +376,20 @@ def _in_model_unit(obs: Observation, measure: str) -> float:
     return convert(obs.value, obs.unit, target)
 
 
-def modelled_value(obs: Observation, result: ChainResult, deck: PriceDeck) -> float:
-    """The model's counterpart of `obs` in the observation's unit; _UnavailableError if it has none."""
+def modelled_value(
+    obs: Observation,
+    result: ChainResult,
+    deck: PriceDeck,
+    rates: Mapping[str, Mapping[int, float]] | None = None,
+) -> float:
+    """The model's counterpart of `obs` in the observation's unit; _UnavailableError if it has none.
+
+    ``rates``: {currency: {year: units per USD}} for money measures.
+    """
     check_measure(obs)
     measure = str(obs.model["measure"])
+    if measure == "revenue":
+        return _revenue(obs, result, rates or {})
     if measure == "stock":
         model = _stock(obs.model, result, obs.period, deck)
     else:
@@ -353,12 +400,17 @@ def modelled_value(obs: Observation, result: ChainResult, deck: PriceDeck) -> fl
     return model * obs.value / published_in_model_unit
 
 
-def compare(obs: Observation, result: ChainResult, deck: PriceDeck) -> Comparison:
-    """One observation against the run."""
+def compare(
+    obs: Observation,
+    result: ChainResult,
+    deck: PriceDeck,
+    rates: Mapping[str, Mapping[int, float]] | None = None,
+) -> Comparison:
+    """One observation against the run (``rates``: {currency: {year: units per USD}})."""
     if not obs.model:
         return Comparison(obs, None, "not modelled", obs.note or "no modelled counterpart declared")
     try:
-        model = modelled_value(obs, result, deck)
+        model = modelled_value(obs, result, deck, rates)
     except _UnavailableError as exc:
         return Comparison(obs, None, "outside run", str(exc))
     tol = obs.tolerance if obs.tolerance is not None else 0.0
@@ -408,15 +460,29 @@ def backtest(
     deck: PriceDeck,
     observations: Iterable[Observation],
     fitted: Mapping[str, Sequence[str]] | None = None,
+    rates: Mapping[str, Mapping[int, float]] | None = None,
 ) -> Backtest:
     """Every observation compared with the run (see the module docstring for periods and measures).
 
     ``fitted``: {observation key: data keys of the run fitted to it} (:func:`fitted_inputs`); those
-    observations are marked in-sample.
+    observations are marked in-sample. ``rates``: {currency: {year: units per USD}} (:func:`exchange_rates`)
+    for revenues published in another currency.
     """
     fitted = fitted or {}
     comparisons = tuple(
         dataclasses.replace(c, fitted_by=tuple(fitted.get(c.observation.key, ()))) if c.compared else c
-        for c in (compare(o, result, deck) for o in observations)
+        for c in (compare(o, result, deck, rates) for o in observations)
     )
     return Backtest(result.scenario_name, (result.years[0], result.years[-1]), comparisons)
+
+
+def exchange_rates(dataset: Dataset) -> dict[str, dict[int, float]]:
+    """{currency: {year: units per USD}} from the dataset's annual ``fx.<CUR>_per_USD.<year>`` series."""
+    out: dict[str, dict[int, float]] = {}
+    for key in dataset.keys("fx."):
+        parts = key.split(".")
+        if len(parts) == 2 and parts[1].endswith("_per_USD"):
+            series = dataset.series(key)
+            if series:
+                out[parts[1].removesuffix("_per_USD")] = {y: float(v.magnitude()) for y, v in series.items()}
+    return out

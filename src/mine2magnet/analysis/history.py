@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mine2magnet.analysis.backtest import Backtest, backtest, fitted_inputs, used_data_keys
+from mine2magnet.analysis.backtest import Backtest, backtest, exchange_rates, fitted_inputs, used_data_keys
 from mine2magnet.chain import ChainResult
 from mine2magnet.data import Dataset, load_dataset
 from mine2magnet.scenario import load_scenario, run_scenario
@@ -28,4 +28,4 @@ def run_backtest(
     result = run_scenario(sc, progress)
     data = dataset or load_dataset()
     fitted = fitted_inputs(data, used_data_keys(result))
-    return backtest(result, sc.model.prices, data.observations(), fitted), result
+    return backtest(result, sc.model.prices, data.observations(), fitted, exchange_rates(data)), result
