@@ -131,3 +131,20 @@ def test_one_thread_or_the_pool_already_started_give_the_same_flows(tmp_path):
     forget_structures()
     ours = simulate(small_chain(demand="700 t/yr")).tables["flows"]["t"].to_numpy(float)
     np.testing.assert_allclose(theirs, ours, rtol=1e-12, atol=1e-12)
+
+
+def test_the_time_limit_is_per_solve_not_per_process(monkeypatch):
+    """HiGHS counts its time limit on the object's clock, which runs on over every solve: the re-used object
+    must give each solve the whole limit (a study failed every draw after ~5,000 with a 120 s limit)."""
+    from mine2magnet.chain import allocation
+
+    forget_structures()
+    model = small_chain(demand="700 t/yr")
+    simulate(model)
+    per_run = max(allocation._highs().getRunTime(), 1e-4) / len(model.years)
+    monkeypatch.setattr(allocation, "SOLVER_TIME_LIMIT_S", 5 * per_run)  # a few solves' worth
+    forget_structures()  # a new object, made with that limit
+    for _ in range(40):  # far past the limit in total
+        result = simulate(model)
+    assert allocation._highs().getRunTime() > 4 * allocation.SOLVER_TIME_LIMIT_S
+    assert result.mass_balance_error < 1e-6

@@ -241,6 +241,9 @@ def _solve_csc(
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = indptr, indices, data
     h = _highs()
+    # the limit is per solve: HiGHS counts it on the object's clock, which runs on over every solve the
+    # object makes (a study's 5,000th draw would otherwise hit a 120 s limit at once)
+    h.setOptionValue("time_limit", h.getRunTime() + SOLVER_TIME_LIMIT_S)
     h.passModel(lp)
     if h.run() == highspy.HighsStatus.kError and os.getpid() not in _POOL_STARTED:
         # HiGHS' thread pool (one per process) was started with another size by an earlier solver in this
