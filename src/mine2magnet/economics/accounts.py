@@ -65,6 +65,8 @@ ITEMS: tuple[str, ...] = (
 )
 #: Columns of the accounts table.
 ACCOUNT_COLUMNS = ("year", "facility", "country", "stage", "item", "usd", "myr")
+#: Commodities sold and bought between facilities (valued in the accounts).
+TRADED = ("ore", "concentrate", "mrec", "mixed_oxide", "oxide", "metal", "magnet")
 #: Facility types that keep accounts.
 PRODUCERS = ("mines", "crackers", "refineries", "metal_plants", "magnet_plants", "recyclers")
 
@@ -129,40 +131,59 @@ class _Facts:
     re_inputs: dict[tuple[int, str], float] = field(default_factory=dict)
     feed_t: dict[tuple[int, str, str], float] = field(default_factory=dict)  # (year, facility, commodity)
     activity_t: dict[tuple[int, str], float] = field(default_factory=dict)  # t of main activity
+    fed_t: dict[tuple[int, str], float] = field(default_factory=dict)  # (year, facility): all commodities
 
 
 def _flow_values(model: ChainModel, result: ChainResult, inputs: EconomicInputs) -> _Facts:
-    """Sales and purchases of every facility, valued once so that one's sale is the other's purchase."""
+    """Sales and purchases of every facility, valued once so that one's sale is the other's purchase.
+
+    A flow is worth its ``value_usd`` (mixed carbonate from a mine at the customs value per t REO when the
+    mine gate is ``customs``), times the buying market's ``price_factor`` or else the selling supplier's.
+    """
     net = model.network
-    facts = _Facts()
     flows = result.tables["flows"]
-    flows = flows[
-        flows["commodity"].isin(["ore", "concentrate", "mrec", "mixed_oxide", "oxide", "metal", "magnet"])
-    ]
-    for row in flows.itertuples(index=False):
-        source, target = str(row.source), str(row.target)
-        value = float(row.value_usd)
-        src, dst = net.facilities.get(source), net.facilities.get(target)
-        if (
-            src is not None
-            and src.kind == "mines"
-            and inputs.mine_gate == "customs"
-            and row.commodity == "mrec"
-        ):
-            assert inputs.customs_usd_per_t is not None
-            value = float(row.t) * inputs.customs_usd_per_t.at(int(row.year))
-        if dst is not None and dst.kind == "markets":
-            value *= float(dst.attrs.get("price_factor", 1.0))
-        elif src is not None and src.kind == "suppliers":
-            value *= float(src.attrs.get("price_factor", 1.0))
-        year = int(row.year)
-        facts.output[(year, source)] = facts.output.get((year, source), 0.0) + value
-        facts.re_inputs[(year, target)] = facts.re_inputs.get((year, target), 0.0) + value
-        key = (year, target, str(row.commodity))
-        facts.feed_t[key] = facts.feed_t.get(key, 0.0) + float(row.t)
-    production = result.kpi("production_t")
-    for (year, facility), t in production.groupby(["year", "facility"])["value"].sum().items():
-        facts.activity_t[(int(year), str(facility))] = float(t)
+    traded = flows["commodity"].isin(TRADED).to_numpy()
+    commodity = flows["commodity"].to_numpy(dtype=object)[traded]
+    value = flows["value_usd"].to_numpy(dtype=float)[traded]
+    tonnes = flows["t"].to_numpy(dtype=float)[traded]
+    source = flows["source"].to_numpy(dtype=object)[traded]
+    target = flows["target"].to_numpy(dtype=object)[traded]
+    year = flows["year"].to_numpy(dtype=int)[traded]
+    kinds = {name: f.kind for name, f in net.facilities.items()}
+    src_kind = np.array([kinds.get(n, "") for n in source], dtype=object)
+    dst_kind = np.array([kinds.get(n, "") for n in target], dtype=object)
+    if inputs.mine_gate == "customs":
+        assert inputs.customs_usd_per_t is not None
+        gate = (src_kind == "mines") & (commodity == "mrec")
+        per_t = np.array([inputs.customs_usd_per_t.at(int(y)) for y in year[gate]])
+        value[gate] = tonnes[gate] * per_t
+
+    def price_factor(names: np.ndarray) -> np.ndarray:
+        factor = {n: float(f.attrs.get("price_factor", 1.0)) for n, f in net.facilities.items()}
+        return np.array([factor.get(n, 1.0) for n in names])
+
+    to_market = dst_kind == "markets"
+    from_supplier = ~to_market & (src_kind == "suppliers")
+    value[to_market] *= price_factor(target[to_market])
+    value[from_supplier] *= price_factor(source[from_supplier])
+    facts = _Facts()
+    for y, src, dst, c, v, t in zip(
+        year.tolist(), source, target, commodity, value.tolist(), tonnes.tolist(), strict=True
+    ):
+        facts.output[(y, src)] = facts.output.get((y, src), 0.0) + v
+        facts.re_inputs[(y, dst)] = facts.re_inputs.get((y, dst), 0.0) + v
+        facts.feed_t[(y, dst, c)] = facts.feed_t.get((y, dst, c), 0.0) + t
+        facts.fed_t[(y, dst)] = facts.fed_t.get((y, dst), 0.0) + t
+    kpis = result.tables["kpis"]
+    made = (kpis["kpi"] == "production_t").to_numpy()
+    for y, facility, t in zip(
+        kpis["year"].to_numpy()[made].tolist(),
+        kpis["facility"].to_numpy(dtype=object)[made],
+        kpis["value"].to_numpy(dtype=float)[made].tolist(),
+        strict=True,
+    ):
+        key = (int(y), str(facility))
+        facts.activity_t[key] = facts.activity_t.get(key, 0.0) + t
     return facts
 
 
@@ -202,7 +223,7 @@ def _design_scale(f: Facility, facts: _Facts, years: list[int]) -> float:
     finite = [c for c in caps if math.isfinite(c) and c > 0]
     if finite:
         return max(finite)
-    feeds = [sum(t for (yy, name, _), t in facts.feed_t.items() if name == f.name and yy == y) for y in years]
+    feeds = [facts.fed_t.get((y, f.name), 0.0) for y in years]
     made = [facts.activity_t.get((y, f.name), 0.0) for y in years]
     return max([*feeds, *made, 0.0])
 
@@ -298,8 +319,7 @@ def _cash_cost(f: Facility, facts: _Facts, year: int, activity: float) -> float:
     if f.kind == "magnet_plants":
         return cost * activity_magnet_t(f, facts, year)
     if f.kind in ("crackers", "metal_plants"):
-        fed = sum(t for (yy, name, _), t in facts.feed_t.items() if name == f.name and yy == year)
-        return cost * fed
+        return cost * facts.fed_t.get((year, f.name), 0.0)
     return cost * activity
 
 
@@ -325,12 +345,22 @@ def _rows(
 def _informal_rows(result: ChainResult, inputs: EconomicInputs) -> list[dict[str, object]]:
     fac = result.tables["facilities"]
     informal = fac[fac["type"] == "informal_mine"]
+    if informal.empty:
+        return []
     flows = result.tables["flows"]
+    sold: dict[tuple[str, int], float] = {}
+    mask = flows["source"].isin(informal["facility"].astype(str)).to_numpy()
+    for source, year, usd in zip(
+        flows["source"].to_numpy(dtype=object)[mask],
+        flows["year"].to_numpy()[mask].tolist(),
+        flows["value_usd"].to_numpy(dtype=float)[mask].tolist(),
+        strict=True,
+    ):
+        sold[(str(source), int(year))] = sold.get((str(source), int(year)), 0.0) + usd
     rows = []
     for r in informal.itertuples(index=False):
-        sold = flows[flows["source"] == r.facility].groupby("year")["value_usd"].sum()
         for year in result.years:
-            usd = float(sold.get(year, 0.0))
+            usd = sold.get((str(r.facility), year), 0.0)
             rows.append(
                 {
                     "year": year,

@@ -53,15 +53,23 @@ def country_totals(
     ``{"separation": {"value_added": 1.6, "employment": 2.1}}`` (none: the totals equal the direct figures).
     """
     mine = accounts[(accounts["country"] == country) & (accounts["item"] != "informal_output")]
-    pivot = mine.pivot_table(index=["year", "stage"], columns="item", values="usd", aggfunc="sum").fillna(0.0)
+    by_year: dict[int, dict[str, dict[str, float]]] = {}  # year -> stage -> item -> USD
+    for year_, stage_, item_, usd in zip(
+        mine["year"].tolist(),
+        mine["stage"].astype(str).tolist(),
+        mine["item"].astype(str).tolist(),
+        mine["usd"].tolist(),
+        strict=True,
+    ):
+        acc_ = by_year.setdefault(int(year_), {}).setdefault(stage_, {})
+        acc_[item_] = acc_.get(item_, 0.0) + float(usd)
     rows: list[dict[str, object]] = []
     for year in years:
         rows.append(_row(year, "myr_per_usd", "total", inputs.myr_per_usd.at(year), "MYR/USD"))
-        if year not in pivot.index.get_level_values(0):
+        if year not in by_year:
             continue
-        by_stage = pivot.loc[year]
         totals = dict.fromkeys(TOTAL_KPIS, 0.0)
-        for stage, acc in by_stage.iterrows():
+        for stage, acc in sorted(by_year[year].items()):
             va = float(acc.get("value_added", 0.0))
             margin = float(acc.get("output", 0.0) - acc.get("re_inputs", 0.0))
             m = (multipliers or {}).get(str(stage), {})
