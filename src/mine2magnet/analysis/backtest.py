@@ -430,6 +430,7 @@ def fitted_inputs(dataset: Dataset, used_keys: Iterable[str]) -> dict[str, tuple
     that observation in-sample for every run that uses the value, directly or through other derived values.
     """
     observed = {o.key for o in dataset.observations()}
+    compositions = set(dataset.compositions())
     out: dict[str, set[str]] = {}
     for used in sorted(set(used_keys)):
         seen: set[str] = set()
@@ -442,7 +443,7 @@ def fitted_inputs(dataset: Dataset, used_keys: Iterable[str]) -> dict[str, tuple
             if key in observed:
                 out.setdefault(key, set()).add(used)
             elif key in dataset:
-                entry = dataset.composition(key) if key in dataset.compositions() else dataset.get(key)
+                entry = dataset.composition(key) if key in compositions else dataset.get(key)
                 todo.extend(entry.derived_from)
     return {k: tuple(sorted(v)) for k, v in out.items()}
 

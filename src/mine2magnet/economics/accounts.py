@@ -158,8 +158,9 @@ def _flow_values(model: ChainModel, result: ChainResult, inputs: EconomicInputs)
         per_t = np.array([inputs.customs_usd_per_t.at(int(y)) for y in year[gate]])
         value[gate] = tonnes[gate] * per_t
 
+    factor = {n: float(f.attrs.get("price_factor", 1.0)) for n, f in net.facilities.items()}
+
     def price_factor(names: np.ndarray) -> np.ndarray:
-        factor = {n: float(f.attrs.get("price_factor", 1.0)) for n, f in net.facilities.items()}
         return np.array([factor.get(n, 1.0) for n in names])
 
     to_market = dst_kind == "markets"
