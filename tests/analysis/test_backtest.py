@@ -284,6 +284,28 @@ def test_a_revenue_in_another_currency_is_converted_at_each_years_rate():
     assert compare(_obs("2025", 1.0, revenue, unit="million USD"), _result(), DECK).status == "outside run"
 
 
+def test_operating_costs_sum_the_cash_cost_items_of_the_listed_facilities():
+    # 2025 only: Plant's wages USD 7 M and a transfer between the listed facilities (re_inputs, left out);
+    # Mine's output is revenue, not a cost. At 1.6 AUD/USD: A$ 11.2 M; the capital charge is not a cash cost.
+    result = _with_accounts(_result())
+    extra = pd.DataFrame(
+        [
+            {"year": 2025, "facility": "Plant", "item": "re_inputs", "usd": 50e6},
+            {"year": 2025, "facility": "Mine", "item": "other_inputs", "usd": 3e6},
+            {"year": 2025, "facility": "Mine", "item": "capital_charge", "usd": 9e6},
+        ]
+    )
+    result.tables["accounts"] = pd.concat([result.tables["accounts"], extra], ignore_index=True)
+    costs = {"measure": "operating_costs", "facilities": ["Plant", "Mine"]}
+    c = compare(_obs("2025", 16.0, costs, unit="million AUD"), result, DECK, {"AUD": {2025: 1.6}})
+    assert c.model == pytest.approx((7e6 + 3e6) * 1.6 / 1e6)
+    only_plant = {"measure": "operating_costs", "facilities": ["Plant"]}
+    plant = compare(_obs("2025", 7.0, only_plant, unit="million USD"), result, DECK)
+    assert plant.model == pytest.approx(7.0)
+    unknown = {"measure": "operating_costs", "facilities": ["Plant", "Nowhere"]}
+    assert compare(_obs("2025", 7.0, unknown, unit="million USD"), result, DECK).status == "outside run"
+
+
 def test_money_units_are_read_or_refused():
     from mine2magnet.analysis.backtest import money_unit
 

@@ -20,6 +20,11 @@ magnet_price       USD/kg of NdFeB magnet in the price deck
 demand             ``market``, optional ``elements``: t demanded (sold + unmet)
 revenue            ``facility``: value of its output in the run's accounts (USD), in the observation's
                    currency (``million AUD``...) at each year's rate (``fx.<CUR>_per_USD.<year>``)
+operating_costs    ``facilities``: their cash operating costs in the run's accounts (reagents, energy,
+                   materials, other inputs, wages, royalties; not depreciation nor the capital charge),
+                   in the observation's currency as for revenue. Feed the listed facilities buy from
+                   each other is a transfer inside the group and left out (``re_inputs``), so list every
+                   facility of a company that trades with the others
 =================  ======================================================================================
 """
 
@@ -305,6 +310,7 @@ MEASURE_UNITS: dict[str, str] = {
     "price": "USD/kg",
     "magnet_price": "USD/kg",
     "revenue": "USD",
+    "operating_costs": "USD",
 }
 #: The arguments each measure requires.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -317,6 +323,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "magnet_price": (),
     "demand": ("market",),
     "revenue": ("facility",),
+    "operating_costs": ("facilities",),
 }
 
 
@@ -346,24 +353,49 @@ def money_unit(unit: str) -> tuple[float, str]:
     return _SCALES[scale], currency
 
 
-def _revenue(obs: Observation, result: ChainResult, rates: Mapping[str, Mapping[int, float]]) -> float:
-    """The facility's output value over the period, in the observation's currency and scale."""
-    facility = str(obs.model["facility"])
-    _facility_known(result, facility, "facility")
+#: Account items that are cash operating costs (``operating_costs``): what a company's EBITDA subtracts
+#: from its revenue, less corporate overheads the accounts do not hold.
+OPERATING_COST_ITEMS = ("reagents", "energy", "materials", "other_inputs", "wages", "royalties")
+
+
+def _money(
+    obs: Observation,
+    result: ChainResult,
+    rates: Mapping[str, Mapping[int, float]],
+    facilities: list[str],
+    items: Sequence[str],
+) -> float:
+    """The sum of account `items` of `facilities` over the period, in the observation's currency and scale."""
+    measure = str(obs.model["measure"])
+    for facility in facilities:
+        _facility_known(result, facility, "facility")
     accounts = result.tables.get("accounts")
     if accounts is None or accounts.empty:
-        raise _UnavailableError("revenue: the run has no accounts")
+        raise _UnavailableError(f"{measure}: the run has no accounts")
     scale, currency = money_unit(obs.unit)
-    a = accounts[(accounts["facility"] == facility) & (accounts["item"] == "output")]
+    a = accounts[accounts["facility"].isin(facilities) & accounts["item"].isin(items)]
     usd = a.groupby("year")["usd"].sum()
     weights = obs.period.year_weights()
     per_year = {}
     for year in weights:
         rate = 1.0 if currency == "USD" else rates.get(currency, {}).get(year)
         if rate is None:
-            raise _UnavailableError(f"revenue: no {currency} per USD rate for {year}")
+            raise _UnavailableError(f"{measure}: no {currency} per USD rate for {year}")
         per_year[year] = float(usd.get(year, 0.0)) * rate / scale
-    return _weighted(pd.Series(per_year), weights, result.years, "revenue")
+    return _weighted(pd.Series(per_year), weights, result.years, measure)
+
+
+def _revenue(obs: Observation, result: ChainResult, rates: Mapping[str, Mapping[int, float]]) -> float:
+    """The facility's output value over the period, in the observation's currency and scale."""
+    return _money(obs, result, rates, [str(obs.model["facility"])], ("output",))
+
+
+def _operating_costs(
+    obs: Observation, result: ChainResult, rates: Mapping[str, Mapping[int, float]]
+) -> float:
+    """The facilities' cash operating costs over the period, in the observation's currency and scale."""
+    facilities = _listed(obs.model, "facilities") or []
+    return _money(obs, result, rates, facilities, OPERATING_COST_ITEMS)
 
 
 def _in_model_unit(obs: Observation, measure: str) -> float:
@@ -390,6 +422,8 @@ def modelled_value(
     measure = str(obs.model["measure"])
     if measure == "revenue":
         return _revenue(obs, result, rates or {})
+    if measure == "operating_costs":
+        return _operating_costs(obs, result, rates or {})
     if measure == "stock":
         model = _stock(obs.model, result, obs.period, deck)
     else:

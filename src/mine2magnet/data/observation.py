@@ -34,6 +34,7 @@ QUANTITIES: tuple[str, ...] = (
     "facility_input",  # t fed to a facility
     "sales",  # t sold
     "revenue",  # money received
+    "operating_costs",  # money spent to operate (cash costs before depreciation: revenue less EBITDA)
     "trade_flow",  # t or money moved between countries or facilities
     "mine_output",  # t mined in a country or at a mine
     "stock",  # t held at a date (stockpile, residue inventory)
