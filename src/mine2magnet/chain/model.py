@@ -6,6 +6,7 @@ Units: t of each element as its oxide (REO basis); money in USD of the price dec
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -73,3 +74,16 @@ def magnet_need(f: Facility, E: Sequence[str]) -> tuple[np.ndarray, float]:
     if y <= 0:
         raise InputError(f"magnet plant {f.name!r}: yields must be positive")
     return content / y, y
+
+
+def refinery_scale(f: Facility, first_year: int) -> float | None:
+    """t TREO/yr a refinery's flowsheet is costed at (capex, headcount, maintenance per t of feed).
+
+    Its ``design_feed`` (the plant as built), else its capacity in the run's first year when finite, else
+    None: the flowsheet's own design feed.
+    """
+    design = float(f.attrs.get("design_feed", math.nan) or math.nan)
+    if math.isfinite(design) and design > 0:
+        return design
+    cap = f.series("capacity", first_year)
+    return cap if math.isfinite(cap) else None

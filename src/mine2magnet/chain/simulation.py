@@ -21,7 +21,14 @@ from mine2magnet.chain.allocation import (
     solve_year,
 )
 from mine2magnet.chain.kpis import year_kpis
-from mine2magnet.chain.model import BuiltYear, ChainModel, element_vector, magnet_need, oxide_per_element
+from mine2magnet.chain.model import (
+    BuiltYear,
+    ChainModel,
+    element_vector,
+    magnet_need,
+    oxide_per_element,
+    refinery_scale,
+)
 from mine2magnet.chain.network import Facility, TradeLink
 from mine2magnet.chain.performance import RefineryPerformance
 from mine2magnet.chain.policies import (
@@ -72,9 +79,8 @@ def _year(value: object) -> int:
 def _refinery_perf(model: ChainModel, f: Facility, commodity: str) -> RefineryPerformance:
     """The refinery's performance on one input (its flowsheet run on the representative feed, cached)."""
     feed = str(f.attrs["feeds"][commodity])
-    cap = f.series("capacity", model.years[0])
     try:
-        return model.performances.get(f.attrs["flowsheet"], feed, cap if math.isfinite(cap) else None)
+        return model.performances.get(f.attrs["flowsheet"], feed, refinery_scale(f, model.years[0]))
     except Mine2MagnetError as exc:
         raise type(exc)(f"refinery {f.name!r} ({f.attrs['flowsheet']} on {feed}): {exc}") from exc
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from mine2magnet.chain import ChainModel, ChainResult, Facility, YearSeries
-from mine2magnet.chain.model import magnet_need
+from mine2magnet.chain.model import magnet_need, refinery_scale
 from mine2magnet.errors import InputError
 
 #: Items of an account, in the order they are listed.
@@ -200,8 +200,7 @@ def _refinery_costs(model: ChainModel, f: Facility, facts: _Facts, year: int) ->
     out = {"reagents": 0.0, "energy": 0.0, "wages": 0.0, "other_inputs": 0.0, "capex_per_t": 0.0, "feed": 0.0}
     for commodity, feed in (f.attrs.get("feeds") or {}).items():
         t = facts.feed_t.get((year, f.name, commodity), 0.0)
-        cap = f.series("capacity", model.years[0])
-        perf = model.performances.get(f.attrs["flowsheet"], str(feed), cap if math.isfinite(cap) else None)
+        perf = model.performances.get(f.attrs["flowsheet"], str(feed), refinery_scale(f, model.years[0]))
         for item, usd_per_t in perf.opex_breakdown_usd_per_t_reo.items():
             bucket = (
                 "reagents"

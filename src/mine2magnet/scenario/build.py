@@ -236,6 +236,13 @@ def _check_refinery(attrs: dict[str, Any], file: str | None, where: str) -> None
         for y in years:
             check_year(y, file, f"{where}.feed_years.{c}")
         attrs["feed_years"][c] = years
+    design = attrs.get("design_feed")  # nan: not given
+    if design is not None and not (
+        isinstance(design, int | float) and (design != design or 0 < design < math.inf)
+    ):
+        raise InputError(
+            f"expected a feed in t TREO per year > 0, got {design!r}", file=file, field=f"{where}.design_feed"
+        )
     for c in attrs.get("feed_capacity") or {}:
         if c not in feeds:
             raise InputError(
