@@ -71,3 +71,18 @@ def test_a_design_feed_that_is_not_a_positive_rate_is_refused(tmp_path):
     path.write_text(yaml.safe_dump(body), encoding="utf-8")
     with pytest.raises(InputError, match="design_feed"):
         load_scenario(str(path))
+
+
+def test_uncertainty_studies_hold_the_costing_scale_so_no_draw_reruns_the_flowsheet():
+    from mine2magnet.analysis.uncertainty.declarations import load_declarations, scenario_inputs
+    from mine2magnet.data import load_dataset
+
+    sc = load_scenario("malaysia-base")
+    study = scenario_inputs(sc, load_dataset(), load_declarations())
+    drawn = {i.name for i in study.inputs}
+    held = {o["key"] for o in study.left_out}
+    assert (
+        "facility.lynas_malaysia.design_feed_reo" in held
+        and "facility.lynas_malaysia.design_feed_reo" not in drawn
+    )
+    assert "chain.lynas_malaysia.concentrate_feed_capacity" in drawn  # the kiln limit itself is drawn
