@@ -39,9 +39,25 @@ import numpy as np
 
 from mine2magnet.chain.allocation import YearSolution
 from mine2magnet.chain.model import BuiltYear, ChainModel, magnet_need
+from mine2magnet.chain.prices import PriceDeck
 from mine2magnet.chain.stocks import ChainState
 
 STAGES = ("mining", "cracking", "separation", "metal", "magnet", "recycling")
+
+
+class DeckValues(dict[str, np.ndarray]):
+    """USD per t of each element of `E` carried as each commodity in one year: the price deck's values
+    (``deck.value(commodity, element, year)``), read once per commodity and year and kept read-only."""
+
+    def __init__(self, deck: PriceDeck, E: Sequence[str], year: int) -> None:
+        super().__init__()
+        self.deck, self.elements, self.year = deck, tuple(E), year
+
+    def __missing__(self, commodity: str) -> np.ndarray:
+        found = np.array([self.deck.value(commodity, e, self.year) for e in self.elements], dtype=float)
+        found.flags.writeable = False
+        self[commodity] = found
+        return found
 
 
 def _row(year: int, kpi: str, facility: str, element: str, value: float, unit: str, detail: str = "") -> dict:
@@ -71,9 +87,13 @@ def year_kpis(
     state: ChainState,
     start_resource: Mapping[str, float],
     E: Sequence[str],
+    values: DeckValues | None = None,
 ) -> list[dict[str, Any]]:
-    """Every KPI of one solved year (see module docstring)."""
+    """Every KPI of one solved year (see module docstring); `values`: the year's deck values if already
+    read (USD per t of each element by commodity)."""
     net, deck, year = model.network, model.prices, sol.year
+    if values is None:
+        values = DeckValues(deck, E, year)
     n = len(E)
     rows: list[dict[str, Any]] = []
     focus = model.focus_country
@@ -127,11 +147,8 @@ def year_kpis(
             continue
         if net.facilities[fac].kind == "suppliers":  # bought in, not made here
             continue
-        v_out = sum(float(np.dot(arr, [deck.value(c, e, year) for e in E])) for c, arr in outs.items())
-        v_in = sum(
-            float(np.dot(arr, [deck.value(c, e, year) for e in E]))
-            for c, arr in consumed.get(fac, {}).items()
-        )
+        v_out = sum(float(np.dot(arr, values[c])) for c, arr in outs.items())
+        v_in = sum(float(np.dot(arr, values[c])) for c, arr in consumed.get(fac, {}).items())
         va[stage_of[fac]] += v_out - v_in
     for stage, v in va.items():
         rows.append(_row(year, "domestic_value_added_usd", stage, "", v, "USD"))
@@ -140,8 +157,8 @@ def year_kpis(
     for f in net.of_kind("mines"):
         if f.country == focus:
             mined += produced.get(f.name, {}).get(f.attrs["product"], np.zeros(n))
-    raw = float(np.dot(mined, [deck.value("mrec", e, year) for e in E]))
-    sep = float(np.dot(mined, [deck.value("oxide", e, year) for e in E]))
+    raw = float(np.dot(mined, values["mrec"]))
+    sep = float(np.dot(mined, values["oxide"]))
     rows.append(_row(year, "raw_export_value_usd", "total", "", raw, "USD"))
     home = np.zeros(n)  # the country's mined rare earths delivered to facilities in the country
     for link in y.problem.links:
@@ -237,16 +254,14 @@ def year_kpis(
     for f in net.of_kind("mines"):
         out = produced.get(f.name, {}).get(f.attrs["product"])
         if out is not None and f.attrs["royalty_rate"] > 0:
-            value = float(np.dot(out, [deck.value(f.attrs["product"], e, year) for e in E]))
+            value = float(np.dot(out, values[f.attrs["product"]]))
             rows.append(_row(year, "royalties_usd", f.name, "", value * f.attrs["royalty_rate"], "USD"))
     for name, (pol, leak) in y.smuggled.items():
         if pol.unit_value is not None:  # the value it is traded at (USD/t TREO)
             value = float(leak.sum()) * pol.unit_value.at(year)
         else:
             dest = net.facilities[pol.destination]
-            value = float(
-                np.dot(leak, [dest.attrs["price_factor"] * deck.value(pol.commodity, e, year) for e in E])
-            )
+            value = float(np.dot(leak, dest.attrs["price_factor"] * values[pol.commodity]))
         rows.append(_row(year, "smuggled_t", name, "", float(leak.sum()), "t"))
         rows.append(_row(year, "smuggling_loss_usd", name, "", value * pol.lost_revenue_rate, "USD"))
     for k in y.problem.markets:

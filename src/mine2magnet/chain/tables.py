@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mine2magnet.chain.allocation import YearSolution
+from mine2magnet.chain.kpis import DeckValues
 from mine2magnet.chain.model import BuiltYear
 from mine2magnet.chain.network import ChainNetwork
 from mine2magnet.chain.policies import Policy, Smuggling
@@ -21,14 +22,20 @@ from mine2magnet.chain.stocks import ChainState
 FLOW_COLUMNS = ["year", "source", "target", "commodity", "element", "t", "value_usd", "informal", "export"]
 
 
-def flow_rows(net: ChainNetwork, deck: PriceDeck, y: BuiltYear, sol: YearSolution) -> list[dict[str, Any]]:
-    """Flows of the year: trade links (t and value), residue losses of each process, scrap collected."""
+def flow_rows(
+    net: ChainNetwork, deck: PriceDeck, y: BuiltYear, sol: YearSolution, values: DeckValues | None = None
+) -> list[dict[str, Any]]:
+    """Flows of the year: trade links (t and value_usd, USD at the deck's values), residue losses of each
+    process, scrap collected; `values`: the year's deck values if already read."""
     year, E = sol.year, sol.elements
+    if values is None:
+        values = DeckValues(deck, E, year)
     n = len(E)
     rows: list[dict[str, Any]] = []
     for link in y.problem.links:
         t = sol.flow[link.name]
         trade = y.link_of.get(link.name)
+        usd = values[link.commodity]
         for j, e in enumerate(E):
             if t[j] > 1e-9:
                 rows.append(
@@ -39,7 +46,7 @@ def flow_rows(net: ChainNetwork, deck: PriceDeck, y: BuiltYear, sol: YearSolutio
                         "commodity": link.commodity,
                         "element": e,
                         "t": float(t[j]),
-                        "value_usd": float(t[j] * deck.value(link.commodity, e, year)),
+                        "value_usd": float(t[j] * usd[j]),
                         "informal": trade is None,
                         "export": is_export(net, link.source, link.target),
                     }
