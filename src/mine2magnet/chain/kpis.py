@@ -126,9 +126,9 @@ def year_kpis(
         stage_of[f.name] = supply_stage.get(f.attrs["commodity"], "supply")
     for fac, outs in produced.items():
         for c, arr in outs.items():
-            for j, e in enumerate(E):
-                if arr[j] > 1e-9:
-                    rows.append(_row(year, "production_t", fac, e, arr[j], "t", c))
+            for e, v in zip(E, arr.tolist(), strict=True):
+                if v > 1e-9:
+                    rows.append(_row(year, "production_t", fac, e, v, "t", c))
     # value added by stage in the focus country ----------------------------------------------------------
     by_stage: dict[str, np.ndarray] = {}  # the focus country's output by stage (main product of each stage)
     for fac, outs in produced.items():
@@ -138,9 +138,9 @@ def year_kpis(
             total = sum((outs[c] for c in main if c in outs), np.zeros(n))
             by_stage[stage] = by_stage.get(stage, np.zeros(n)) + total
     for stage, arr in by_stage.items():
-        for j, e in enumerate(E):
-            if arr[j] > 1e-9:
-                rows.append(_row(year, "domestic_production_t", stage, e, arr[j], "t"))
+        for e, v in zip(E, arr.tolist(), strict=True):
+            if v > 1e-9:
+                rows.append(_row(year, "domestic_production_t", stage, e, v, "t"))
     va = dict.fromkeys(STAGES, 0.0)
     for fac, outs in produced.items():
         if fac not in net.facilities or country_of.get(fac) != focus or stage_of[fac] not in va:
@@ -218,11 +218,9 @@ def year_kpis(
         for link in y.problem.links:
             if link.target == f.name and country_of.get(link.source) == focus:
                 domestic += sol.flow[link.name]
-    for j, e in enumerate(E):
-        if need[j] > 1e-9:
-            rows.append(
-                _row(year, "magnet_self_sufficiency", "", e, min(domestic[j] / need[j], 1.0), "fraction")
-            )
+    for e, nd, dm in zip(E, need.tolist(), domestic.tolist(), strict=True):
+        if nd > 1e-9:
+            rows.append(_row(year, "magnet_self_sufficiency", "", e, min(dm / nd, 1.0), "fraction"))
     # HHI by stage -----------------------------------------------------------------------------------------
     for stage in ("mining", "cracking", "separation", "metal", "magnet"):
         by_country: dict[str, float] = {}
@@ -267,12 +265,13 @@ def year_kpis(
     for k in y.problem.markets:
         if k.demand is None:
             continue
-        for j, e in enumerate(E):
-            if k.demand[j] > 1e-9:
-                rows.append(_row(year, "unmet_demand_t", k.name, e, sol.unmet[k.name][j], "t"))
+        unmet = sol.unmet[k.name].tolist()
+        for e, d, u in zip(E, np.asarray(k.demand, dtype=float).tolist(), unmet, strict=True):
+            if d > 1e-9:
+                rows.append(_row(year, "unmet_demand_t", k.name, e, u, "t"))
     for f in net.of_kind("recyclers"):
         out = produced.get(f.name, {}).get("oxide", np.zeros(n))
-        for j, e in enumerate(E):
-            if out[j] > 1e-9:
-                rows.append(_row(year, "secondary_supply_t", f.name, e, out[j], "t"))
+        for e, v in zip(E, out.tolist(), strict=True):
+            if v > 1e-9:
+                rows.append(_row(year, "secondary_supply_t", f.name, e, v, "t"))
     return rows

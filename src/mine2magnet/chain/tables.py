@@ -34,10 +34,13 @@ def flow_rows(
     rows: list[dict[str, Any]] = []
     for link in y.problem.links:
         t = sol.flow[link.name]
-        trade = y.link_of.get(link.name)
-        usd = values[link.commodity]
-        for j, e in enumerate(E):
-            if t[j] > 1e-9:
+        informal = link.name not in y.link_of
+        export = None  # worked out for the first flow of the link
+        usd = values[link.commodity].tolist()
+        for e, tj, pj in zip(E, t.tolist(), usd, strict=True):
+            if tj > 1e-9:
+                if export is None:
+                    export = is_export(net, link.source, link.target)
                 rows.append(
                     {
                         "year": year,
@@ -45,10 +48,10 @@ def flow_rows(
                         "target": link.target,
                         "commodity": link.commodity,
                         "element": e,
-                        "t": float(t[j]),
-                        "value_usd": float(t[j] * usd[j]),
-                        "informal": trade is None,
-                        "export": is_export(net, link.source, link.target),
+                        "t": tj,
+                        "value_usd": tj * pj,
+                        "informal": informal,
+                        "export": export,
                     }
                 )
     for p in y.problem.processes:
@@ -56,8 +59,8 @@ def flow_rows(
         if p.input is None and p.mix is not None:
             continue
         lost = use - sum((yld * use for yld in p.outputs.values()), np.zeros(n))
-        for j, e in enumerate(E):
-            if lost[j] > 1e-9:
+        for e, v in zip(E, lost.tolist(), strict=True):
+            if v > 1e-9:
                 rows.append(
                     {
                         "year": year,
@@ -65,7 +68,7 @@ def flow_rows(
                         "target": f"{p.facility} residue",
                         "commodity": "residue",
                         "element": e,
-                        "t": float(lost[j]),
+                        "t": v,
                         "value_usd": 0.0,
                         "informal": False,
                         "export": False,
