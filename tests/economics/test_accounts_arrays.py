@@ -105,3 +105,47 @@ def test_facts_equal_the_row_loop(name: str, overrides: list[str]) -> None:
         sold = flows[(flows["source"] == r["facility"]) & (flows["year"] == r["year"])]["value_usd"]
         assert r["usd"] == pytest.approx(float(sold.sum()), rel=1e-15, abs=0.0)
     assert isinstance(result.tables["accounts"], pd.DataFrame)
+
+
+def _totals_by_loop(accounts: pd.DataFrame, country: str) -> dict[int, dict[str, dict[str, float]]]:
+    """The sums by year, stage and item the country totals read (the row loop of commit 94ddb8e)."""
+    mine = accounts[(accounts["country"] == country) & (accounts["item"] != "informal_output")]
+    by_year: dict[int, dict[str, dict[str, float]]] = {}
+    for year_, stage_, item_, usd in zip(
+        mine["year"].tolist(),
+        mine["stage"].astype(str).tolist(),
+        mine["item"].astype(str).tolist(),
+        mine["usd"].tolist(),
+        strict=True,
+    ):
+        acc_ = by_year.setdefault(int(year_), {}).setdefault(stage_, {})
+        acc_[item_] = acc_.get(item_, 0.0) + float(usd)
+    return by_year
+
+
+@pytest.mark.parametrize("name", [s[0] for s in list_scenarios()])
+def test_country_totals_equal_the_row_loop(name: str) -> None:
+    from mine2magnet.economics import totals
+
+    sc = load_scenario(name, [])
+    if sc.economics is None:
+        pytest.skip("no economics")
+    result = run_scenario(sc)
+    inputs, multipliers = sc.economics
+    accounts = result.tables["accounts"]
+    got = totals.country_totals(accounts, result.focus_country, inputs, list(result.years), multipliers)
+    # each stage's value added and jobs, bit for bit the sums of the row loop
+    want_sums = _totals_by_loop(accounts, result.focus_country)
+    by_year = {}
+    for r in got:
+        if r["kpi"] == "domestic_value_added_usd" and r["facility"] != "total":
+            by_year.setdefault(r["year"], {})[r["facility"]] = r["value"]
+    assert by_year == {
+        y: {s: acc.get("value_added", 0.0) for s, acc in stages.items()} for y, stages in want_sums.items()
+    }
+    for r in got:
+        if r["kpi"] == "jobs_direct" and r["facility"] != "total":
+            assert r["value"] == want_sums[r["year"]][r["facility"]].get("jobs", 0.0)
+    assert totals.country_totals(accounts, "Nowhere", inputs, list(result.years), multipliers) == [
+        r for r in got if r["kpi"] == "myr_per_usd"
+    ]
