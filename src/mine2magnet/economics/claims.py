@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from mine2magnet.chain import ChainModel, ChainResult
 from mine2magnet.data import Claim, Dataset, convert, parse_unit
@@ -96,24 +97,39 @@ class RunTotals:
         self.result = result
         self._kpis: dict[str, tuple[dict[tuple[int, str], list[float]], dict[int, list[float]]]] = {}
         self._accounts: dict[str, dict[tuple[str, int], list[float]]] = {}
+        self._columns: tuple[np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _kpi_columns(self) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """The KPI table's columns, read once: KPI codes and names, years, facilities, values."""
+        if self._columns is None:
+            k = self.result.tables["kpis"]
+            codes, names = pd.factorize(k["kpi"])
+            self._columns = (
+                codes,
+                [str(n) for n in names],
+                k["year"].to_numpy(),
+                k["facility"].to_numpy(dtype=object),
+                k["value"].to_numpy(dtype=float),
+            )
+        return self._columns
 
     def kpi_total(self, kpi: str, year: int, facility: str = "total") -> float | None:
         """Sum of `kpi` over the rows of `year` and `facility` (``""``: every facility), in the KPI's unit;
         None when there are no such rows."""
         found = self._kpis.get(kpi)
         if found is None:
-            k = self.result.kpi(kpi)
+            codes, names, year_col, facility_col, value_col = self._kpi_columns()
+            rows = np.flatnonzero(codes == names.index(kpi)) if kpi in names else np.zeros(0, dtype=int)
             by_facility: dict[tuple[int, str], list[float]] = {}
             by_year: dict[int, list[float]] = {}
-            years = k["year"].to_numpy().tolist()
-            facilities = k["facility"].to_numpy(dtype=object).tolist()
-            values = k["value"].to_numpy(dtype=float).tolist()
-            for y, f, v in zip(years, facilities, values, strict=True):
+            for y, f, v in zip(
+                year_col[rows].tolist(), facility_col[rows].tolist(), value_col[rows].tolist(), strict=True
+            ):
                 by_facility.setdefault((y, f), []).append(v)
                 by_year.setdefault(y, []).append(v)
             found = self._kpis[kpi] = (by_facility, by_year)
-        rows = found[0].get((year, facility)) if facility else found[1].get(year)
-        return _sum(rows) if rows else None
+        rows_of = found[0].get((year, facility)) if facility else found[1].get(year)
+        return _sum(rows_of) if rows_of else None
 
     def accounts_sum(self, item: str, country: str, year: int) -> float | None:
         """Sum (USD) of the accounts' `item` of `country` in `year` (0 without rows); None without

@@ -81,7 +81,7 @@ def kpi_rows(kpis: pd.DataFrame, names: Iterable[str] = HEADLINE_KPIS) -> list[R
     out: dict[tuple[str, int, str], float] = {key: math.fsum(vs) for key, vs in sums.items()}
     has_total = {kpi for kpi, _, subject in out if subject == "total"}
     totals: dict[tuple[str, int, str], list[float]] = {}
-    for key, v in sorted(out.items()):
+    for key, v in out.items():  # math.fsum is exact: the order the subjects come in does not matter
         if key[0] not in has_total and unit_of[key] in ADDITIVE_UNITS:
             totals.setdefault((key[0], key[1], "total"), []).append(v)
     out.update({key: math.fsum(vs) for key, vs in totals.items()})
