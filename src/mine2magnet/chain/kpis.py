@@ -108,6 +108,13 @@ def year_kpis(
         if p.input is not None:
             inp = consumed.setdefault(p.facility, {})
             inp[p.input] = inp.get(p.input, np.zeros(n)) + use
+    by_kind: dict[str, list[Any]] = {}  # facilities of each type, in definition order (net.of_kind)
+    for f in net.facilities.values():
+        by_kind.setdefault(f.kind, []).append(f)
+
+    def of_kind(kind: str) -> list[Any]:
+        return by_kind.get(kind, [])
+
     country_of = {f.name: f.country for f in net.facilities.values()}
     stage_of = {f.name: f.stage for f in net.facilities.values()}
     for name, (pol, _) in y.smuggled.items():
@@ -122,7 +129,7 @@ def year_kpis(
         "metal": "metal",
         "magnet": "magnet",
     }
-    for f in net.of_kind("suppliers"):  # an aggregate supplier counts at the stage of what it supplies
+    for f in of_kind("suppliers"):  # an aggregate supplier counts at the stage of what it supplies
         stage_of[f.name] = supply_stage.get(f.attrs["commodity"], "supply")
     for fac, outs in produced.items():
         for c, arr in outs.items():
@@ -154,7 +161,7 @@ def year_kpis(
         rows.append(_row(year, "domestic_value_added_usd", stage, "", v, "USD"))
     rows.append(_row(year, "domestic_value_added_usd", "total", "", sum(va.values()), "USD"))
     mined = np.zeros(n)
-    for f in net.of_kind("mines"):
+    for f in of_kind("mines"):
         if f.country == focus:
             mined += produced.get(f.name, {}).get(f.attrs["product"], np.zeros(n))
     raw = float(np.dot(mined, values["mrec"]))
@@ -184,7 +191,7 @@ def year_kpis(
         )
     )
     # feed sufficiency ------------------------------------------------------------------------------------
-    for f in net.of_kind("refineries"):
+    for f in of_kind("refineries"):
         feed = sum((arr for arr in consumed.get(f.name, {}).values()), np.zeros(n))
         feed_t = float(feed.sum())
         avail = f.availability(year)
@@ -210,7 +217,7 @@ def year_kpis(
 
     need = np.zeros(n)
     domestic = np.zeros(n)
-    for f in net.of_kind("magnet_plants"):
+    for f in of_kind("magnet_plants"):
         if f.country != focus:
             continue
         per_t, _ = magnet_need(f, E)
@@ -249,7 +256,7 @@ def year_kpis(
         for reagent, t in per_t.items():
             rows.append(_row(year, "reagent_t", fac, "", used * t, "t", reagent))
     # royalties, smuggling, unmet demand, secondary supply ---------------------------------------------------
-    for f in net.of_kind("mines"):
+    for f in of_kind("mines"):
         out = produced.get(f.name, {}).get(f.attrs["product"])
         if out is not None and f.attrs["royalty_rate"] > 0:
             value = float(np.dot(out, values[f.attrs["product"]]))
@@ -269,7 +276,7 @@ def year_kpis(
         for e, d, u in zip(E, np.asarray(k.demand, dtype=float).tolist(), unmet, strict=True):
             if d > 1e-9:
                 rows.append(_row(year, "unmet_demand_t", k.name, e, u, "t"))
-    for f in net.of_kind("recyclers"):
+    for f in of_kind("recyclers"):
         out = produced.get(f.name, {}).get("oxide", np.zeros(n))
         for e, v in zip(E, out.tolist(), strict=True):
             if v > 1e-9:
