@@ -47,14 +47,36 @@ STAGES = ("mining", "cracking", "separation", "metal", "magnet", "recycling")
 
 class DeckValues(dict[str, np.ndarray]):
     """USD per t of each element of `E` carried as each commodity in one year: the price deck's values
-    (``deck.value(commodity, element, year)``), read once per commodity and year and kept read-only."""
+    (``deck.value(commodity, element, year)``), read once per commodity and year and kept read-only.
+
+    For a :class:`PriceDeck` itself (not a subclass with its own ``value``) the oxide prices of the year are
+    read once and each commodity's vector is formed from them the way ``PriceDeck.value`` forms one value
+    (the same arithmetic, element by element); a test holds the two equal for every commodity, element and
+    year of the built-in scenarios.
+    """
 
     def __init__(self, deck: PriceDeck, E: Sequence[str], year: int) -> None:
         super().__init__()
         self.deck, self.elements, self.year = deck, tuple(E), year
+        self._oxide: np.ndarray | None = None
 
     def __missing__(self, commodity: str) -> np.ndarray:
-        found = np.array([self.deck.value(commodity, e, self.year) for e in self.elements], dtype=float)
+        deck, year = self.deck, self.year
+        if type(deck).value is not PriceDeck.value:  # a deck of its own kind: ask it value by value
+            found = np.array([deck.value(commodity, e, year) for e in self.elements], dtype=float)
+        else:
+            if self._oxide is None:
+                self._oxide = np.array([deck.oxide_price(e, year) for e in self.elements], dtype=float)
+            if commodity == "oxide":
+                found = self._oxide.copy()
+            elif commodity == "metal":
+                found = self._oxide * deck.metal_factor
+            elif commodity == "magnet":
+                reo = deck.magnet_reo_per_t()
+                per_t = deck.magnet_usd_per_t.at(year) / reo if reo > 0 else 0.0
+                found = np.full(len(self.elements), per_t, dtype=float)
+            else:
+                found = self._oxide * deck.payability.get(commodity, 0.0)
         found.flags.writeable = False
         self[commodity] = found
         return found

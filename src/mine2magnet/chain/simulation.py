@@ -209,6 +209,9 @@ def build_year(
         if isinstance(p, TechnologyRestriction) and p.forbids(f, year)
     }
     value_of = (values if values is not None else DeckValues(deck, E, year)).__getitem__
+    # the policies each check reads, picked out once (each check only reads policies of its kind)
+    closers = [p for p in model.policies if isinstance(p, ExportBan | Embargo)]
+    licensing = [p for p in model.policies if isinstance(p, ExportLicensing)]
 
     scrap_available: dict[str, np.ndarray] = {}
     eol: dict[str, np.ndarray] = {}
@@ -248,7 +251,7 @@ def build_year(
                 )
             else:  # separated products: each element up to its share of the capacity, if licensed
                 licensed = np.array(
-                    [licensed_share(model.policies, e, a["commodity"], f.country, year) for e in E]
+                    [licensed_share(licensing, e, a["commodity"], f.country, year) for e in E]
                 )
                 proc = Process(
                     f"{f.name}:supply",
@@ -379,7 +382,7 @@ def build_year(
     link_caps: list[LinkCap] = []
     for t in net.links:
         cost = t.cost + t.tariff * value_of(t.commodity)
-        upper = 0.0 if _closed(t, model, year) else math.inf
+        upper = 0.0 if any(p.closes(t, net, year) for p in closers) else math.inf  # as _closed
         links.append(Link(t.name, t.source, t.target, t.commodity, cost, upper))
         link_of[t.name] = t
         cap = t.capacity.at(year)
