@@ -205,16 +205,21 @@ def resolve_scenario(name_or_path: str, overrides: Sequence[str] = ()) -> Resolv
     return ResolvedScenario(spec.name, spec.description, label, tuple(overrides), data)
 
 
-def build_scenario(resolved: ResolvedScenario, dataset: Dataset | None = None) -> Scenario:
+def build_scenario(
+    resolved: ResolvedScenario, dataset: Dataset | None = None, *, assumptions: bool = True
+) -> Scenario:
     """The loaded scenario: the chain model, assumptions and economics of `resolved` built on `dataset`
     (default: the package data). Each call works on its own copy of the resolved data, so the result equals
-    :func:`load_scenario` of the same name and overrides."""
-    return _build(resolved, copy.deepcopy(resolved.data), dataset)
+    :func:`load_scenario` of the same name and overrides (`assumptions` False: but for an empty assumptions
+    table, for runs that read none of it)."""
+    return _build(resolved, copy.deepcopy(resolved.data), dataset, assumptions)
 
 
-def _build(resolved: ResolvedScenario, data: dict[str, Any], dataset: Dataset | None) -> Scenario:
+def _build(
+    resolved: ResolvedScenario, data: dict[str, Any], dataset: Dataset | None, assumptions: bool = True
+) -> Scenario:
     ds = dataset if dataset is not None else load_dataset()
-    model, table, economics = build_model(data, ds, file=resolved.file)
+    model, table, economics = build_model(data, ds, file=resolved.file, assumptions=assumptions)
     return Scenario(
         resolved.name,
         resolved.description,

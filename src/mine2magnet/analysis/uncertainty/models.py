@@ -76,12 +76,14 @@ class ScenarioModel:
         """The loaded scenario of a draw: its data, its overrides, shared flowsheet runs, its years.
 
         The scenario file is read, merged and validated once per process and overrides; each draw builds
-        the model from its own copy on its dataset (what ``load_scenario`` of the drawn scenario gives)."""
+        the model from its own copy on its dataset (what ``load_scenario`` of the drawn scenario gives, but
+        for the assumptions table, which a draw does not read: left empty)."""
         from mine2magnet.scenario import build_scenario
 
         prepared = _prepared(self)
         ds = dataset if dataset is not None else self.draw_dataset(inputs)
-        sc = build_scenario(prepared.resolved(self.scenario, (*self.overrides, *inputs.overrides)), ds)
+        resolved = prepared.resolved(self.scenario, (*self.overrides, *inputs.overrides))
+        sc = build_scenario(resolved, ds, assumptions=False)
         sc.model.performances = DrawPerformances(prepared.flowsheets, inputs.values)
         if self.end_year is not None:
             years = [y for y in sc.model.years if y <= self.end_year]
