@@ -139,11 +139,13 @@ class RunTotals:
             return None
         found = self._accounts.get(item)
         if found is None:
-            rows = acc[acc["item"] == item]
+            codes, names = pd.factorize(acc["item"])  # the table's item names read once
+            names = [str(n) for n in names]
+            rows = np.flatnonzero(codes == names.index(item)) if item in names else np.zeros(0, dtype=int)
             found = {}
-            countries = rows["country"].to_numpy(dtype=object).tolist()
-            years = rows["year"].to_numpy().tolist()
-            usd = rows["usd"].to_numpy(dtype=float).tolist()
+            countries = acc["country"].to_numpy(dtype=object)[rows].tolist()
+            years = acc["year"].to_numpy()[rows].tolist()
+            usd = acc["usd"].to_numpy(dtype=float)[rows].tolist()
             for c, y, v in zip(countries, years, usd, strict=True):
                 found.setdefault((c, y), []).append(v)
             self._accounts[item] = found
@@ -203,11 +205,18 @@ def modelled_usd(
     return value, ""
 
 
+#: What each claim unit measures ("USD", "MYR" or "other"), parsed once per unit text.
+_UNIT_KIND: dict[str, str] = {}
+
+
 def _in_claim_unit(value_usd: float, claim: Claim, rate: float) -> float:
-    dim = parse_unit(claim.unit).dimensionality
-    if dim == _USD:
+    kind = _UNIT_KIND.get(claim.unit)
+    if kind is None:
+        dim = parse_unit(claim.unit).dimensionality
+        kind = _UNIT_KIND[claim.unit] = "USD" if dim == _USD else "MYR" if dim == _MYR else "other"
+    if kind == "USD":
         return convert(value_usd, "USD", claim.unit)
-    if dim == _MYR:
+    if kind == "MYR":
         return convert(value_usd * rate, "MYR", claim.unit)
     return convert(value_usd, "dimensionless", claim.unit)
 
