@@ -99,16 +99,10 @@ def stock_rows(state: ChainState, year: int, E: Sequence[str]) -> list[dict[str,
     """Stocks at the end of the year: stockpiles, residues, magnets in use, resource left, scrap waiting."""
     rows: list[dict[str, Any]] = []
     for (fac, com), arr in state.stockpile.items():
-        for j, e in enumerate(E):
-            if arr[j] > 1e-9:
+        for e, v in zip(E, np.asarray(arr, dtype=float).tolist(), strict=False):  # plain floats
+            if v > 1e-9:
                 rows.append(
-                    {
-                        "year": year,
-                        "facility": fac,
-                        "stock": f"stockpile:{com}",
-                        "element": e,
-                        "t": float(arr[j]),
-                    }
+                    {"year": year, "facility": fac, "stock": f"stockpile:{com}", "element": e, "t": v}
                 )
     for (fac, kind), t in state.residue_t.items():
         rows.append({"year": year, "facility": fac, "stock": f"residue:{kind}", "element": "", "t": t})
@@ -123,11 +117,9 @@ def stock_rows(state: ChainState, year: int, E: Sequence[str]) -> list[dict[str,
         if math.isfinite(left):
             rows.append({"year": year, "facility": name, "stock": "resource", "element": "", "t": left})
     for name, arr in state.scrap.items():
-        for j, e in enumerate(E):
-            if arr[j] > 1e-9:
-                rows.append(
-                    {"year": year, "facility": name, "stock": "scrap", "element": e, "t": float(arr[j])}
-                )
+        for e, v in zip(E, np.asarray(arr, dtype=float).tolist(), strict=False):
+            if v > 1e-9:
+                rows.append({"year": year, "facility": name, "stock": "scrap", "element": e, "t": v})
     return rows
 
 
