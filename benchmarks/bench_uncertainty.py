@@ -2,14 +2,16 @@
 grow (issue 13).
 
 Usage: .venv/bin/python benchmarks/bench_uncertainty.py [SCENARIO] [--draws N] [--workers 1,2]
-       [--backends inline,pool,dask] [--memory N1,N2] [--track N] [--breakdown N]
+       [--backends inline,pool,dask] [--memory N1,N2] [--track N] [--breakdown N] [--store N]
 
 For each backend and worker count: wall and CPU seconds of a Latin-hypercube study of N draws (the first
 draws of each worker include its start and the refinery flowsheet runs) and draws/s. --memory runs studies
 of ishigami with N1, N2 ... draws through the store and reports the peak RSS of this process, to show the
 engine's memory stays flat. --track N: a scenario study of N draws on the pool, RSS sampled as it goes.
---breakdown N: CPU ms per draw of each step, in process. Prints the machine and the load average: figures
-measured while other work runs on the machine are noisy.
+--breakdown N: CPU ms per draw of each step, in process. --store N: N draws of 1,239 output rows each (the
+size of a malaysia-base draw) appended to a study store on disk in chunks of 4, RSS of this process as the
+file grows (the store alone). Prints the machine and the load average: figures measured while other work runs
+on the machine are noisy.
 """
 
 from __future__ import annotations
@@ -97,6 +99,40 @@ def track(scenario: str, draws: int, workers: int, engine: bool = False) -> list
     return samples
 
 
+def store_memory(draws: int, rows_per_draw: int = 1239) -> list[tuple[int, float, float, float]]:
+    """(draws appended, seconds, RSS MB of this process, store file MB) as a store grows by `draws` draws of
+    `rows_per_draw` rows each (synthetic values), sampled every 1,000 draws."""
+    import numpy as np
+    import psutil
+
+    from mine2magnet.analysis.uncertainty.draw_store import DrawOutcome, DrawStore
+
+    rng = np.random.default_rng(0)
+    kpis = [f"kpi_{i}" for i in range(13)]
+    subjects = [f"subject {i}" for i in range(12)]
+    keys = [(2024 + i % 17, kpis[i % 13], subjects[i % 12]) for i in range(rows_per_draw)]
+    me = psutil.Process()
+    samples = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "store.duckdb"
+        store = DrawStore(path)
+        t0 = time.perf_counter()
+        for start in range(0, draws, 4):
+            chunk = range(start, min(start + 4, draws))
+            outcomes = []
+            for d in chunk:
+                values = rng.random(len(keys)).tolist()
+                rows = [(*k, v) for k, v in zip(keys, values, strict=True)]
+                outcomes.append(DrawOutcome(d, rows, None, 0.1, "w"))
+            store.append(outcomes)
+            done = chunk[-1] + 1
+            if done == 4 or done % 1000 == 0 or done == draws:
+                rss = me.memory_info().rss / 2**20
+                samples.append((done, time.perf_counter() - t0, rss, path.stat().st_size / 2**20))
+        store.close()
+    return samples
+
+
 def breakdown(scenario: str, draws: int, warm: int = 12) -> tuple[float, list[tuple[str, float]]]:
     """CPU ms per draw, in process, of each step of a draw (after `warm` draws that fill the caches and pass
     the flowsheet probes): the whole draw and the steps wrapped below (indented steps are within the one
@@ -166,6 +202,7 @@ def main() -> None:
     p.add_argument(
         "--breakdown", type=int, default=0, help="CPU ms per draw by step over N draws, in process"
     )
+    p.add_argument("--store", type=int, default=0, help="RSS of a store as N synthetic draws are appended")
     args = p.parse_args()
     print(f"machine: {cpu_model()}, {platform.python_version()}, load average {load()}")
     print(f"command: {' '.join(sys.argv)}")
@@ -198,6 +235,10 @@ def main() -> None:
         print(f"  load {load()}")
         for label, ms in parts:
             print(f"  {label:34s} {ms:7.1f} ms")
+    if args.store:
+        for done, seconds, mb, file_mb in store_memory(args.store):
+            print(f"store: {done:6d} draws {seconds:6.1f} s RSS {mb:5.0f} MB file {file_mb:5.0f} MB")
+        print(f"store done; load {load()}")
     for n in [int(x) for x in args.memory.split(",") if x]:
         got = memory(n)
         print(f"ishigami store check: {n} draws in {got['wall']:.1f} s, peak RSS {got['rss_mb']:.0f} MB")

@@ -39,9 +39,47 @@ import numpy as np
 
 from mine2magnet.chain.allocation import YearSolution
 from mine2magnet.chain.model import BuiltYear, ChainModel, magnet_need
+from mine2magnet.chain.prices import PriceDeck
 from mine2magnet.chain.stocks import ChainState
 
 STAGES = ("mining", "cracking", "separation", "metal", "magnet", "recycling")
+
+
+class DeckValues(dict[str, np.ndarray]):
+    """USD per t of each element of `E` carried as each commodity in one year: the price deck's values
+    (``deck.value(commodity, element, year)``), read once per commodity and year and kept read-only.
+
+    For a :class:`PriceDeck` itself (not a subclass with its own ``value``) the oxide prices of the year are
+    read once and each commodity's vector is formed from them the way ``PriceDeck.value`` forms one value
+    (the same arithmetic, element by element); a test holds the two equal for every commodity, element and
+    year of the built-in scenarios.
+    """
+
+    def __init__(self, deck: PriceDeck, E: Sequence[str], year: int) -> None:
+        super().__init__()
+        self.deck, self.elements, self.year = deck, tuple(E), year
+        self._oxide: np.ndarray | None = None
+
+    def __missing__(self, commodity: str) -> np.ndarray:
+        deck, year = self.deck, self.year
+        if type(deck).value is not PriceDeck.value:  # a deck of its own kind: ask it value by value
+            found = np.array([deck.value(commodity, e, year) for e in self.elements], dtype=float)
+        else:
+            if self._oxide is None:
+                self._oxide = np.array([deck.oxide_price(e, year) for e in self.elements], dtype=float)
+            if commodity == "oxide":
+                found = self._oxide.copy()
+            elif commodity == "metal":
+                found = self._oxide * deck.metal_factor
+            elif commodity == "magnet":
+                reo = deck.magnet_reo_per_t()
+                per_t = deck.magnet_usd_per_t.at(year) / reo if reo > 0 else 0.0
+                found = np.full(len(self.elements), per_t, dtype=float)
+            else:
+                found = self._oxide * deck.payability.get(commodity, 0.0)
+        found.flags.writeable = False
+        self[commodity] = found
+        return found
 
 
 def _row(year: int, kpi: str, facility: str, element: str, value: float, unit: str, detail: str = "") -> dict:
@@ -71,9 +109,13 @@ def year_kpis(
     state: ChainState,
     start_resource: Mapping[str, float],
     E: Sequence[str],
+    values: DeckValues | None = None,
 ) -> list[dict[str, Any]]:
-    """Every KPI of one solved year (see module docstring)."""
+    """Every KPI of one solved year (see module docstring); `values`: the year's deck values if already
+    read (USD per t of each element by commodity)."""
     net, deck, year = model.network, model.prices, sol.year
+    if values is None:
+        values = DeckValues(deck, E, year)
     n = len(E)
     rows: list[dict[str, Any]] = []
     focus = model.focus_country
@@ -88,6 +130,13 @@ def year_kpis(
         if p.input is not None:
             inp = consumed.setdefault(p.facility, {})
             inp[p.input] = inp.get(p.input, np.zeros(n)) + use
+    by_kind: dict[str, list[Any]] = {}  # facilities of each type, in definition order (net.of_kind)
+    for f in net.facilities.values():
+        by_kind.setdefault(f.kind, []).append(f)
+
+    def of_kind(kind: str) -> list[Any]:
+        return by_kind.get(kind, [])
+
     country_of = {f.name: f.country for f in net.facilities.values()}
     stage_of = {f.name: f.stage for f in net.facilities.values()}
     for name, (pol, _) in y.smuggled.items():
@@ -102,13 +151,13 @@ def year_kpis(
         "metal": "metal",
         "magnet": "magnet",
     }
-    for f in net.of_kind("suppliers"):  # an aggregate supplier counts at the stage of what it supplies
+    for f in of_kind("suppliers"):  # an aggregate supplier counts at the stage of what it supplies
         stage_of[f.name] = supply_stage.get(f.attrs["commodity"], "supply")
     for fac, outs in produced.items():
         for c, arr in outs.items():
-            for j, e in enumerate(E):
-                if arr[j] > 1e-9:
-                    rows.append(_row(year, "production_t", fac, e, arr[j], "t", c))
+            for e, v in zip(E, arr.tolist(), strict=True):
+                if v > 1e-9:
+                    rows.append(_row(year, "production_t", fac, e, v, "t", c))
     # value added by stage in the focus country ----------------------------------------------------------
     by_stage: dict[str, np.ndarray] = {}  # the focus country's output by stage (main product of each stage)
     for fac, outs in produced.items():
@@ -118,30 +167,27 @@ def year_kpis(
             total = sum((outs[c] for c in main if c in outs), np.zeros(n))
             by_stage[stage] = by_stage.get(stage, np.zeros(n)) + total
     for stage, arr in by_stage.items():
-        for j, e in enumerate(E):
-            if arr[j] > 1e-9:
-                rows.append(_row(year, "domestic_production_t", stage, e, arr[j], "t"))
+        for e, v in zip(E, arr.tolist(), strict=True):
+            if v > 1e-9:
+                rows.append(_row(year, "domestic_production_t", stage, e, v, "t"))
     va = dict.fromkeys(STAGES, 0.0)
     for fac, outs in produced.items():
         if fac not in net.facilities or country_of.get(fac) != focus or stage_of[fac] not in va:
             continue
         if net.facilities[fac].kind == "suppliers":  # bought in, not made here
             continue
-        v_out = sum(float(np.dot(arr, [deck.value(c, e, year) for e in E])) for c, arr in outs.items())
-        v_in = sum(
-            float(np.dot(arr, [deck.value(c, e, year) for e in E]))
-            for c, arr in consumed.get(fac, {}).items()
-        )
+        v_out = sum(float(np.dot(arr, values[c])) for c, arr in outs.items())
+        v_in = sum(float(np.dot(arr, values[c])) for c, arr in consumed.get(fac, {}).items())
         va[stage_of[fac]] += v_out - v_in
     for stage, v in va.items():
         rows.append(_row(year, "domestic_value_added_usd", stage, "", v, "USD"))
     rows.append(_row(year, "domestic_value_added_usd", "total", "", sum(va.values()), "USD"))
     mined = np.zeros(n)
-    for f in net.of_kind("mines"):
+    for f in of_kind("mines"):
         if f.country == focus:
             mined += produced.get(f.name, {}).get(f.attrs["product"], np.zeros(n))
-    raw = float(np.dot(mined, [deck.value("mrec", e, year) for e in E]))
-    sep = float(np.dot(mined, [deck.value("oxide", e, year) for e in E]))
+    raw = float(np.dot(mined, values["mrec"]))
+    sep = float(np.dot(mined, values["oxide"]))
     rows.append(_row(year, "raw_export_value_usd", "total", "", raw, "USD"))
     home = np.zeros(n)  # the country's mined rare earths delivered to facilities in the country
     for link in y.problem.links:
@@ -167,7 +213,7 @@ def year_kpis(
         )
     )
     # feed sufficiency ------------------------------------------------------------------------------------
-    for f in net.of_kind("refineries"):
+    for f in of_kind("refineries"):
         feed = sum((arr for arr in consumed.get(f.name, {}).values()), np.zeros(n))
         feed_t = float(feed.sum())
         avail = f.availability(year)
@@ -193,7 +239,7 @@ def year_kpis(
 
     need = np.zeros(n)
     domestic = np.zeros(n)
-    for f in net.of_kind("magnet_plants"):
+    for f in of_kind("magnet_plants"):
         if f.country != focus:
             continue
         per_t, _ = magnet_need(f, E)
@@ -201,11 +247,9 @@ def year_kpis(
         for link in y.problem.links:
             if link.target == f.name and country_of.get(link.source) == focus:
                 domestic += sol.flow[link.name]
-    for j, e in enumerate(E):
-        if need[j] > 1e-9:
-            rows.append(
-                _row(year, "magnet_self_sufficiency", "", e, min(domestic[j] / need[j], 1.0), "fraction")
-            )
+    for e, nd, dm in zip(E, need.tolist(), domestic.tolist(), strict=True):
+        if nd > 1e-9:
+            rows.append(_row(year, "magnet_self_sufficiency", "", e, min(dm / nd, 1.0), "fraction"))
     # HHI by stage -----------------------------------------------------------------------------------------
     for stage in ("mining", "cracking", "separation", "metal", "magnet"):
         by_country: dict[str, float] = {}
@@ -234,30 +278,29 @@ def year_kpis(
         for reagent, t in per_t.items():
             rows.append(_row(year, "reagent_t", fac, "", used * t, "t", reagent))
     # royalties, smuggling, unmet demand, secondary supply ---------------------------------------------------
-    for f in net.of_kind("mines"):
+    for f in of_kind("mines"):
         out = produced.get(f.name, {}).get(f.attrs["product"])
         if out is not None and f.attrs["royalty_rate"] > 0:
-            value = float(np.dot(out, [deck.value(f.attrs["product"], e, year) for e in E]))
+            value = float(np.dot(out, values[f.attrs["product"]]))
             rows.append(_row(year, "royalties_usd", f.name, "", value * f.attrs["royalty_rate"], "USD"))
     for name, (pol, leak) in y.smuggled.items():
         if pol.unit_value is not None:  # the value it is traded at (USD/t TREO)
             value = float(leak.sum()) * pol.unit_value.at(year)
         else:
             dest = net.facilities[pol.destination]
-            value = float(
-                np.dot(leak, [dest.attrs["price_factor"] * deck.value(pol.commodity, e, year) for e in E])
-            )
+            value = float(np.dot(leak, dest.attrs["price_factor"] * values[pol.commodity]))
         rows.append(_row(year, "smuggled_t", name, "", float(leak.sum()), "t"))
         rows.append(_row(year, "smuggling_loss_usd", name, "", value * pol.lost_revenue_rate, "USD"))
     for k in y.problem.markets:
         if k.demand is None:
             continue
-        for j, e in enumerate(E):
-            if k.demand[j] > 1e-9:
-                rows.append(_row(year, "unmet_demand_t", k.name, e, sol.unmet[k.name][j], "t"))
-    for f in net.of_kind("recyclers"):
+        unmet = sol.unmet[k.name].tolist()
+        for e, d, u in zip(E, np.asarray(k.demand, dtype=float).tolist(), unmet, strict=True):
+            if d > 1e-9:
+                rows.append(_row(year, "unmet_demand_t", k.name, e, u, "t"))
+    for f in of_kind("recyclers"):
         out = produced.get(f.name, {}).get("oxide", np.zeros(n))
-        for j, e in enumerate(E):
-            if out[j] > 1e-9:
-                rows.append(_row(year, "secondary_supply_t", f.name, e, out[j], "t"))
+        for e, v in zip(E, out.tolist(), strict=True):
+            if v > 1e-9:
+                rows.append(_row(year, "secondary_supply_t", f.name, e, v, "t"))
     return rows

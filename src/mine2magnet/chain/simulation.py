@@ -20,7 +20,7 @@ from mine2magnet.chain.allocation import (
     YearSolution,
     solve_year,
 )
-from mine2magnet.chain.kpis import year_kpis
+from mine2magnet.chain.kpis import DeckValues, year_kpis
 from mine2magnet.chain.model import (
     BuiltYear,
     ChainModel,
@@ -196,8 +196,11 @@ def _closed(link: TradeLink, model: ChainModel, year: int) -> bool:
     return False
 
 
-def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) -> BuiltYear:
-    """The allocation problem of `year` given the stocks at its start."""
+def build_year(
+    model: ChainModel, state: ChainState, year: int, E: list[str], values: DeckValues | None = None
+) -> BuiltYear:
+    """The allocation problem of `year` given the stocks at its start; `values`: the year's price-deck
+    values (USD per t of each element by commodity) if already read."""
     net, deck, n = model.network, model.prices, len(E)
     procs: list[Process] = []
     caps: list[Capacity] = []
@@ -211,13 +214,10 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
         for p in model.policies
         if isinstance(p, TechnologyRestriction) and p.forbids(f, year)
     }
-    values: dict[str, np.ndarray] = {}
-
-    def value_of(commodity: str) -> np.ndarray:  # USD per t of each element as `commodity` this year
-        found = values.get(commodity)
-        if found is None:
-            found = values[commodity] = np.array([deck.value(commodity, e, year) for e in E])
-        return found
+    value_of = (values if values is not None else DeckValues(deck, E, year)).__getitem__
+    # the policies each check reads, picked out once (each check only reads policies of its kind)
+    closers = [p for p in model.policies if isinstance(p, ExportBan | Embargo)]
+    licensing = [p for p in model.policies if isinstance(p, ExportLicensing)]
 
     scrap_available: dict[str, np.ndarray] = {}
     eol: dict[str, np.ndarray] = {}
@@ -257,7 +257,7 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
                 )
             else:  # separated products: each element up to its share of the capacity, if licensed
                 licensed = np.array(
-                    [licensed_share(model.policies, e, a["commodity"], f.country, year) for e in E]
+                    [licensed_share(licensing, e, a["commodity"], f.country, year) for e in E]
                 )
                 proc = Process(
                     f"{f.name}:supply",
@@ -388,7 +388,7 @@ def build_year(model: ChainModel, state: ChainState, year: int, E: list[str]) ->
     link_caps: list[LinkCap] = []
     for t in net.links:
         cost = t.cost + t.tariff * value_of(t.commodity)
-        upper = 0.0 if _closed(t, model, year) else math.inf
+        upper = 0.0 if any(p.closes(t, net, year) for p in closers) else math.inf  # as _closed
         links.append(Link(t.name, t.source, t.target, t.commodity, cost, upper))
         link_of[t.name] = t
         cap = t.capacity.at(year)
@@ -548,15 +548,16 @@ def simulate(
     for i, year in enumerate(years):
         if progress is not None:
             progress(f"allocating {year}", len(runs) + i, total)
-        y = build_year(model, state, year, E)
+        values = DeckValues(deck, E, year)  # USD per t by commodity and element, read once a year
+        y = build_year(model, state, year, E, values)
         sol = solve_year(y.problem)
         err = check_mass_balance(y, sol)
         worst = max(worst, err, sol.balance_error)
         start_resource = dict(state.resource_left)
         _carry_over(model, state, y, sol)
-        flows.extend(flow_rows(net, deck, y, sol))
+        flows.extend(flow_rows(net, deck, y, sol, values))
         stocks.extend(stock_rows(state, year, E))
-        kpis.extend(year_kpis(model, y, sol, state, start_resource, E))
+        kpis.extend(year_kpis(model, y, sol, state, start_resource, E, values))
         kpis.append(
             {
                 "year": year,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mine2magnet.chain.allocation import YearSolution
+from mine2magnet.chain.kpis import DeckValues
 from mine2magnet.chain.model import BuiltYear
 from mine2magnet.chain.network import ChainNetwork
 from mine2magnet.chain.policies import Policy, Smuggling
@@ -21,16 +22,25 @@ from mine2magnet.chain.stocks import ChainState
 FLOW_COLUMNS = ["year", "source", "target", "commodity", "element", "t", "value_usd", "informal", "export"]
 
 
-def flow_rows(net: ChainNetwork, deck: PriceDeck, y: BuiltYear, sol: YearSolution) -> list[dict[str, Any]]:
-    """Flows of the year: trade links (t and value), residue losses of each process, scrap collected."""
+def flow_rows(
+    net: ChainNetwork, deck: PriceDeck, y: BuiltYear, sol: YearSolution, values: DeckValues | None = None
+) -> list[dict[str, Any]]:
+    """Flows of the year: trade links (t and value_usd, USD at the deck's values), residue losses of each
+    process, scrap collected; `values`: the year's deck values if already read."""
     year, E = sol.year, sol.elements
+    if values is None:
+        values = DeckValues(deck, E, year)
     n = len(E)
     rows: list[dict[str, Any]] = []
     for link in y.problem.links:
         t = sol.flow[link.name]
-        trade = y.link_of.get(link.name)
-        for j, e in enumerate(E):
-            if t[j] > 1e-9:
+        informal = link.name not in y.link_of
+        export = None  # worked out for the first flow of the link
+        usd = values[link.commodity].tolist()
+        for e, tj, pj in zip(E, t.tolist(), usd, strict=True):
+            if tj > 1e-9:
+                if export is None:
+                    export = is_export(net, link.source, link.target)
                 rows.append(
                     {
                         "year": year,
@@ -38,10 +48,10 @@ def flow_rows(net: ChainNetwork, deck: PriceDeck, y: BuiltYear, sol: YearSolutio
                         "target": link.target,
                         "commodity": link.commodity,
                         "element": e,
-                        "t": float(t[j]),
-                        "value_usd": float(t[j] * deck.value(link.commodity, e, year)),
-                        "informal": trade is None,
-                        "export": is_export(net, link.source, link.target),
+                        "t": tj,
+                        "value_usd": tj * pj,
+                        "informal": informal,
+                        "export": export,
                     }
                 )
     for p in y.problem.processes:
@@ -49,8 +59,8 @@ def flow_rows(net: ChainNetwork, deck: PriceDeck, y: BuiltYear, sol: YearSolutio
         if p.input is None and p.mix is not None:
             continue
         lost = use - sum((yld * use for yld in p.outputs.values()), np.zeros(n))
-        for j, e in enumerate(E):
-            if lost[j] > 1e-9:
+        for e, v in zip(E, lost.tolist(), strict=True):
+            if v > 1e-9:
                 rows.append(
                     {
                         "year": year,
@@ -58,7 +68,7 @@ def flow_rows(net: ChainNetwork, deck: PriceDeck, y: BuiltYear, sol: YearSolutio
                         "target": f"{p.facility} residue",
                         "commodity": "residue",
                         "element": e,
-                        "t": float(lost[j]),
+                        "t": v,
                         "value_usd": 0.0,
                         "informal": False,
                         "export": False,
@@ -89,16 +99,10 @@ def stock_rows(state: ChainState, year: int, E: Sequence[str]) -> list[dict[str,
     """Stocks at the end of the year: stockpiles, residues, magnets in use, resource left, scrap waiting."""
     rows: list[dict[str, Any]] = []
     for (fac, com), arr in state.stockpile.items():
-        for j, e in enumerate(E):
-            if arr[j] > 1e-9:
+        for e, v in zip(E, np.asarray(arr, dtype=float).tolist(), strict=False):  # plain floats
+            if v > 1e-9:
                 rows.append(
-                    {
-                        "year": year,
-                        "facility": fac,
-                        "stock": f"stockpile:{com}",
-                        "element": e,
-                        "t": float(arr[j]),
-                    }
+                    {"year": year, "facility": fac, "stock": f"stockpile:{com}", "element": e, "t": v}
                 )
     for (fac, kind), t in state.residue_t.items():
         rows.append({"year": year, "facility": fac, "stock": f"residue:{kind}", "element": "", "t": t})
@@ -113,11 +117,9 @@ def stock_rows(state: ChainState, year: int, E: Sequence[str]) -> list[dict[str,
         if math.isfinite(left):
             rows.append({"year": year, "facility": name, "stock": "resource", "element": "", "t": left})
     for name, arr in state.scrap.items():
-        for j, e in enumerate(E):
-            if arr[j] > 1e-9:
-                rows.append(
-                    {"year": year, "facility": name, "stock": "scrap", "element": e, "t": float(arr[j])}
-                )
+        for e, v in zip(E, np.asarray(arr, dtype=float).tolist(), strict=False):
+            if v > 1e-9:
+                rows.append({"year": year, "facility": name, "stock": "scrap", "element": e, "t": v})
     return rows
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -134,57 +135,130 @@ class _Facts:
     fed_t: dict[tuple[int, str], float] = field(default_factory=dict)  # (year, facility): all commodities
 
 
-def _flow_values(model: ChainModel, result: ChainResult, inputs: EconomicInputs) -> _Facts:
+def _group_sums(weights: np.ndarray, *codes: tuple[np.ndarray, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of `weights` by the combination of integer codes (each given with its number of values), in
+    the order the combinations first appear: (codes of each combination, one row per code array; sums).
+
+    The sums add each group's weights in row order starting from 0, as a loop of ``d[key] += w`` would
+    (``np.bincount`` adds its weights in index order)."""
+    key = np.zeros(weights.size, dtype=np.int64)
+    for c, size in codes:
+        key = key * size + c
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    sums = np.bincount(inverse.ravel(), weights=weights, minlength=uniq.size)
+    order = np.argsort(first, kind="stable")
+    uniq, sums = uniq[order], sums[order]
+    split = []
+    for _, size in reversed(codes):
+        split.append(uniq % size)
+        uniq = uniq // size
+    return np.array(split[::-1]), sums
+
+
+@dataclass
+class _FlowColumns:
+    """The flows table as arrays: names as codes into their uniques (factorised once), years, t, USD."""
+
+    year: np.ndarray
+    source: np.ndarray
+    target: np.ndarray
+    commodity: np.ndarray
+    source_names: list[str]
+    target_names: list[str]
+    commodity_names: list[str]
+    t: np.ndarray
+    value_usd: np.ndarray
+
+    @classmethod
+    def of(cls, flows: pd.DataFrame) -> _FlowColumns:
+        """The columns of a run's ``flows`` table."""
+        src, src_names = pd.factorize(flows["source"])
+        dst, dst_names = pd.factorize(flows["target"])
+        com, com_names = pd.factorize(flows["commodity"])
+        return cls(
+            year=flows["year"].to_numpy(dtype=np.int64),
+            source=src,
+            target=dst,
+            commodity=com,
+            source_names=[str(n) for n in src_names],
+            target_names=[str(n) for n in dst_names],
+            commodity_names=[str(n) for n in com_names],
+            t=flows["t"].to_numpy(dtype=float),
+            value_usd=flows["value_usd"].to_numpy(dtype=float),
+        )
+
+
+def _by_year_and_name(
+    year: np.ndarray,
+    name: np.ndarray,
+    names: list[str],
+    weights: np.ndarray,
+    *more: tuple[np.ndarray, list[str]],
+) -> dict[tuple[Any, ...], float]:
+    """{(year, name, *more names): sum of weights}, keys in the order they first appear."""
+    if not year.size:
+        return {}
+    y0 = int(year.min())
+    span = int(year.max()) - y0 + 1
+    codes = [(year - y0, span), (name, max(len(names), 1))]
+    codes += [(c, max(len(n), 1)) for c, n in more]
+    keys, sums = _group_sums(weights, *codes)
+    labels = [names, *(n for _, n in more)]
+    return {
+        (y0 + int(k[0]), *(lab[int(c)] for lab, c in zip(labels, k[1:], strict=True))): float(v)
+        for k, v in zip(keys.T.tolist(), sums.tolist(), strict=True)
+    }
+
+
+def _flow_values(
+    model: ChainModel, result: ChainResult, inputs: EconomicInputs, cols: _FlowColumns | None = None
+) -> _Facts:
     """Sales and purchases of every facility, valued once so that one's sale is the other's purchase.
 
     A flow is worth its ``value_usd`` (mixed carbonate from a mine at the customs value per t REO when the
     mine gate is ``customs``), times the buying market's ``price_factor`` or else the selling supplier's.
     """
     net = model.network
-    flows = result.tables["flows"]
-    traded = flows["commodity"].isin(TRADED).to_numpy()
-    commodity = flows["commodity"].to_numpy(dtype=object)[traded]
-    value = flows["value_usd"].to_numpy(dtype=float)[traded]
-    tonnes = flows["t"].to_numpy(dtype=float)[traded]
-    source = flows["source"].to_numpy(dtype=object)[traded]
-    target = flows["target"].to_numpy(dtype=object)[traded]
-    year = flows["year"].to_numpy(dtype=int)[traded]
+    cols = cols if cols is not None else _FlowColumns.of(result.tables["flows"])
+    traded_names = np.array([c in TRADED for c in cols.commodity_names], dtype=bool)
+    traded = traded_names[cols.commodity] if cols.commodity.size else np.zeros(0, dtype=bool)
+    is_mrec = np.array([c == "mrec" for c in cols.commodity_names], dtype=bool)
+    value = cols.value_usd[traded]
+    tonnes = cols.t[traded]
+    source, target, commodity = cols.source[traded], cols.target[traded], cols.commodity[traded]
+    year = cols.year[traded]
     kinds = {name: f.kind for name, f in net.facilities.items()}
-    src_kind = np.array([kinds.get(n, "") for n in source], dtype=object)
-    dst_kind = np.array([kinds.get(n, "") for n in target], dtype=object)
+    src_kind = np.array([kinds.get(n, "") for n in cols.source_names], dtype=object)[source]
+    dst_kind = np.array([kinds.get(n, "") for n in cols.target_names], dtype=object)[target]
     if inputs.mine_gate == "customs":
         assert inputs.customs_usd_per_t is not None
-        gate = (src_kind == "mines") & (commodity == "mrec")
+        gate = (src_kind == "mines") & is_mrec[commodity]
         per_t = np.array([inputs.customs_usd_per_t.at(int(y)) for y in year[gate]])
         value[gate] = tonnes[gate] * per_t
 
     factor = {n: float(f.attrs.get("price_factor", 1.0)) for n, f in net.facilities.items()}
-
-    def price_factor(names: np.ndarray) -> np.ndarray:
-        return np.array([factor.get(n, 1.0) for n in names])
-
+    src_factor = np.array([factor.get(n, 1.0) for n in cols.source_names], dtype=float)
+    dst_factor = np.array([factor.get(n, 1.0) for n in cols.target_names], dtype=float)
     to_market = dst_kind == "markets"
     from_supplier = ~to_market & (src_kind == "suppliers")
-    value[to_market] *= price_factor(target[to_market])
-    value[from_supplier] *= price_factor(source[from_supplier])
+    value[to_market] *= dst_factor[target[to_market]]
+    value[from_supplier] *= src_factor[source[from_supplier]]
     facts = _Facts()
-    for y, src, dst, c, v, t in zip(
-        year.tolist(), source, target, commodity, value.tolist(), tonnes.tolist(), strict=True
-    ):
-        facts.output[(y, src)] = facts.output.get((y, src), 0.0) + v
-        facts.re_inputs[(y, dst)] = facts.re_inputs.get((y, dst), 0.0) + v
-        facts.feed_t[(y, dst, c)] = facts.feed_t.get((y, dst, c), 0.0) + t
-        facts.fed_t[(y, dst)] = facts.fed_t.get((y, dst), 0.0) + t
+    facts.output = _by_year_and_name(year, source, cols.source_names, value)  # type: ignore[assignment]
+    facts.re_inputs = _by_year_and_name(year, target, cols.target_names, value)  # type: ignore[assignment]
+    facts.feed_t = _by_year_and_name(  # type: ignore[assignment]
+        year, target, cols.target_names, tonnes, (commodity, cols.commodity_names)
+    )
+    facts.fed_t = _by_year_and_name(year, target, cols.target_names, tonnes)  # type: ignore[assignment]
     kpis = result.tables["kpis"]
     made = (kpis["kpi"] == "production_t").to_numpy()
-    for y, facility, t in zip(
-        kpis["year"].to_numpy()[made].tolist(),
-        kpis["facility"].to_numpy(dtype=object)[made],
-        kpis["value"].to_numpy(dtype=float)[made].tolist(),
-        strict=True,
-    ):
-        key = (int(y), str(facility))
-        facts.activity_t[key] = facts.activity_t.get(key, 0.0) + t
+    fac, fac_names = pd.factorize(kpis["facility"][made])
+    facts.activity_t = _by_year_and_name(  # type: ignore[assignment]
+        kpis["year"].to_numpy(dtype=np.int64)[made],
+        fac,
+        [str(n) for n in fac_names],
+        kpis["value"].to_numpy(dtype=float)[made],
+    )
     return facts
 
 
@@ -230,10 +304,11 @@ def _design_scale(f: Facility, facts: _Facts, years: list[int]) -> float:
 
 def facility_accounts(model: ChainModel, result: ChainResult, inputs: EconomicInputs) -> pd.DataFrame:
     """The accounts table (``ACCOUNT_COLUMNS``) of every producing facility and year of a run."""
-    facts = _flow_values(model, result, inputs)
+    cols = _FlowColumns.of(result.tables["flows"])
+    facts = _flow_values(model, result, inputs, cols)
     net = model.network
     years = list(result.years)
-    rows: list[dict[str, object]] = []
+    columns: dict[str, list[Any]] = {c: [] for c in ACCOUNT_COLUMNS}
     facilities = [f for kind in PRODUCERS for f in net.of_kind(kind)]
     for f in facilities:
         stage = f.stage
@@ -242,13 +317,17 @@ def facility_accounts(model: ChainModel, result: ChainResult, inputs: EconomicIn
         scale = _design_scale(f, facts, years)
         capex = float(a.get("capex", math.nan))
         per_t_capex = None
+        costs_of: dict[int, dict[str, float]] = {}  # a refinery's costs by year, worked out once
+
+        def refinery_costs(y: int, f: Facility = f, costs_of: dict[int, dict[str, float]] = costs_of) -> dict:
+            found = costs_of.get(y)
+            if found is None:
+                found = costs_of[y] = _refinery_costs(model, f, facts, y)
+            return found
+
         if f.kind == "refineries":
             per_t_capex = max(
-                (
-                    _refinery_costs(model, f, facts, y)["capex_per_t"]
-                    for y in years
-                    if facts.re_inputs.get((y, f.name))
-                ),
+                (refinery_costs(y)["capex_per_t"] for y in years if facts.re_inputs.get((y, f.name))),
                 default=0.0,
             )
         if not math.isfinite(capex):
@@ -269,7 +348,7 @@ def facility_accounts(model: ChainModel, result: ChainResult, inputs: EconomicIn
             running = activity > 1e-9 or acc["re_inputs"] > 0.0
             utilisation = min(activity / scale, 1.0) if scale > 0 else 0.0
             if f.kind == "refineries":
-                costs = _refinery_costs(model, f, facts, year)
+                costs = refinery_costs(year)
                 acc["reagents"], acc["energy"] = costs["reagents"], costs["energy"]
                 acc["wages"], acc["other_inputs"] = costs["wages"], costs["other_inputs"]
                 acc["jobs"] = acc["wages"] / wage if wage > 0 else 0.0
@@ -300,9 +379,11 @@ def facility_accounts(model: ChainModel, result: ChainResult, inputs: EconomicIn
             share = float(a.get("foreign_ownership", 0.0) or 0.0)
             acc["foreign_income"] = share * (acc["profit"] + acc["capital_charge"])
             acc["national_value_added"] = acc["value_added"] - acc["foreign_income"]
-            rows.extend(_rows(year, f.name, f.country, stage, acc, inputs))
-    rows.extend(_informal_rows(result, inputs))
-    return pd.DataFrame(rows, columns=list(ACCOUNT_COLUMNS))
+            _add_rows(columns, year, f.name, f.country, stage, acc, inputs)
+    for row in _informal_rows(result, inputs, cols):
+        for c in ACCOUNT_COLUMNS:
+            columns[c].append(row[c])
+    return pd.DataFrame(columns, columns=list(ACCOUNT_COLUMNS))
 
 
 def activity_magnet_t(f: Facility, facts: _Facts, year: int) -> float:
@@ -323,49 +404,59 @@ def _cash_cost(f: Facility, facts: _Facts, year: int, activity: float) -> float:
     return cost * activity
 
 
-def _rows(
-    year: int, facility: str, country: str, stage: str, acc: Mapping[str, float], inputs: EconomicInputs
-) -> list[dict[str, object]]:
+#: The items of a facility's rows (informal output has rows of its own).
+_ROW_ITEMS = tuple(item for item in ITEMS if item != "informal_output")
+
+
+def _add_rows(
+    columns: dict[str, list[Any]],
+    year: int,
+    facility: str,
+    country: str,
+    stage: str,
+    acc: Mapping[str, float],
+    inputs: EconomicInputs,
+) -> None:
+    """Append the rows of one facility's account of `year` (one per item) to the table's columns."""
     rate = inputs.myr_per_usd.at(year)
-    return [
-        {
-            "year": year,
-            "facility": facility,
-            "country": country,
-            "stage": stage,
-            "item": item,
-            "usd": float(acc[item]),
-            "myr": float(acc[item]) * rate if item != "jobs" else float(acc[item]),
-        }
-        for item in ITEMS
-        if item != "informal_output"
-    ]
+    n = len(_ROW_ITEMS)
+    usd = [float(acc[item]) for item in _ROW_ITEMS]
+    columns["year"].extend([year] * n)
+    columns["facility"].extend([facility] * n)
+    columns["country"].extend([country] * n)
+    columns["stage"].extend([stage] * n)
+    columns["item"].extend(_ROW_ITEMS)
+    columns["usd"].extend(usd)
+    columns["myr"].extend(v * rate if item != "jobs" else v for item, v in zip(_ROW_ITEMS, usd, strict=True))
 
 
-def _informal_rows(result: ChainResult, inputs: EconomicInputs) -> list[dict[str, object]]:
+def _informal_rows(
+    result: ChainResult, inputs: EconomicInputs, cols: _FlowColumns | None = None
+) -> list[dict[str, object]]:
     fac = result.tables["facilities"]
-    informal = fac[fac["type"] == "informal_mine"]
-    if informal.empty:
+    kind = fac["type"].to_numpy(dtype=object)
+    informal = [
+        (str(f), str(c))
+        for f, c, k in zip(
+            fac["facility"].to_numpy(dtype=object), fac["country"].to_numpy(dtype=object), kind, strict=True
+        )
+        if k == "informal_mine"
+    ]
+    if not informal:
         return []
-    flows = result.tables["flows"]
-    sold: dict[tuple[str, int], float] = {}
-    mask = flows["source"].isin(informal["facility"].astype(str)).to_numpy()
-    for source, year, usd in zip(
-        flows["source"].to_numpy(dtype=object)[mask],
-        flows["year"].to_numpy()[mask].tolist(),
-        flows["value_usd"].to_numpy(dtype=float)[mask].tolist(),
-        strict=True,
-    ):
-        sold[(str(source), int(year))] = sold.get((str(source), int(year)), 0.0) + usd
+    cols = cols if cols is not None else _FlowColumns.of(result.tables["flows"])
+    names = {f for f, _ in informal}
+    mask = np.array([n in names for n in cols.source_names], dtype=bool)[cols.source]
+    sold = _by_year_and_name(cols.year[mask], cols.source[mask], cols.source_names, cols.value_usd[mask])
     rows = []
-    for r in informal.itertuples(index=False):
+    for facility, country in informal:
         for year in result.years:
-            usd = sold.get((str(r.facility), year), 0.0)
+            usd = sold.get((year, facility), 0.0)
             rows.append(
                 {
                     "year": year,
-                    "facility": str(r.facility),
-                    "country": str(r.country),
+                    "facility": facility,
+                    "country": country,
                     "stage": "mining",
                     "item": "informal_output",
                     "usd": usd,

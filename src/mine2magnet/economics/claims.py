@@ -27,6 +27,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from mine2magnet.chain import ChainModel, ChainResult
 from mine2magnet.data import Claim, Dataset, convert, parse_unit
 from mine2magnet.errors import InputError
@@ -75,18 +78,78 @@ class ClaimCheck:
         }
 
 
-def _total(result: ChainResult, kpi: str, year: int, facility: str = "total") -> float | None:
-    k = result.kpi(kpi)
-    k = k[(k["year"] == year) & (k["facility"] == facility)] if facility else k[k["year"] == year]
-    return float(k["value"].sum()) if len(k) else None
+def _sum(values: list[float]) -> float:
+    """The sum pandas gives for the rows' values (NaN counted as 0, numpy's pairwise order)."""
+    arr = np.array(values, dtype=float)
+    arr[np.isnan(arr)] = 0.0
+    return float(arr.sum())
 
 
-def _accounts_sum(result: ChainResult, item: str, country: str, year: int) -> float | None:
-    acc = result.tables.get("accounts")
-    if acc is None:
-        return None
-    rows = acc[(acc["item"] == item) & (acc["country"] == country) & (acc["year"] == year)]
-    return float(rows["usd"].sum())
+class RunTotals:
+    """A run's KPI and account sums by year and facility (KPIs) or item, country and year (accounts).
+
+    Each KPI's rows (and the accounts' rows of each item) are read once and grouped in a dictionary, so a
+    claim check asking many times reads no table again. Sums equal ``rows["value"].sum()`` (``usd`` for
+    the accounts) of the rows a pandas filter selects, in the same order.
+    """
+
+    def __init__(self, result: ChainResult) -> None:
+        self.result = result
+        self._kpis: dict[str, tuple[dict[tuple[int, str], list[float]], dict[int, list[float]]]] = {}
+        self._accounts: dict[str, dict[tuple[str, int], list[float]]] = {}
+        self._columns: tuple[np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _kpi_columns(self) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """The KPI table's columns, read once: KPI codes and names, years, facilities, values."""
+        if self._columns is None:
+            k = self.result.tables["kpis"]
+            codes, names = pd.factorize(k["kpi"])
+            self._columns = (
+                codes,
+                [str(n) for n in names],
+                k["year"].to_numpy(),
+                k["facility"].to_numpy(dtype=object),
+                k["value"].to_numpy(dtype=float),
+            )
+        return self._columns
+
+    def kpi_total(self, kpi: str, year: int, facility: str = "total") -> float | None:
+        """Sum of `kpi` over the rows of `year` and `facility` (``""``: every facility), in the KPI's unit;
+        None when there are no such rows."""
+        found = self._kpis.get(kpi)
+        if found is None:
+            codes, names, year_col, facility_col, value_col = self._kpi_columns()
+            rows = np.flatnonzero(codes == names.index(kpi)) if kpi in names else np.zeros(0, dtype=int)
+            by_facility: dict[tuple[int, str], list[float]] = {}
+            by_year: dict[int, list[float]] = {}
+            for y, f, v in zip(
+                year_col[rows].tolist(), facility_col[rows].tolist(), value_col[rows].tolist(), strict=True
+            ):
+                by_facility.setdefault((y, f), []).append(v)
+                by_year.setdefault(y, []).append(v)
+            found = self._kpis[kpi] = (by_facility, by_year)
+        rows_of = found[0].get((year, facility)) if facility else found[1].get(year)
+        return _sum(rows_of) if rows_of else None
+
+    def accounts_sum(self, item: str, country: str, year: int) -> float | None:
+        """Sum (USD) of the accounts' `item` of `country` in `year` (0 without rows); None without
+        accounts."""
+        acc = self.result.tables.get("accounts")
+        if acc is None:
+            return None
+        found = self._accounts.get(item)
+        if found is None:
+            codes, names = pd.factorize(acc["item"])  # the table's item names read once
+            names = [str(n) for n in names]
+            rows = np.flatnonzero(codes == names.index(item)) if item in names else np.zeros(0, dtype=int)
+            found = {}
+            countries = acc["country"].to_numpy(dtype=object)[rows].tolist()
+            years = acc["year"].to_numpy()[rows].tolist()
+            usd = acc["usd"].to_numpy(dtype=float)[rows].tolist()
+            for c, y, v in zip(countries, years, usd, strict=True):
+                found.setdefault((c, y), []).append(v)
+            self._accounts[item] = found
+        return _sum(found.get((country, year), []))
 
 
 def _resource_value(model: ChainModel, dataset: Dataset, country: str, year: int) -> float | None:
@@ -103,9 +166,13 @@ def _resource_value(model: ChainModel, dataset: Dataset, country: str, year: int
 
 
 def modelled_usd(
-    claim: Claim, model: ChainModel, result: ChainResult, dataset: Dataset
+    claim: Claim, model: ChainModel, result: ChainResult | RunTotals, dataset: Dataset
 ) -> tuple[float | None, str]:
-    """The modelled figure of a claim in USD (or persons), and why it is missing when it is."""
+    """The modelled figure of a claim in USD (or persons), and why it is missing when it is.
+
+    `result`: the run, or its :class:`RunTotals` (a check of many claims reads each table once)."""
+    totals = result if isinstance(result, RunTotals) else RunTotals(result)
+    result = totals.result
     spec = dict(claim.model)
     measure = str(spec.get("measure", ""))
     country = str(spec.get("country", claim.subject))
@@ -122,11 +189,11 @@ def modelled_usd(
         "smuggling_loss": "smuggling_loss_usd",
     }
     if measure in kpis:
-        value = _total(result, kpis[measure], year, "" if measure == "smuggling_loss" else "total")
+        value = totals.kpi_total(kpis[measure], year, "" if measure == "smuggling_loss" else "total")
     elif measure == "jobs":
-        value = _total(result, "jobs_total" if spec.get("effects") == "total" else "jobs_direct", year)
+        value = totals.kpi_total("jobs_total" if spec.get("effects") == "total" else "jobs_direct", year)
     elif measure in ("output", "royalties"):
-        value = _accounts_sum(result, measure, country, year)
+        value = totals.accounts_sum(measure, country, year)
     elif measure == "resource_value":
         value = _resource_value(model, dataset, country, year)
     else:
@@ -138,11 +205,18 @@ def modelled_usd(
     return value, ""
 
 
+#: What each claim unit measures ("USD", "MYR" or "other"), parsed once per unit text.
+_UNIT_KIND: dict[str, str] = {}
+
+
 def _in_claim_unit(value_usd: float, claim: Claim, rate: float) -> float:
-    dim = parse_unit(claim.unit).dimensionality
-    if dim == _USD:
+    kind = _UNIT_KIND.get(claim.unit)
+    if kind is None:
+        dim = parse_unit(claim.unit).dimensionality
+        kind = _UNIT_KIND[claim.unit] = "USD" if dim == _USD else "MYR" if dim == _MYR else "other"
+    if kind == "USD":
         return convert(value_usd, "USD", claim.unit)
-    if dim == _MYR:
+    if kind == "MYR":
         return convert(value_usd * rate, "MYR", claim.unit)
     return convert(value_usd, "dimensionless", claim.unit)
 
@@ -150,16 +224,17 @@ def _in_claim_unit(value_usd: float, claim: Claim, rate: float) -> float:
 def check_claim(
     claim: Claim,
     model: ChainModel,
-    result: ChainResult,
+    result: ChainResult | RunTotals,
     dataset: Dataset,
     relative_uncertainty: float,
 ) -> ClaimCheck:
-    """One claim beside the run (see the module docstring)."""
-    value, why = modelled_usd(claim, model, result, dataset)
+    """One claim beside the run (see the module docstring); `result` may be the run's :class:`RunTotals`."""
+    totals = result if isinstance(result, RunTotals) else RunTotals(result)
+    value, why = modelled_usd(claim, model, totals, dataset)
     if value is None:
         return ClaimCheck(claim, None, None, None, "not modelled", None, why)
     year = claim.period.end.year
-    rates = _total(result, "myr_per_usd", year)
+    rates = totals.kpi_total("myr_per_usd", year)
     rate = rates if rates is not None and math.isfinite(rates) else math.nan
     modelled = _in_claim_unit(value, claim, rate)
     low, high = sorted((modelled * (1 - relative_uncertainty), modelled * (1 + relative_uncertainty)))
@@ -180,5 +255,6 @@ def check_claims(
     dataset: Dataset,
     relative_uncertainty: float,
 ) -> list[ClaimCheck]:
-    """Every claim checked against the run."""
-    return [check_claim(c, model, result, dataset, relative_uncertainty) for c in claims]
+    """Every claim checked against the run (each KPI and accounts item read from its table once)."""
+    totals = RunTotals(result)
+    return [check_claim(c, model, totals, dataset, relative_uncertainty) for c in claims]

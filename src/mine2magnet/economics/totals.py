@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from mine2magnet.chain.result import ACCOUNT_KPIS
@@ -52,17 +53,29 @@ def country_totals(
     """KPI rows of the country's totals by year (see the module docstring); `multipliers` by stage, e.g.
     ``{"separation": {"value_added": 1.6, "employment": 2.1}}`` (none: the totals equal the direct figures).
     """
-    mine = accounts[(accounts["country"] == country) & (accounts["item"] != "informal_output")]
     by_year: dict[int, dict[str, dict[str, float]]] = {}  # year -> stage -> item -> USD
-    for year_, stage_, item_, usd in zip(
-        mine["year"].tolist(),
-        mine["stage"].astype(str).tolist(),
-        mine["item"].astype(str).tolist(),
-        mine["usd"].tolist(),
-        strict=True,
-    ):
-        acc_ = by_year.setdefault(int(year_), {}).setdefault(stage_, {})
-        acc_[item_] = acc_.get(item_, 0.0) + float(usd)
+    # the rows of the country's accounts (not informal output), summed by year, stage and item over arrays:
+    # np.bincount adds each group's USD in row order from 0, as a loop of ``acc[item] += usd`` would
+    countries, country_names = pd.factorize(accounts["country"])
+    items, item_names = pd.factorize(accounts["item"])
+    stages, stage_names = pd.factorize(accounts["stage"])
+    in_country = np.array([str(c) == country for c in country_names], dtype=bool)
+    formal = np.array([str(i) != "informal_output" for i in item_names], dtype=bool)
+    if countries.size and in_country.any():
+        keep = in_country[countries] & formal[items] & (countries >= 0) & (items >= 0) & (stages >= 0)
+        row_years = accounts["year"].to_numpy(dtype=np.int64)[keep]
+        usd = accounts["usd"].to_numpy(dtype=float)[keep]
+        n_item, n_stage = max(len(item_names), 1), max(len(stage_names), 1)
+        key = (row_years * n_stage + stages[keep]) * n_item + items[keep]
+        uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        sums = np.bincount(inverse.ravel(), weights=usd, minlength=uniq.size)
+        stage_list, item_list = [str(x) for x in stage_names], [str(x) for x in item_names]
+        for k in np.argsort(first, kind="stable").tolist():  # groups in the order of their first row
+            code = int(uniq[k])
+            item_, rest = code % n_item, code // n_item
+            stage_, year_ = rest % n_stage, rest // n_stage
+            acc_ = by_year.setdefault(int(year_), {}).setdefault(stage_list[stage_], {})
+            acc_[item_list[item_]] = float(sums[k])
     rows: list[dict[str, object]] = []
     for year in years:
         rows.append(_row(year, "myr_per_usd", "total", inputs.myr_per_usd.at(year), "MYR/USD"))

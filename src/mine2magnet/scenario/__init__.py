@@ -18,7 +18,15 @@ import pandas as pd
 
 from mine2magnet.chain import ChainResult, simulate
 from mine2magnet.economics import EconomicInputs, country_totals, facility_accounts
-from mine2magnet.scenario.loader import Scenario, list_scenarios, load_scenario, named_overrides
+from mine2magnet.scenario.loader import (
+    ResolvedScenario,
+    Scenario,
+    build_scenario,
+    list_scenarios,
+    load_scenario,
+    named_overrides,
+    resolve_scenario,
+)
 from mine2magnet.scenario.opening import opening_residues, with_opening_residues
 from mine2magnet.scenario.reachability import UnreachableFacility, unreachable_facilities
 from mine2magnet.scenario.schema import scenario_json_schema
@@ -83,11 +91,14 @@ def run_scenario(
 
 __all__ = [
     "ChainResult",
+    "ResolvedScenario",
     "Scenario",
     "UnreachableFacility",
+    "build_scenario",
     "list_scenarios",
     "load_scenario",
     "named_overrides",
+    "resolve_scenario",
     "run_scenario",
     "scenario_json_schema",
     "unreachable_facilities",

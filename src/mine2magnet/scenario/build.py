@@ -128,9 +128,12 @@ def _price_deck(raw: Mapping[str, Any], prov: Provenance) -> PriceDeck:
 
 
 def build_model(
-    data: Mapping[str, Any], dataset: Dataset, *, file: str | None
+    data: Mapping[str, Any], dataset: Dataset, *, file: str | None, assumptions: bool = True
 ) -> tuple[ChainModel, pd.DataFrame, Economics | None]:
-    """The chain model of a merged scenario, its assumptions table and its economic inputs (if any)."""
+    """The chain model of a merged scenario, its assumptions table and its economic inputs (if any).
+
+    `assumptions` False leaves the assumptions table empty (its columns only): the draws of an uncertainty
+    study, which read none of it, skip building a table of every sourced number per draw."""
     prov = Provenance(dataset, file)
     if data.get("years") is None:
         raise InputError("missing [first, last] years", file=file, field="years")
@@ -199,7 +202,7 @@ def build_model(
         name=str(data.get("name") or "scenario"),
     )
     economics = build_economics(data["economics"], prov, first) if data.get("economics") else None
-    table = pd.DataFrame(prov.rows, columns=list(ASSUMPTION_COLUMNS))
+    table = pd.DataFrame(prov.rows if assumptions else [], columns=list(ASSUMPTION_COLUMNS))
     return model, table, economics
 
 

@@ -173,10 +173,22 @@ def _resolve_chain(path: Path, seen: tuple[str, ...] = ()) -> tuple[dict[str, An
     return data, spec, label
 
 
-def load_scenario(
-    name_or_path: str, overrides: Sequence[str] = (), dataset: Dataset | None = None
-) -> Scenario:
-    """A built-in scenario (by name) or a scenario file, with named overrides combined in order."""
+@dataclass(frozen=True)
+class ResolvedScenario:
+    """A scenario file read, merged onto its bases, with its named overrides applied and validated: all of a
+    load that does not depend on the dataset (no number resolved yet). Build it into a :class:`Scenario`
+    with :func:`build_scenario`, as many times as needed (an uncertainty study: once per draw's dataset)."""
+
+    name: str
+    description: str
+    file: str
+    overrides: tuple[str, ...]
+    data: dict[str, Any]
+
+
+def resolve_scenario(name_or_path: str, overrides: Sequence[str] = ()) -> ResolvedScenario:
+    """The scenario `name_or_path` (a built-in name or a file) with named `overrides` combined in order,
+    validated (the file-reading half of :func:`load_scenario`)."""
     path = _path_of(name_or_path)
     data, spec, label = _resolve_chain(path)
     known = named_overrides(spec.overrides)
@@ -190,6 +202,39 @@ def load_scenario(
         data = merge(data, known[name].set, file=label)
     validate(ScenarioFile, {k: v for k, v in data.items()}, file=label)
     check_values(data, file=label)
+    return ResolvedScenario(spec.name, spec.description, label, tuple(overrides), data)
+
+
+def build_scenario(
+    resolved: ResolvedScenario, dataset: Dataset | None = None, *, assumptions: bool = True
+) -> Scenario:
+    """The loaded scenario: the chain model, assumptions and economics of `resolved` built on `dataset`
+    (default: the package data). Each call works on its own copy of the resolved data, so the result equals
+    :func:`load_scenario` of the same name and overrides (`assumptions` False: but for an empty assumptions
+    table, for runs that read none of it)."""
+    return _build(resolved, copy.deepcopy(resolved.data), dataset, assumptions)
+
+
+def _build(
+    resolved: ResolvedScenario, data: dict[str, Any], dataset: Dataset | None, assumptions: bool = True
+) -> Scenario:
     ds = dataset if dataset is not None else load_dataset()
-    model, table, economics = build_model(data, ds, file=label)
-    return Scenario(spec.name, spec.description, label, list(overrides), data, model, table, economics)
+    model, table, economics = build_model(data, ds, file=resolved.file, assumptions=assumptions)
+    return Scenario(
+        resolved.name,
+        resolved.description,
+        resolved.file,
+        list(resolved.overrides),
+        data,
+        model,
+        table,
+        economics,
+    )
+
+
+def load_scenario(
+    name_or_path: str, overrides: Sequence[str] = (), dataset: Dataset | None = None
+) -> Scenario:
+    """A built-in scenario (by name) or a scenario file, with named overrides combined in order."""
+    resolved = resolve_scenario(name_or_path, overrides)
+    return _build(resolved, resolved.data, dataset)  # the resolved data is this load's own

@@ -248,8 +248,10 @@ class DrawPerformances(PerformanceCache):
         self._values = dict(values)
 
     def get(self, flowsheet: str, feed: str, rate_t_per_yr: float | None = None) -> RefineryPerformance:
-        """The performance of `flowsheet` on `feed` at `rate_t_per_yr` under this draw's values."""
-        own = self._cache.get((flowsheet, feed, rate_t_per_yr))
-        if own is not None:
-            return own
-        return self._shared.get(flowsheet, feed, rate_t_per_yr, self._values)
+        """The performance of `flowsheet` on `feed` at `rate_t_per_yr` under this draw's values (kept for the
+        draw: the shared runs give a draw the same performance each time it asks)."""
+        key = (flowsheet, feed, rate_t_per_yr)
+        own = self._cache.get(key)
+        if own is None:
+            own = self._cache[key] = self._shared.get(flowsheet, feed, rate_t_per_yr, self._values)
+        return own

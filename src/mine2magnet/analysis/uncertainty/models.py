@@ -73,12 +73,17 @@ class ScenarioModel:
         return load_scenario(self.scenario, list(self.overrides), dataset=self.dataset())
 
     def scenario_for(self, inputs: DrawInputs, dataset: Dataset | None = None) -> Any:
-        """The loaded scenario of a draw: its data, its overrides, shared flowsheet runs, its years."""
-        from mine2magnet.scenario import load_scenario
+        """The loaded scenario of a draw: its data, its overrides, shared flowsheet runs, its years.
+
+        The scenario file is read, merged and validated once per process and overrides; each draw builds
+        the model from its own copy on its dataset (what ``load_scenario`` of the drawn scenario gives, but
+        for the assumptions table, which a draw does not read: left empty)."""
+        from mine2magnet.scenario import build_scenario
 
         prepared = _prepared(self)
         ds = dataset if dataset is not None else self.draw_dataset(inputs)
-        sc = load_scenario(self.scenario, [*self.overrides, *inputs.overrides], dataset=ds)
+        resolved = prepared.resolved(self.scenario, (*self.overrides, *inputs.overrides))
+        sc = build_scenario(resolved, ds, assumptions=False)
         sc.model.performances = DrawPerformances(prepared.flowsheets, inputs.values)
         if self.end_year is not None:
             years = [y for y in sc.model.years if y <= self.end_year]
@@ -151,6 +156,17 @@ class _Prepared:
     dataset: Dataset
     flowsheets: FlowsheetRuns
     swapped: dict[tuple[tuple[str, str], ...], Dataset] = dataclasses.field(default_factory=dict)
+    scenarios: dict[tuple[str, tuple[str, ...]], Any] = dataclasses.field(default_factory=dict)
+
+    def resolved(self, scenario: str, overrides: tuple[str, ...]) -> Any:
+        """The scenario file read, merged with `overrides` and validated (a ``ResolvedScenario``), once."""
+        from mine2magnet.scenario import resolve_scenario
+
+        key = (scenario, overrides)
+        found = self.scenarios.get(key)
+        if found is None:
+            found = self.scenarios[key] = resolve_scenario(scenario, list(overrides))
+        return found
 
     def with_compositions(self, compositions: Mapping[str, str]) -> Dataset:
         """The dataset with each composition key's entries replaced by those of the key standing in for it."""

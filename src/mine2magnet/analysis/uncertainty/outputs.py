@@ -52,12 +52,13 @@ def kpi_rows(kpis: pd.DataFrame, names: Iterable[str] = HEADLINE_KPIS) -> list[R
     def text(column: str) -> list[str]:
         return ["" if v is None or v != v else str(v) for v in k[column].to_numpy(object)]
 
-    value = pd.to_numeric(k["value"], errors="coerce").to_numpy(float)
+    # plain Python values (lists) for the loop: numpy scalars cost a conversion per row
+    value = pd.to_numeric(k["value"], errors="coerce").to_numpy(float).tolist()
     sums: dict[tuple[str, int, str], list[float]] = {}
     unit_of: dict[tuple[str, int, str], str] = {}  # the first row's unit of each group
     for kpi, year, el, fac, det, unit, v in zip(
-        k["kpi"].to_numpy(object),
-        k["year"].to_numpy(),
+        [str(x) for x in k["kpi"].to_numpy(object)],
+        k["year"].to_numpy(dtype=np.int64).tolist(),
         text("element"),
         text("facility"),
         text("detail"),
@@ -65,22 +66,22 @@ def kpi_rows(kpis: pd.DataFrame, names: Iterable[str] = HEADLINE_KPIS) -> list[R
         value,
         strict=True,
     ):
-        if not np.isfinite(v):
+        if not math.isfinite(v):
             continue
         subject = el or fac
         if det:
             subject = f"{subject}:{det}"
-        key = (str(kpi), int(year), subject or "total")
+        key = (kpi, year, subject or "total")
         found = sums.get(key)
         if found is None:
-            sums[key] = [float(v)]
+            sums[key] = [v]
             unit_of[key] = unit
         else:
-            found.append(float(v))
+            found.append(v)
     out: dict[tuple[str, int, str], float] = {key: math.fsum(vs) for key, vs in sums.items()}
     has_total = {kpi for kpi, _, subject in out if subject == "total"}
     totals: dict[tuple[str, int, str], list[float]] = {}
-    for key, v in sorted(out.items()):
+    for key, v in out.items():  # math.fsum is exact: the order the subjects come in does not matter
         if key[0] not in has_total and unit_of[key] in ADDITIVE_UNITS:
             totals.setdefault((key[0], key[1], "total"), []).append(v)
     out.update({key: math.fsum(vs) for key, vs in totals.items()})

@@ -72,6 +72,22 @@ def sample_frame(inputs: Sequence[Input], sample: Sample) -> pd.DataFrame:
     )
 
 
+#: A large study sends up to this many times a model's own chunk of draws at once: each chunk is one
+#: transaction of the store (3.0 ms of the study process's CPU a malaysia-base draw in chunks of 4, 1.4 ms in
+#: chunks of 16), while every worker still gets at least :data:`CHUNKS_PER_WORKER` chunks.
+MAX_CHUNK_FACTOR = 4
+CHUNKS_PER_WORKER = 32
+
+
+def chunk_size(per_chunk: int, draws: int, workers: int) -> int:
+    """Draws sent to a worker at once: the model's `per_chunk`, more (up to ``MAX_CHUNK_FACTOR`` times) for
+    a study of many `draws` on `workers`, so that the study's process stores fewer, larger chunks. Which
+    worker runs a draw, and in which chunk, changes none of its outputs."""
+    per_chunk = max(1, per_chunk)
+    larger = draws // max(1, workers * CHUNKS_PER_WORKER)
+    return max(per_chunk, min(MAX_CHUNK_FACTOR * per_chunk, larger))
+
+
 def run_study(
     model: Any,
     inputs: Sequence[Input],
@@ -131,7 +147,7 @@ def run_study(
             elif callable(progress):
                 progress(done[0], sample.draws)
 
-        chunk = int(getattr(model, "draws_per_chunk", 1))
+        chunk = chunk_size(int(getattr(model, "draws_per_chunk", 1)), len(todo), workers)
         if todo:
             run_chunks(
                 backend, model, inputs, chunks_of(todo, sample.values, chunk), on_done, workers, scheduler
