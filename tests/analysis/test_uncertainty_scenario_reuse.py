@@ -4,7 +4,9 @@ does its run (every table), on every built-in scenario and on several draws of t
 
 from __future__ import annotations
 
-import numpy as np
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -13,20 +15,8 @@ from mine2magnet.analysis.uncertainty.sampling import draw_sample
 from mine2magnet.analysis.uncertainty.study import scenario_study
 from mine2magnet.scenario import build_scenario, list_scenarios, load_scenario, resolve_scenario, run_scenario
 
-
-def assert_same_tables(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
-    assert a.keys() == b.keys()
-    for name in a:
-        x, y = a[name], b[name]
-        assert list(x.columns) == list(y.columns) and x.shape == y.shape, name
-        for col in x.columns:
-            if pd.api.types.is_numeric_dtype(x[col]) and not pd.api.types.is_bool_dtype(x[col]):
-                u, v = x[col].to_numpy(float), y[col].to_numpy(float)
-                assert np.array_equal(np.isfinite(u), np.isfinite(v)), (name, col)
-                m = np.isfinite(u)
-                assert np.allclose(u[m], v[m], rtol=1e-9, atol=1e-12), (name, col)
-            else:
-                pd.testing.assert_series_equal(x[col], y[col], check_exact=True, obj=f"{name}.{col}")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chain"))
+from chainkit import assert_same_tables
 
 
 def _same_scenario(got, want, assumptions: bool = True) -> None:
@@ -51,34 +41,32 @@ def _draws(name: str, n: int, seed: int, end_year: int | None = None):
     return model, [draw_inputs(si.inputs, row) for row in sample.values]
 
 
+def _assert_draw_equals_fresh_load(model, inputs, name: str, overrides: list[str], end_year=None) -> None:
+    """A draw's scenario and run equal load_scenario of the drawn scenario on the draw's dataset."""
+    ds = model.draw_dataset(inputs)
+    got = model.scenario_for(inputs, ds)
+    want = load_scenario(name, overrides, dataset=ds)
+    want.model.performances = got.model.performances  # the study's shared flowsheet runs
+    if end_year is not None:
+        want.model.years = [y for y in want.model.years if y <= end_year]
+    _same_scenario(got, want, assumptions=False)
+    got_tables, want_tables = run_scenario(got).tables, run_scenario(want).tables
+    assert got_tables.pop("assumptions").empty
+    want_tables.pop("assumptions")
+    assert_same_tables(got_tables, want_tables)
+
+
 @pytest.mark.parametrize("name", [s[0] for s in list_scenarios()])
 def test_a_draw_of_every_built_in_scenario_equals_a_fresh_load(name: str) -> None:
     model, draws = _draws(name, 2, 3)
     for inputs in draws:
-        ds = model.draw_dataset(inputs)
-        got = model.scenario_for(inputs, ds)
-        want = load_scenario(name, [*model.overrides, *inputs.overrides], dataset=ds)
-        want.model.performances = got.model.performances  # the study's shared flowsheet runs
-        _same_scenario(got, want, assumptions=False)
-        got_tables, want_tables = run_scenario(got).tables, run_scenario(want).tables
-        assert got_tables.pop("assumptions").empty
-        want_tables.pop("assumptions")
-        assert_same_tables(got_tables, want_tables)
+        _assert_draw_equals_fresh_load(model, inputs, name, [*model.overrides, *inputs.overrides])
 
 
 def test_draws_of_the_flagship_equal_fresh_loads() -> None:
     model, draws = _draws("malaysia-base", 4, 21, end_year=2031)
     for inputs in draws:
-        ds = model.draw_dataset(inputs)
-        got = model.scenario_for(inputs, ds)
-        want = load_scenario("malaysia-base", list(inputs.overrides), dataset=ds)
-        want.model.performances = got.model.performances
-        want.model.years = [y for y in want.model.years if y <= 2031]
-        _same_scenario(got, want, assumptions=False)
-        got_tables, want_tables = run_scenario(got).tables, run_scenario(want).tables
-        assert got_tables.pop("assumptions").empty
-        want_tables.pop("assumptions")
-        assert_same_tables(got_tables, want_tables)
+        _assert_draw_equals_fresh_load(model, inputs, "malaysia-base", list(inputs.overrides), end_year=2031)
 
 
 def test_each_build_has_its_own_data() -> None:

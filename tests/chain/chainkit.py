@@ -121,3 +121,23 @@ def kpi(result, name, facility=None, element=None, year=None) -> float:
     if year is not None:
         k = k[k.year == year]
     return float(k.value.sum())
+
+
+def assert_same_tables(a: dict, b: dict, rel: float = 1e-9) -> None:
+    """Two runs' tables equal: the same columns and shapes, numbers within `rel` (with an absolute floor of
+    1e-12 for values at round-off level such as residuals), everything else exactly."""
+    import numpy as np
+    import pandas as pd
+
+    assert a.keys() == b.keys()
+    for name in a:
+        x, y = a[name], b[name]
+        assert list(x.columns) == list(y.columns) and x.shape == y.shape, name
+        for col in x.columns:
+            if pd.api.types.is_numeric_dtype(x[col]) and not pd.api.types.is_bool_dtype(x[col]):
+                u, v = x[col].to_numpy(float), y[col].to_numpy(float)
+                assert np.array_equal(np.isfinite(u), np.isfinite(v)), (name, col)
+                m = np.isfinite(u)
+                assert np.allclose(u[m], v[m], rtol=rel, atol=1e-12), (name, col)
+            else:
+                pd.testing.assert_series_equal(x[col], y[col], check_exact=True, obj=f"{name}.{col}")

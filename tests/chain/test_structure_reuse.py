@@ -5,9 +5,8 @@ drawn variants of it, and on random small chains."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
-from chainkit import small_chain
+from chainkit import assert_same_tables, small_chain
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,22 +14,6 @@ from mine2magnet.chain import simulate
 from mine2magnet.chain.allocation import _STRUCTURES, forget_structures
 
 REL = 1e-9
-
-
-def assert_same_tables(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
-    assert a.keys() == b.keys()
-    for name in a:
-        x, y = a[name], b[name]
-        assert list(x.columns) == list(y.columns) and x.shape == y.shape, name
-        for col in x.columns:
-            if pd.api.types.is_numeric_dtype(x[col]) and not pd.api.types.is_bool_dtype(x[col]):
-                u, v = x[col].to_numpy(float), y[col].to_numpy(float)
-                assert np.array_equal(np.isfinite(u), np.isfinite(v)), (name, col)
-                m = np.isfinite(u)
-                # relative to the value, with an absolute floor for numbers at round-off level (residuals)
-                assert np.allclose(u[m], v[m], rtol=REL, atol=1e-12), (name, col)
-            else:
-                pd.testing.assert_series_equal(x[col], y[col], check_exact=True, obj=f"{name}.{col}")
 
 
 def _run(name: str, overrides: list[str] | None = None):
