@@ -68,11 +68,11 @@ from mine2magnet.separation.solvers.steady.simulate import (
     _acid,
     _distribution_model,
     _feed_vector,
-    _lsf_totals,
     _no_entrainment,
     _section_D,
     _sections,
     _volume_profile,
+    lsf_flows,
     simulate,
     stage_efficiency,
     stage_entrainment,
@@ -258,17 +258,7 @@ def _lsf_chains(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> list[_
             "the other models",
             field=f"efficiency.{sec}",
         )
-    if spec.organic is None or spec.organic.ree_flow is None:
-        raise InputError("the loaded-separation-factor model needs S, mol/h", field="organic.ree_flow")
-    S = spec.organic.ree_flow
-    W = spec.scrub.ree_flow if spec.scrub is not None and spec.scrub.ree_flow is not None else None
-    if m > 0 and W is None:
-        raise InputError("a scrub section needs W, mol/h", field="scrub.ree_flow")
-    W = W or 0.0
-    if m == 0 and W > 0:
-        raise InputError("scrub liquor W > 0 but there are no scrub stages", field="scrub.ree_flow")
-    f = _feed_vector(spec)
-    _lsf_totals(spec, S, W, f)
+    S, W, _ = lsf_flows(spec, m)
     try:
         Va, Vo, vorg, _ = _volume_profile(spec, N)
     except InputError as exc:

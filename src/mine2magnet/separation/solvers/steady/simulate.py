@@ -198,6 +198,23 @@ def _lsf_totals(spec: CascadeSpec, S: float, W: float, f: np.ndarray) -> None:
         raise InputError("an aqueous stage flow is not positive", field="scrub.ree_flow")
 
 
+def lsf_flows(spec: CascadeSpec, m: int) -> tuple[float, float, np.ndarray]:
+    """The loaded-separation-factor model's molar flows: S (organic) and W (scrub liquor), mol/h, and the
+    feed vector (mol/h by component), checked to carry the feed through `m` scrub stages (InputError)."""
+    if spec.organic is None or spec.organic.ree_flow is None:
+        raise InputError("the loaded-separation-factor model needs S, mol/h", field="organic.ree_flow")
+    S = spec.organic.ree_flow
+    W = spec.scrub.ree_flow if spec.scrub is not None and spec.scrub.ree_flow is not None else None
+    if m > 0 and W is None:
+        raise InputError("a scrub section needs W, mol/h", field="scrub.ree_flow")
+    W = W or 0.0
+    if m == 0 and W > 0:
+        raise InputError("scrub liquor W > 0 but there are no scrub stages", field="scrub.ree_flow")
+    f = _feed_vector(spec)
+    _lsf_totals(spec, S, W, f)
+    return S, W, f
+
+
 def _simulate_lsf(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> CascadeResult:
     assert spec.stages is not None
     comps = spec.components
@@ -210,17 +227,7 @@ def _simulate_lsf(spec: CascadeSpec, model: LoadedSeparationFactorModel) -> Casc
             field="efficiency.rate_constant",
         )
     _no_entrainment(spec, "the loaded-separation-factor model (it has no volume flows)")
-    if spec.organic is None or spec.organic.ree_flow is None:
-        raise InputError("the loaded-separation-factor model needs S, mol/h", field="organic.ree_flow")
-    S = spec.organic.ree_flow
-    W = spec.scrub.ree_flow if spec.scrub is not None and spec.scrub.ree_flow is not None else None
-    if m > 0 and W is None:
-        raise InputError("a scrub section needs W, mol/h", field="scrub.ree_flow")
-    W = W or 0.0
-    if m == 0 and W > 0:
-        raise InputError("scrub liquor W > 0 but there are no scrub stages", field="scrub.ree_flow")
-    f = _feed_vector(spec)
-    _lsf_totals(spec, S, W, f)
+    S, W, f = lsf_flows(spec, m)
     present = f > 0
     beta = np.array([model.separation_factors[c] for c in comps])
     solved = _solve_lsf_binary(spec, beta, f, S, W) if int(present.sum()) == 2 else None
